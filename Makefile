@@ -1,0 +1,87 @@
+# Groundskeeper's one entry point. `make help` lists the targets; every target sets up what it needs.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+LOCAL := scripts/local
+ENV ?= dev
+
+# `sam build` needs a python3.13 first on PATH; the venv provides it.
+export PATH := $(BIN):$(PATH)
+export SAM_CLI_TELEMETRY := 0
+# Local targets never talk to real AWS: dummy credentials, a fixed region, moto as the endpoint.
+LOCAL_AWS := AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_SESSION_TOKEN=testing \
+	AWS_DEFAULT_REGION=us-east-1 AWS_REGION=us-east-1
+# Runs a command with the container engine's DOCKER_HOST (empty when the ambient Docker works).
+WITH_ENGINE := eval "$$($(LOCAL)/docker-engine.sh env)" &&
+
+.PHONY: help setup venv engine base-image moto-up moto-down build local-ready test test-fast test-local \
+	lint format demo bench sync-templates deploy stop clean
+
+help: ## List the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
+
+venv: ## Create .venv with python3.13 and the dev tools (skipped when up to date)
+	@$(LOCAL)/venv.sh
+
+engine: venv ## Start a container engine for `sam local` if none is running
+	@$(LOCAL)/docker-engine.sh start
+
+base-image: engine ## Make sure the Lambda python3.13 base image exists (pulled, or built offline)
+	@$(WITH_ENGINE) $(LOCAL)/lambda-base-image.sh
+
+moto-up: venv ## Start the embedded AWS (a moto server)
+	@$(LOCAL)/moto-server.sh start
+
+moto-down: ## Stop the moto server started by moto-up
+	@$(LOCAL)/moto-server.sh stop
+
+setup: venv engine base-image moto-up ## Everything the local loop needs
+
+build: venv ## sam build (cached, parallel)
+	@sam build
+
+local-ready: setup build
+
+test: venv ## Run every test: unit, integration (moto) and the local SAM loop
+	@$(LOCAL_AWS) $(BIN)/pytest -n 2 --dist loadgroup tests
+
+test-fast: venv ## Unit and integration tests only (no containers)
+	@$(LOCAL_AWS) $(BIN)/pytest -n 2 tests/unit tests/integration
+
+test-local: venv ## The local SAM loop tests only
+	@$(LOCAL_AWS) $(BIN)/pytest tests/local
+
+lint: venv ## ruff, mypy, sam validate --lint, cfn-lint and checkov
+	@ruff check .
+	@ruff format --check .
+	@mypy
+	@sam validate --lint
+	@cfn-lint template.yaml
+	@checkov -f template.yaml --quiet --compact --skip-download
+
+format: venv ## Apply ruff's formatting and safe fixes
+	@ruff format .
+	@ruff check --fix .
+
+demo: local-ready ## Provision a small world on moto and run every function through `sam local invoke`
+	@$(WITH_ENGINE) $(LOCAL_AWS) $(BIN)/python -m scripts.demo
+
+bench: local-ready ## Print every performance figure as a ratio measured in the same run
+	@$(WITH_ENGINE) $(LOCAL_AWS) $(BIN)/python -m bench
+
+sync-templates: venv ## Publish the bundled SES templates (ACTION=ensure|list|get|delete, NAME=...)
+	@PYTHONPATH=layers/groundskeeper:functions/email_sender $(BIN)/python -m email_sender.template_sync \
+		$${ACTION:-ensure} $${NAME:-}
+
+deploy: build ## Deploy to real AWS: make deploy ENV=dev|prod (uses your AWS credentials)
+	@sam deploy --config-env $(ENV)
+
+stop: ## Stop the moto server and any engine that `make engine` started
+	@$(LOCAL)/moto-server.sh stop
+	@$(LOCAL)/docker-engine.sh stop
+
+clean: stop ## Stop everything and remove build output and local state
+	@rm -rf .aws-sam .local out

@@ -1,0 +1,87 @@
+"""Creates boto3 clients once per execution environment, cached per (service, region), sharing one Config."""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING, Any, Literal, cast, overload
+
+import boto3
+from botocore.config import Config
+
+if TYPE_CHECKING:
+    from mypy_boto3_cloudwatch import CloudWatchClient
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_ec2 import EC2Client
+    from mypy_boto3_s3 import S3Client, S3ServiceResource
+    from mypy_boto3_ses import SESClient
+    from mypy_boto3_sqs import SQSClient
+
+# Adaptive retries back off on throttling across the whole process; the timeouts keep a hung call
+# from eating the Lambda's deadline. total_max_attempts counts the first try (max_attempts would not).
+BOTO_CONFIG = Config(
+    retries={"mode": "adaptive", "total_max_attempts": 4},
+    connect_timeout=3,
+    read_timeout=10,
+    max_pool_connections=32,
+)
+
+
+class _ClientCache:
+    """One private boto3 session and the clients made from it, guarded by a lock.
+
+    boto3's default session is not safe to create clients from concurrently; the janitor builds one
+    client per region from a thread pool, so creation is serialised here (use is thread-safe).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._session: boto3.session.Session | None = None
+        self._made: dict[tuple[str, str, str | None], Any] = {}
+
+    def get(self, kind: str, service: str, region: str | None) -> Any:
+        key = (kind, service, region)
+        found = self._made.get(key)
+        if found is not None:
+            return found
+        with self._lock:
+            if key not in self._made:
+                if self._session is None:
+                    self._session = boto3.session.Session()
+                factory = cast(Any, self._session.client if kind == "client" else self._session.resource)
+                self._made[key] = factory(service, region_name=region, config=BOTO_CONFIG)
+            return self._made[key]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._made.clear()
+            self._session = None
+
+
+_cache = _ClientCache()
+
+
+@overload
+def client(service: Literal["s3"], region: str | None = None) -> S3Client: ...
+@overload
+def client(service: Literal["sqs"], region: str | None = None) -> SQSClient: ...
+@overload
+def client(service: Literal["ses"], region: str | None = None) -> SESClient: ...
+@overload
+def client(service: Literal["ec2"], region: str | None = None) -> EC2Client: ...
+@overload
+def client(service: Literal["dynamodb"], region: str | None = None) -> DynamoDBClient: ...
+@overload
+def client(service: Literal["cloudwatch"], region: str | None = None) -> CloudWatchClient: ...
+def client(service: str, region: str | None = None) -> Any:
+    """The cached client for (service, region); region None means the environment's default region."""
+    return _cache.get("client", service, region)
+
+
+def s3_resource(region: str | None = None) -> S3ServiceResource:
+    """The cached S3 resource API object (used for Bucket.load())."""
+    return cast("S3ServiceResource", _cache.get("resource", "s3", region))
+
+
+def reset_clients() -> None:
+    """Forget every cached client and the session: for tests that change credentials or endpoints."""
+    _cache.clear()
