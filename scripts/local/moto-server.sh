@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# Runs a moto server (from .venv) for the local SAM loop: start|stop|status|url (url = what a function container must use).
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+HERE=$ROOT/scripts/local
+PORT=${MOTO_PORT:-5055}
+STATE=$ROOT/.local/moto
+PIDFILE=$STATE/moto-$PORT.pid
+LOG=$STATE/moto-$PORT.log
+MOTO=${MOTO_SERVER_BIN:-$ROOT/.venv/bin/moto_server}
+WAIT=${MOTO_WAIT:-30}
+
+log() { echo "moto-server.sh: $*" >&2; }
+# Serialise concurrent callers (e.g. pytest-xdist workers); daemons started below must not inherit fd 9.
+lock() { mkdir -p "$ROOT/.local"; exec 9>"$ROOT/.local/$1.lock"; flock 9; }
+
+answers() {  # GET /moto-api/ on the host side
+  local url=http://127.0.0.1:$PORT/moto-api/
+  if command -v curl >/dev/null 2>&1; then
+    curl -fsS -o /dev/null --max-time 2 "$url" 2>/dev/null
+  else
+    "$ROOT/.venv/bin/python" -c "import urllib.request as u; u.urlopen('$url', timeout=2)" 2>/dev/null
+  fi
+}
+our_pid() {
+  local pid
+  [[ -f $PIDFILE ]] && pid=$(cat "$PIDFILE" 2>/dev/null) && [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null &&
+    printf '%s\n' "$pid"
+}
+
+start() {
+  lock "moto-$PORT"
+  if our_pid >/dev/null && answers; then return 0; fi
+  if ! our_pid >/dev/null && answers; then
+    log "a moto server not started by this script already answers on port $PORT; using it"; return 0
+  fi
+  [[ -x $MOTO ]] || { log "$MOTO not found; run scripts/local/venv.sh first"; exit 1; }
+  stop
+  mkdir -p "$STATE"
+  # 0.0.0.0: the function container reaches it through the docker bridge gateway, not loopback.
+  # Dummy credentials: nothing here may ever talk to real AWS.
+  AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_SESSION_TOKEN=testing AWS_DEFAULT_REGION=us-east-1 \
+    setsid "$MOTO" -H 0.0.0.0 -p "$PORT" </dev/null >>"$LOG" 2>&1 9>&- &
+  echo $! > "$PIDFILE"
+  local i
+  for ((i = 0; i < WAIT * 10; i++)); do
+    if answers; then return 0; fi
+    if ! our_pid >/dev/null; then log "moto_server exited; last log lines:"; tail -n 20 "$LOG" >&2; exit 1; fi
+    sleep 0.1
+  done
+  log "moto_server did not answer within ${WAIT}s; see $LOG"; exit 1
+}
+
+stop() {
+  local pid i
+  pid=$(our_pid) || { rm -f "$PIDFILE"; return 0; }
+  kill -TERM "$pid"
+  for ((i = 0; i < 50; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  kill -0 "$pid" 2>/dev/null && kill -KILL "$pid"
+  rm -f "$PIDFILE"
+}
+
+status() {
+  local pid
+  if pid=$(our_pid) && answers; then echo "moto server running (pid $pid, port $PORT)"; return 0; fi
+  if answers; then echo "a moto server answers on port $PORT (not started by this script)"; return 0; fi
+  echo "no moto server on port $PORT"; return 1
+}
+
+bridge_gateway() {  # IPAM gateway, else the subnet's first address (what docker assigns by default)
+  local gw sub
+  gw=$(docker network inspect bridge --format '{{range .IPAM.Config}}{{.Gateway}} {{end}}' 2>/dev/null | awk '{print $1}') || true
+  if [[ -z $gw ]]; then
+    sub=$(docker network inspect bridge --format '{{range .IPAM.Config}}{{.Subnet}} {{end}}' 2>/dev/null | awk '{print $1}') || true
+    [[ $sub =~ ^([0-9]+\.[0-9]+\.[0-9]+)\.0/ ]] && gw=${BASH_REMATCH[1]}.1
+  fi
+  [[ -n $gw ]] || gw=$(docker network inspect podman --format '{{range .Subnets}}{{.Gateway}} {{end}}' 2>/dev/null |
+    awk '{print $1}') || true
+  printf '%s\n' "$gw"
+}
+
+url() {  # the address a Lambda container uses: the bridge gateway IP (never a hostname: moto S3 reads it as a bucket)
+  local gw=${MOTO_CONTAINER_HOST:-} env_lines
+  if [[ -z $gw ]] && env_lines=$("$HERE/docker-engine.sh" env 2>/dev/null); then
+    eval "$env_lines"
+    gw=$(bridge_gateway)
+    if [[ $(docker info --format '{{.OperatingSystem}}' 2>/dev/null) == *"Docker Desktop"* ]]; then
+      log "Docker Desktop: the bridge gateway is inside its VM; set MOTO_CONTAINER_HOST to the IP of host.docker.internal"
+    fi
+  fi
+  if [[ -z $gw ]]; then
+    gw=127.0.0.1
+    log "no Docker engine/bridge found: printing the host-side URL, which a container cannot reach"
+  fi
+  echo "http://$gw:$PORT"
+}
+
+case "${1:-}" in
+  start) start ;;
+  stop) lock "moto-$PORT"; stop ;;
+  status) status ;;
+  url) url ;;
+  host-url) echo "http://127.0.0.1:$PORT" ;;
+  *) echo "usage: $0 start|stop|status|url|host-url   (env: MOTO_PORT, MOTO_CONTAINER_HOST)" >&2; exit 2 ;;
+esac
