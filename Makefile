@@ -40,8 +40,8 @@ moto-down: ## Stop the moto server started by moto-up
 
 setup: venv engine base-image moto-up ## Everything the local loop needs
 
-build: venv ## sam build (cached, parallel)
-	@sam build
+build: venv ## sam build (cached, parallel), then precompile the bytecode Lambda cannot write itself
+	@scripts/build.sh
 
 local-ready: setup build
 

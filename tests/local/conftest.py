@@ -118,7 +118,7 @@ def moto_server(moto_process: MotoServer) -> MotoServer:
 
 @pytest.fixture(scope="session")
 def sam_built(engine_env: dict[str, str]) -> None:
-    _run_script("sam-local.sh", "build", env=engine_env)
+    subprocess.run([str(REPO_ROOT / "scripts" / "build.sh")], cwd=REPO_ROOT, check=True, timeout=900)
 
 
 @dataclass

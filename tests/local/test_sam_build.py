@@ -32,6 +32,12 @@ def test_build_puts_the_layer_under_python_and_leaves_boto3_to_the_runtime(sam_b
     assert not (layer / "boto3").exists(), "boto3 comes with the runtime; bundling it only costs cold start"
 
 
+def test_build_ships_bytecode_because_lambda_cannot_write_it(sam_built: None) -> None:
+    layer = BUILD_DIR / "CommonLayer" / "python"
+    assert list((layer / "aws_lambda_powertools" / "__pycache__").glob("__init__.cpython-313.pyc"))
+    assert list((layer / "groundskeeper" / "__pycache__").glob("aws_clients.cpython-313.pyc"))
+
+
 def test_build_has_each_function_with_its_handler_module(sam_built: None) -> None:
     for logical_id, package in [
         ("CorsAuditorFunction", "cors_auditor"),

@@ -1,0 +1,68 @@
+"""`make demo`: runs the whole pipeline on the embedded moto server, through SAM, and says what happened."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from scripts.pipeline.flow import FlowResult, MotoEndpoint, run_flow
+from scripts.pipeline.local_lambda import REPO_ROOT
+
+OUT_DIR = REPO_ROOT / "out" / "demo"
+UPLOADS_TO_BAD_BUCKET = 20
+
+
+def moto_endpoint() -> MotoEndpoint:
+    def ask(action: str) -> str:
+        script = REPO_ROOT / "scripts" / "local" / "moto-server.sh"
+        proc = subprocess.run([str(script), action], check=True, capture_output=True, text=True)
+        return proc.stdout.strip()
+
+    return MotoEndpoint(host_url=ask("host-url"), container_url=ask("url"))
+
+
+def summary(result: FlowResult, out_dir: Path) -> str:
+    world, lines = result.world, []
+    lines.append(f"Uploads: {sum(result.uploads.values())} objects to {len(result.uploads)} buckets")
+    lines.append(f"\nCORS auditor ({result.auditor_invocations} invocations through sam local):")
+    verdicts = {entry["bucket"]: entry for entry in result.audited}
+    for bucket in world.buckets:
+        entry = verdicts.get(bucket)
+        if entry is None:
+            lines.append(f"  {bucket:<16} not audited")
+            continue
+        findings = ", ".join(f"{f['severity']} {f['rule_id']}" for f in entry.get("findings", [])) or "-"
+        verdict = f"{entry['status']:<14} severity {entry['severity']:<6}"
+        lines.append(f"  {bucket:<16} {verdict} findings: {findings}")
+    report = result.janitor_report
+    lines.append(f"\nEIP janitor (dry_run={report.get('dry_run')}):")
+    for region, outcome in sorted(report.get("regions", {}).items()):
+        counts = ", ".join(f"{key} {len(value)}" for key, value in outcome.items() if value)
+        lines.append(f"  {region:<12} {counts}")
+    lines.append(
+        f"  released {report.get('released_count', 0)} address(es), "
+        f"saving about ${report.get('estimated_monthly_savings_usd', 0):.2f} a month"
+    )
+    delivered = len(result.delivered)
+    lines.append(f"\nEmail sender ({result.sender_invocations} invocations): {delivered} delivered")
+    for mail in result.delivered:
+        lines.append(f"  to {', '.join(mail.to)}: {mail.subject}")
+    lines.append(f"  dead-letter queue: {len(result.dead_letters)} message(s)")
+    lines.append(f"\nRendered emails: {out_dir / 'emails'}")
+    return "\n".join(lines)
+
+
+def main() -> int:
+    moto = moto_endpoint()
+    print(f"Embedded AWS: moto at {moto.host_url} (functions reach it at {moto.container_url})", flush=True)
+    print("Provisioning a fresh world, uploading, then running each function with sam local ...", flush=True)
+    uploads = int(os.environ.get("DEMO_UPLOADS", UPLOADS_TO_BAD_BUCKET))
+    result = run_flow(moto, uploads_to_bad=uploads, out_dir=OUT_DIR)
+    print(summary(result, OUT_DIR))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,226 @@
+"""The end-to-end flow: provision a world, upload, audit, sweep, send, and collect the delivered emails."""
+
+from __future__ import annotations
+
+import email
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import urllib.request
+from collections import Counter
+from dataclasses import dataclass, field
+from email.message import Message
+from pathlib import Path
+from typing import Any
+
+import boto3
+from boto3.s3.transfer import TransferConfig
+
+from scripts.pipeline.local_lambda import REPO_ROOT, LocalLambda, start_lambda
+from scripts.pipeline.sqs_events import delete, receive_batches, sqs_event
+from scripts.pipeline.world import (
+    ALLOWED_ORIGIN,
+    EXEMPT_TAG,
+    HOME_REGION,
+    IDLE_TAG,
+    OWNERS,
+    SENDER,
+    World,
+    provision,
+)
+
+DUMMY_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+# The seeds' transfer pattern: threads for large files, multipart above 8 MiB.
+TRANSFER_CONFIG = TransferConfig(multipart_threshold=8 * 1024 * 1024, max_concurrency=4, use_threads=True)
+
+
+@dataclass
+class DeliveredEmail:
+    template: str
+    to: list[str]
+    subject: str
+    html_path: Path
+
+
+@dataclass
+class FlowResult:
+    world: World
+    uploads: Counter[str] = field(default_factory=Counter)
+    audited: list[dict[str, Any]] = field(default_factory=list)
+    auditor_invocations: int = 0
+    janitor_report: dict[str, Any] = field(default_factory=dict)
+    sender_invocations: int = 0
+    delivered: list[DeliveredEmail] = field(default_factory=list)
+    dead_letters: list[dict[str, Any]] = field(default_factory=list)
+    address_states: dict[str, str] = field(default_factory=dict)
+
+
+class MotoEndpoint:
+    """The moto server as the host sees it, and as a function container sees it."""
+
+    def __init__(self, host_url: str, container_url: str) -> None:
+        self.host_url = host_url.rstrip("/")
+        self.container_url = container_url.rstrip("/")
+        self._clients: dict[tuple[str, str], Any] = {}
+
+    def client(self, service: str, region: str = HOME_REGION) -> Any:
+        if (service, region) not in self._clients:
+            self._clients[service, region] = boto3.client(
+                service, region_name=region, endpoint_url=self.host_url, **DUMMY_CREDENTIALS
+            )
+        return self._clients[service, region]
+
+    def for_container(self, url: str) -> str:
+        return url.replace(self.host_url, self.container_url)
+
+    def reset(self) -> None:
+        request = urllib.request.Request(f"{self.host_url}/moto-api/reset", method="POST")
+        with urllib.request.urlopen(request, timeout=10):
+            pass
+
+    def state(self) -> dict[str, Any]:
+        with urllib.request.urlopen(f"{self.host_url}/moto-api/data.json", timeout=30) as response:
+            data: dict[str, Any] = json.load(response)
+            return data
+
+
+def function_env(moto: MotoEndpoint, world: World) -> dict[str, dict[str, str]]:
+    """The --env-vars document: every function talks to moto and to this world's queues and table."""
+    common = {"AWS_ENDPOINT_URL": moto.container_url, "POWERTOOLS_LOG_LEVEL": "WARNING"}
+    notify = {"NOTIFY_QUEUE_URL": moto.for_container(world.email_queue_url), "NOTIFY_EMAIL": OWNERS}
+    return {
+        "CorsAuditorFunction": {**common, **notify, "ALLOWED_ORIGINS": ALLOWED_ORIGIN, "REMEDIATION": "off"},
+        "EmailSenderFunction": {
+            **common,
+            "SENDER_EMAIL": SENDER,
+            "IDEMPOTENCY_TABLE": world.idempotency_table,
+            "DEAD_LETTER_QUEUE_URL": moto.for_container(world.dead_letter_queue_url),
+        },
+        "EipJanitorFunction": {
+            **common,
+            **notify,
+            "DRY_RUN": "false",
+            "JANITOR_REGIONS": ",".join(world.regions),
+            "GRACE_PERIOD_HOURS": "168",
+            "IDLE_TAG_KEY": IDLE_TAG,
+            "EXEMPT_TAG_KEY": EXEMPT_TAG,
+        },
+    }
+
+
+def publish_templates(moto: MotoEndpoint) -> None:
+    """Publish the bundled templates with the project's own sync command, as an operator would."""
+    env = {
+        **os.environ,
+        "AWS_ENDPOINT_URL": moto.host_url,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": HOME_REGION,
+        "PYTHONPATH": f"{REPO_ROOT / 'layers/groundskeeper'}:{REPO_ROOT / 'functions/email_sender'}",
+    }
+    subprocess.run(
+        [sys.executable, "-m", "email_sender.template_sync", "ensure"],
+        env=env,
+        check=True,
+        capture_output=True,
+        cwd=REPO_ROOT,
+    )
+
+
+def upload(moto: MotoEndpoint, world: World, result: FlowResult, uploads_to_bad: int) -> None:
+    s3 = moto.client("s3")
+    plan = {world.good_bucket: 3, world.plain_bucket: 3, world.bad_bucket: uploads_to_bad}
+    with tempfile.TemporaryDirectory() as scratch:
+        for bucket, count in plan.items():
+            for n in range(count):
+                path = Path(scratch) / f"{bucket}-{n}.csv"
+                path.write_text(f"day,visits\n{n},{n * 7}\n")
+                # A space in the key arrives as "+" in the notification: the auditor must decode it.
+                s3.upload_file(str(path), bucket, f"reports/day {n}.csv", Config=TRANSFER_CONFIG)
+                result.uploads[bucket] += 1
+
+
+def audit_notifications(moto: MotoEndpoint, world: World, lam: LocalLambda, result: FlowResult) -> None:
+    """The local poller: each batch of S3 notifications becomes one SQS-wrapped auditor invocation."""
+    sqs = moto.client("sqs")
+    for messages in receive_batches(sqs, world.notifications_queue_url):
+        report = lam.invoke("CorsAuditorFunction", sqs_event(messages, world.notifications_queue_url))
+        result.auditor_invocations += 1
+        result.audited.extend(report.get("audited", []))
+        delete(sqs, world.notifications_queue_url, messages)
+
+
+def run_janitor(lam: LocalLambda, result: FlowResult) -> None:
+    event = json.loads((REPO_ROOT / "events" / "schedule-eip-janitor.json").read_text())
+    result.janitor_report = lam.invoke("EipJanitorFunction", event)
+
+
+def drain_email_queue(moto: MotoEndpoint, world: World, lam: LocalLambda, result: FlowResult) -> None:
+    """Deliver like the SQS event source: delete what succeeded, leave batchItemFailures for a retry."""
+    sqs = moto.client("sqs")
+    for messages in receive_batches(sqs, world.email_queue_url, idle_polls=3):
+        response = lam.invoke("EmailSenderFunction", sqs_event(messages, world.email_queue_url))
+        result.sender_invocations += 1
+        failed = {item["itemIdentifier"] for item in response.get("batchItemFailures", [])}
+        delete(sqs, world.email_queue_url, [m for m in messages if m["MessageId"] not in failed])
+
+
+def collect_delivered(moto: MotoEndpoint, result: FlowResult, out_dir: Path) -> None:
+    """moto records what SES sent but does not render it; test_render_template renders each one."""
+    ses = moto.client("ses")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    sent = moto.state().get("ses", {}).get("TemplateMessage", [])
+    for n, message in enumerate(sent, start=1):
+        template, data = message["template"], message["template_data"]
+        rendered = ses.test_render_template(TemplateName=template, TemplateData=data)["RenderedTemplate"]
+        mime = email.message_from_string(rendered)
+        html_path = out_dir / f"{n:02d}-{template}.html"
+        html_path.write_text(_html_part(mime))
+        result.delivered.append(
+            DeliveredEmail(
+                template=template,
+                to=list(message.get("destinations", {}).get("ToAddresses", [])),
+                subject=str(mime.get("Subject", "")),
+                html_path=html_path,
+            )
+        )
+
+
+def _html_part(mime: Message) -> str:
+    for part in mime.walk():
+        if part.get_content_type() == "text/html":
+            payload = part.get_payload(decode=True)
+            return payload.decode() if isinstance(payload, bytes) else str(part.get_payload())
+    return ""
+
+
+def collect_dead_letters(moto: MotoEndpoint, world: World, result: FlowResult) -> None:
+    sqs = moto.client("sqs")
+    for messages in receive_batches(sqs, world.dead_letter_queue_url, idle_polls=1):
+        result.dead_letters.extend(messages)
+
+
+def collect_address_states(moto: MotoEndpoint, world: World, result: FlowResult) -> None:
+    for region in world.regions:
+        for address in moto.client("ec2", region).describe_addresses()["Addresses"]:
+            tags = {tag["Key"]: tag["Value"] for tag in address.get("Tags", [])}
+            state = "associated" if address.get("AssociationId") else "idle"
+            result.address_states[address["AllocationId"]] = f"{state}, idle tag: {IDLE_TAG in tags}"
+
+
+def run_flow(moto: MotoEndpoint, *, uploads_to_bad: int, out_dir: Path) -> FlowResult:
+    moto.reset()
+    world = provision(moto.client)
+    result = FlowResult(world=world)
+    publish_templates(moto)
+    upload(moto, world, result, uploads_to_bad)
+    with start_lambda(function_env(moto, world), out_dir / "sam") as lam:
+        audit_notifications(moto, world, lam, result)
+        run_janitor(lam, result)
+        drain_email_queue(moto, world, lam, result)
+    collect_delivered(moto, result, out_dir / "emails")
+    collect_dead_letters(moto, world, result)
+    collect_address_states(moto, world, result)
+    return result

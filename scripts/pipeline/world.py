@@ -1,0 +1,132 @@
+"""Provisions a small, known world on the moto server: buckets, queues, table, sender identity, addresses."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+ACCOUNT_ID = "123456789012"
+HOME_REGION = "us-east-1"
+OTHER_REGION = "eu-west-1"
+SENDER = "groundskeeper@example.com"
+OWNERS = "owners@example.com"
+ALLOWED_ORIGIN = "https://app.example.com"
+IDLE_TAG = "groundskeeper:idle-since"
+EXEMPT_TAG = "groundskeeper:keep"
+
+GOOD_CORS = {
+    "CORSRules": [
+        {"AllowedOrigins": [ALLOWED_ORIGIN], "AllowedMethods": ["GET", "HEAD"], "MaxAgeSeconds": 3600},
+    ]
+}
+BAD_CORS = {
+    "CORSRules": [
+        {"AllowedOrigins": [ALLOWED_ORIGIN], "AllowedMethods": ["GET"]},
+        {"AllowedOrigins": ["*"], "AllowedMethods": ["GET", "PUT", "POST"], "AllowedHeaders": ["*"]},
+    ]
+}
+
+
+@dataclass
+class World:
+    """Names and ids of what provision() made; the flow and the tests read expectations from here."""
+
+    good_bucket: str = "gk-demo-good"
+    bad_bucket: str = "gk-demo-bad"
+    plain_bucket: str = "gk-demo-plain"
+    notifications_queue_url: str = ""
+    email_queue_url: str = ""
+    dead_letter_queue_url: str = ""
+    idempotency_table: str = "gk-demo-idempotency"
+    regions: tuple[str, ...] = (HOME_REGION, OTHER_REGION)
+    # allocation id -> what the janitor should do with it on its first non-dry run
+    addresses: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def buckets(self) -> tuple[str, str, str]:
+        return (self.good_bucket, self.bad_bucket, self.plain_bucket)
+
+    def expected(self, outcome: str) -> set[str]:
+        return {alloc for alloc, expected in self.addresses.items() if expected == outcome}
+
+
+def provision(clients: Any) -> World:
+    """Make the world. `clients(service, region)` returns a boto3 client bound to the moto server."""
+    world = World()
+    _queues(clients, world)
+    _buckets(clients, world)
+    _idempotency_table(clients, world)
+    clients("ses", HOME_REGION).verify_email_identity(EmailAddress=SENDER)
+    _addresses(clients, world)
+    return world
+
+
+def _queues(clients: Any, world: World) -> None:
+    sqs = clients("sqs", HOME_REGION)
+    world.dead_letter_queue_url = sqs.create_queue(QueueName="gk-demo-email-dlq")["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=world.dead_letter_queue_url, AttributeNames=["QueueArn"])[
+        "Attributes"
+    ]["QueueArn"]
+    world.email_queue_url = sqs.create_queue(
+        QueueName="gk-demo-email",
+        Attributes={
+            # Short, so a record the sender reports as failed comes back within the demo's run.
+            "VisibilityTimeout": "2",
+            "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "5"}),
+        },
+    )["QueueUrl"]
+    world.notifications_queue_url = sqs.create_queue(QueueName="gk-demo-upload-notifications")["QueueUrl"]
+
+
+def _buckets(clients: Any, world: World) -> None:
+    s3 = clients("s3", HOME_REGION)
+    sqs = clients("sqs", HOME_REGION)
+    notifications_arn = sqs.get_queue_attributes(
+        QueueUrl=world.notifications_queue_url, AttributeNames=["QueueArn"]
+    )["Attributes"]["QueueArn"]
+    for bucket in world.buckets:
+        s3.create_bucket(Bucket=bucket)
+        s3.put_bucket_notification_configuration(
+            Bucket=bucket,
+            NotificationConfiguration={
+                "QueueConfigurations": [{"QueueArn": notifications_arn, "Events": ["s3:ObjectCreated:*"]}]
+            },
+        )
+    s3.put_bucket_cors(Bucket=world.good_bucket, CORSConfiguration=GOOD_CORS)
+    s3.put_bucket_cors(Bucket=world.bad_bucket, CORSConfiguration=BAD_CORS)
+
+
+def _idempotency_table(clients: Any, world: World) -> None:
+    dynamodb = clients("dynamodb", HOME_REGION)
+    dynamodb.create_table(
+        TableName=world.idempotency_table,
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+
+
+def _addresses(clients: Any, world: World) -> None:
+    ten_days_ago = (datetime.now(UTC) - timedelta(days=10)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    yesterday = (datetime.now(UTC) - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    for region in world.regions:
+        ec2 = clients("ec2", region)
+
+        def allocate(expected: str, tags: dict[str, str], ec2: Any = ec2) -> str:
+            allocation_id: str = ec2.allocate_address(Domain="vpc")["AllocationId"]
+            if tags:
+                tag_list = [{"Key": key, "Value": value} for key, value in tags.items()]
+                ec2.create_tags(Resources=[allocation_id], Tags=tag_list)
+            world.addresses[allocation_id] = expected
+            return allocation_id
+
+        allocate("released", {IDLE_TAG: ten_days_ago, "Name": f"forgotten-{region}"})
+        allocate("marked", {})
+        allocate("in_grace", {IDLE_TAG: yesterday})
+        allocate("exempt", {EXEMPT_TAG: "true"})
+        in_use = allocate("unmarked", {IDLE_TAG: ten_days_ago})
+        image_id = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+        instance = ec2.run_instances(ImageId=image_id, MinCount=1, MaxCount=1)["Instances"][0]
+        ec2.associate_address(AllocationId=in_use, InstanceId=instance["InstanceId"])

@@ -1,0 +1,72 @@
+"""The whole pipeline through SAM on a moto server: findings become emails, exactly once, nothing lost."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from scripts.pipeline.flow import FlowResult, MotoEndpoint, run_flow
+from tests.local.conftest import MotoServer
+
+UPLOADS_TO_BAD_BUCKET = 100
+
+
+@pytest.fixture(scope="module")
+def flow(sam_built: None, moto_process: MotoServer, tmp_path_factory: pytest.TempPathFactory) -> FlowResult:
+    moto = MotoEndpoint(host_url=moto_process.endpoint, container_url=moto_process.container_endpoint)
+    return run_flow(moto, uploads_to_bad=UPLOADS_TO_BAD_BUCKET, out_dir=tmp_path_factory.mktemp("e2e"))
+
+
+def sent_for(flow: FlowResult, template: str) -> list[Any]:
+    return [mail for mail in flow.delivered if mail.template == template]
+
+
+def test_every_bucket_gets_its_verdict(flow: FlowResult) -> None:
+    world = flow.world
+    assert flow.uploads[world.bad_bucket] == UPLOADS_TO_BAD_BUCKET
+    verdicts = {entry["bucket"]: entry["status"] for entry in flow.audited}
+    assert verdicts == {
+        world.good_bucket: "compliant",
+        world.bad_bucket: "non_compliant",
+        world.plain_bucket: "no_cors",
+    }
+
+
+def test_one_cors_finding_email_for_the_bad_bucket_despite_every_upload(flow: FlowResult) -> None:
+    findings = sent_for(flow, "cors-finding")
+    assert len(findings) == 1
+    assert flow.world.bad_bucket in findings[0].subject
+    assert "HIGH" in findings[0].subject
+    assert findings[0].to == ["owners@example.com"]
+    assert flow.world.bad_bucket in Path(findings[0].html_path).read_text()
+
+
+def test_exactly_one_janitor_report(flow: FlowResult) -> None:
+    reports = sent_for(flow, "eip-janitor-report")
+    assert len(reports) == 1
+    assert "Elastic IP" in reports[0].subject
+
+
+def test_the_janitor_released_exactly_the_expected_addresses(flow: FlowResult) -> None:
+    report = flow.janitor_report
+    assert report["dry_run"] is False
+    released = {alloc for region in report["regions"].values() for alloc in region["released"]}
+    assert released == flow.world.expected("released")
+    assert report["released_count"] == len(released)
+    marked = {alloc for region in report["regions"].values() for alloc in region["marked"]}
+    assert marked == flow.world.expected("marked")
+    unmarked = {alloc for region in report["regions"].values() for alloc in region["unmarked"]}
+    assert unmarked == flow.world.expected("unmarked")
+    # What moto still holds agrees with the report: released addresses are gone, the rest remain.
+    assert set(flow.address_states) == set(flow.world.addresses) - released
+
+
+def test_nothing_was_dead_lettered(flow: FlowResult) -> None:
+    assert flow.dead_letters == [], json.dumps(flow.dead_letters, indent=2, default=str)
+
+
+def test_only_the_expected_emails_went_out(flow: FlowResult) -> None:
+    assert sorted(mail.template for mail in flow.delivered) == ["cors-finding", "eip-janitor-report"]
