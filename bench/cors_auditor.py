@@ -1,0 +1,311 @@
+"""Benchmarks of the CORS auditor: AWS calls and time per 1,000 uploads, sweep concurrency, cold import.
+
+Run: `python -m bench.cors_auditor` (from the repo root). Every ratio's baseline is measured in the same run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import statistics
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+for _path in ("layers/groundskeeper", "functions/cors_auditor"):
+    if str(ROOT / _path) not in sys.path:
+        sys.path.insert(0, str(ROOT / _path))
+UPLOADS = 1000
+BATCH = 10  # the SQS batch size; S3 invoking directly sends one record per invocation
+DELAYED_UPLOADS = 200
+SWEEP_BUCKETS = 100
+RTT = 0.030  # a typical in-region AWS round trip, added to every call on both sides
+IMPORT_RUNS = 9
+BUCKET = "bench-uploads"
+BAD_CORS = {"CORSRules": [{"AllowedOrigins": ["*"], "AllowedMethods": ["GET", "PUT"]}]}
+# The environment template.yaml gives the function (defaults of its parameters).
+TEMPLATE_ENV = {
+    "POWERTOOLS_SERVICE_NAME": "cors-auditor",
+    "POWERTOOLS_METRICS_NAMESPACE": "Groundskeeper",
+    "POWERTOOLS_LOG_LEVEL": "INFO",
+    "ALLOWED_ORIGINS": "",
+    "REMEDIATION": "off",
+    "AUDIT_CACHE_SECONDS": "300",
+    "NOTIFY_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/groundskeeper-EmailQueue",
+    "NOTIFY_EMAIL": "",
+    "NOTIFY_MIN_SEVERITY": "MEDIUM",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_REGION": "us-east-1",
+}
+FAKE_AWS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
+
+
+@dataclass
+class FakeContext:
+    function_name: str = "bench-cors-auditor"
+    memory_limit_in_mb: int = 256
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:bench-cors-auditor"
+    aws_request_id: str = "bench"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 30_000
+
+
+@contextlib.contextmanager
+def environment(values: dict[str, str]) -> Iterator[None]:
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def instrument(client: Any, calls: Counter[str], delay: float) -> None:
+    """Count API calls (not retries) and add a simulated round trip before every request."""
+    client.meta.events.register("before-call.s3", lambda model, **_: calls.update([model.name]))
+    if delay:
+        client.meta.events.register("before-send.s3", lambda **_: time.sleep(delay))
+
+
+def upload_events(uploads: int = UPLOADS) -> list[dict[str, Any]]:
+    record = {
+        "eventSource": "aws:s3",
+        "eventName": "ObjectCreated:Put",
+        "s3": {"bucket": {"name": BUCKET}, "object": {"key": ""}},
+    }
+    records = [
+        {**record, "s3": {"bucket": {"name": BUCKET}, "object": {"key": f"day+1/object+{i}.csv"}}}
+        for i in range(uploads)
+    ]
+    return [{"Records": records[i : i + BATCH]} for i in range(0, uploads, BATCH)]
+
+
+def run_ours(delay: float, uploads: int = UPLOADS) -> tuple[int, float]:
+    """The real handler, decorators and all, in one warm container: (AWS calls, seconds)."""
+    from cors_auditor import handler
+    from cors_auditor.settings import Settings
+    from cors_auditor.verdict_cache import SeenKeys, VerdictCache
+    from groundskeeper.aws_clients import client, reset_clients
+    from groundskeeper.observability import logger
+
+    reset_clients()
+    handler.SETTINGS, handler.VERDICTS, handler.NOTIFIED = Settings(), VerdictCache(), SeenKeys()
+    calls: Counter[str] = Counter()
+    instrument(client("s3"), calls, delay)
+    events, context, level = upload_events(uploads), FakeContext(), logger.log_level
+    logger.setLevel("WARNING")  # 100 invocations of INFO lines would time the terminal, not the auditor
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):  # the EMF blobs
+            start = time.perf_counter()
+            for event in events:
+                handler.lambda_handler(event, context)
+            elapsed = time.perf_counter() - start
+    finally:
+        logger.setLevel(level)
+        reset_clients()
+    return sum(calls.values()), elapsed
+
+
+def run_naive(delay: float, uploads: int = UPLOADS) -> tuple[int, float]:
+    """A per-record audit (the seed pattern, with a reused client): one GetBucketCors per upload."""
+    import boto3
+
+    from cors_auditor.rules import evaluate
+
+    s3 = boto3.client("s3", region_name="us-east-1")
+    calls: Counter[str] = Counter()
+    instrument(s3, calls, delay)
+    start = time.perf_counter()
+    for event in upload_events(uploads):
+        for record in event["Records"]:
+            rules = s3.get_bucket_cors(Bucket=record["s3"]["bucket"]["name"])["CORSRules"]
+            evaluate({"CORSRules": rules})
+    return sum(calls.values()), time.perf_counter() - start
+
+
+def run_sweep(concurrency: int, delay: float) -> float:
+    from cors_auditor.audit import run_audit
+    from cors_auditor.event_sources import Targets
+    from cors_auditor.settings import Settings
+    from cors_auditor.verdict_cache import SeenKeys, VerdictCache
+    from groundskeeper.aws_clients import client, reset_clients
+    from groundskeeper.observability import logger
+
+    reset_clients()
+    instrument(client("s3"), Counter(), delay)
+    level = logger.log_level
+    logger.setLevel("WARNING")
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            start = time.perf_counter()
+            result = run_audit(
+                Targets(source="schedule", sweep=True, fresh=True),
+                s3=client("s3"),
+                settings=Settings(sweep_concurrency=concurrency),
+                cache=VerdictCache(),
+                seen=SeenKeys(),
+            )
+            elapsed = time.perf_counter() - start
+    finally:
+        logger.setLevel(level)
+        reset_clients()
+    assert len(result["audited"]) == SWEEP_BUCKETS + 1
+    return elapsed
+
+
+IMPORT_HANDLER = "import cors_auditor.handler"
+IMPORT_BOTO3 = "import boto3; boto3.client('s3')"
+IMPORT_HANDLER_AND_CLIENT = (
+    "import cors_auditor.handler; from groundskeeper.aws_clients import client; client('s3')"
+)
+
+
+def cold_imports(statements: list[str]) -> list[float]:
+    """Median seconds each statement takes in fresh interpreters (start-up excluded). The statements take
+    turns, so a busy neighbour on the machine slows all of them alike."""
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "PYTHONPATH": f"{ROOT / 'layers/groundskeeper'}{os.pathsep}{ROOT / 'functions/cors_auditor'}",
+        **TEMPLATE_ENV,
+        **FAKE_AWS,
+    }
+    samples: list[list[float]] = [[] for _ in statements]
+    for _ in range(IMPORT_RUNS):
+        for index, statement in enumerate(statements):
+            code = f"import time; t = time.perf_counter(); {statement}; print(time.perf_counter() - t)"
+            done = subprocess.run(
+                [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+            )
+            samples[index].append(float(done.stdout))
+    return [statistics.median(values) for values in samples]
+
+
+def row(
+    id_: str, figure: str, ours: float, baseline: float | None, *, unit: str, note: str
+) -> dict[str, Any]:
+    return {
+        "id": id_,
+        "figure": figure,
+        "ours": round(ours, 4),
+        "baseline": None if baseline is None else round(baseline, 4),
+        "ratio": round(ours / baseline, 4) if baseline else None,
+        "unit": unit,
+        "note": note,
+    }
+
+
+def measure_uploads_and_sweep(endpoint: str) -> list[dict[str, Any]]:
+    import boto3
+
+    rows: list[dict[str, Any]] = []
+    seed = boto3.client("s3", region_name="us-east-1", endpoint_url=endpoint)
+    seed.create_bucket(Bucket=BUCKET)
+    seed.put_bucket_cors(Bucket=BUCKET, CORSConfiguration=BAD_CORS)  # type: ignore[arg-type]
+    what = "real handler (decorators, verdict cache) vs get_bucket_cors + the same rules per record"
+    # With the delay the naive side takes 30 ms x uploads, so that comparison runs on fewer uploads.
+    for delay, uploads in ((0.0, UPLOADS), (RTT, DELAYED_UPLOADS)):
+        label = f"{delay * 1000:.0f} ms simulated round trip" if delay else "raw moto"
+        ours_calls, ours_time = run_ours(delay, uploads)
+        naive_calls, naive_time = run_naive(delay, uploads)
+        if not delay:
+            rows.append(
+                row(
+                    "CORS1",
+                    f"AWS calls per {UPLOADS} uploads (one warm container)",
+                    ours_calls,
+                    naive_calls,
+                    unit="calls",
+                    note=f"{UPLOADS // BATCH} events of {BATCH} records vs one GetBucketCors per record; "
+                    "a burst spread over N containers costs N calls",
+                )
+            )
+        rows.append(
+            row(
+                "CORS2" if not delay else "CORS3",
+                f"time for {uploads} uploads ({label})",
+                ours_time,
+                naive_time,
+                unit="s",
+                note=what,
+            )
+        )
+    for i in range(SWEEP_BUCKETS):
+        seed.create_bucket(Bucket=f"bench-sweep-{i:03d}")
+        if i % 2:
+            seed.put_bucket_cors(Bucket=f"bench-sweep-{i:03d}", CORSConfiguration=BAD_CORS)  # type: ignore[arg-type]
+    bounded, sequential = run_sweep(8, RTT), run_sweep(1, RTT)
+    rows.append(
+        row(
+            "CORS4",
+            f"sweep of {SWEEP_BUCKETS + 1} buckets ({RTT * 1000:.0f} ms round trip)",
+            bounded,
+            sequential,
+            unit="s",
+            note="8 buckets at a time vs one at a time (same code); raw moto hides this",
+        )
+    )
+    return rows
+
+
+def run() -> list[dict[str, Any]]:
+    import logging
+
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request otherwise
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    try:
+        with environment({**TEMPLATE_ENV, **FAKE_AWS, "AWS_ENDPOINT_URL": endpoint}):
+            rows = measure_uploads_and_sweep(endpoint)
+    finally:
+        server.stop()
+    boto3_client, handler_import, handler_client = cold_imports(
+        [IMPORT_BOTO3, IMPORT_HANDLER, IMPORT_HANDLER_AND_CLIENT]
+    )
+    note = f"median of {IMPORT_RUNS} fresh interpreters each, taking turns; the template's env"
+    rows.append(
+        row(
+            "CORS5",
+            "cold import: handler vs `import boto3` + an S3 client",
+            handler_import,
+            boto3_client,
+            unit="s",
+            note=note,
+        )
+    )
+    rows.append(
+        row(
+            "CORS6",
+            "cold start: handler import + its S3 client vs the same baseline",
+            handler_client,
+            boto3_client,
+            unit="s",
+            note=note,
+        )
+    )
+    return rows
+
+
+if __name__ == "__main__":
+    from bench.table import render
+
+    print(render(run()))

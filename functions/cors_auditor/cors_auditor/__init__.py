@@ -1,0 +1,1 @@
+"""CORS auditor: judges S3 bucket CORS configurations against a policy and reports findings."""
