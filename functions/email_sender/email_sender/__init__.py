@@ -1,0 +1,1 @@
+"""Email sender: delivers SES templated email requests from SQS exactly once."""

@@ -1,0 +1,143 @@
+"""SES templates: the bundled ones shipped with the function, publishing them, and a per-container cache."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from botocore.exceptions import ClientError
+
+from email_sender.html_wellformed import html_problems
+from email_sender.template_variables import TemplateSyntaxError, TemplateVariables, template_variables
+from groundskeeper.errors import PermanentError, error_code
+
+if TYPE_CHECKING:
+    from mypy_boto3_ses import SESClient
+    from mypy_boto3_ses.type_defs import TemplateTypeDef
+
+# functions/email_sender/templates/<name>/{subject.txt,text.txt,html.html}; SAM packages the whole folder.
+TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+TEMPLATE_DOES_NOT_EXIST = "TemplateDoesNotExist"
+INVALID_TEMPLATE = "InvalidTemplate"
+
+
+@dataclass(frozen=True)
+class Template:
+    name: str
+    subject: str
+    text: str
+    html: str
+
+
+@dataclass(frozen=True)
+class CheckedTemplate:
+    """A template with what the pre-send check needs: its variables, or why it cannot be checked."""
+
+    template: Template
+    variables: TemplateVariables
+    syntax_error: str | None = None
+
+
+def check_template(template: Template) -> CheckedTemplate:
+    try:
+        variables = template_variables(template.subject, template.text, template.html)
+    except TemplateSyntaxError as exc:
+        return CheckedTemplate(template, TemplateVariables(frozenset(), frozenset()), str(exc))
+    return CheckedTemplate(template, variables)
+
+
+def template_problems(template: Template) -> list[str]:
+    """Why `template` must not be published (empty when it may be)."""
+    problems = [f"html: {problem}" for problem in html_problems(template.html)]
+    syntax_error = check_template(template).syntax_error
+    if syntax_error:
+        problems.append(f"syntax: {syntax_error}")
+    if not template.subject.strip() or "\n" in template.subject:
+        problems.append("subject: must be one non-empty line")
+    return problems
+
+
+def bundled_template_names() -> list[str]:
+    return sorted(path.name for path in TEMPLATES_DIR.iterdir() if (path / "subject.txt").is_file())
+
+
+def load_bundled_template(name: str) -> Template | None:
+    """The bundled template called `name`, or None if the function ships none by that name."""
+    folder = TEMPLATES_DIR / name
+    if name not in bundled_template_names():  # also keeps "../x" out of the path
+        return None
+    return Template(
+        name=name,
+        subject=(folder / "subject.txt").read_text(encoding="utf-8").strip(),
+        text=(folder / "text.txt").read_text(encoding="utf-8"),
+        html=(folder / "html.html").read_text(encoding="utf-8"),
+    )
+
+
+def publish_template(ses: SESClient, template: Template, *, update_existing: bool) -> str:
+    """Create `template` in SES (or update it) once it validates; returns "created", "updated" or "exists"."""
+    problems = template_problems(template)
+    if problems:
+        raise PermanentError(INVALID_TEMPLATE, f"{template.name}: {'; '.join(problems)}")
+    parts: TemplateTypeDef = {
+        "TemplateName": template.name,
+        "SubjectPart": template.subject,
+        "TextPart": template.text,
+        "HtmlPart": template.html,
+    }
+    try:
+        ses.create_template(Template=parts)
+    except ClientError as exc:
+        if error_code(exc) != "AlreadyExists":
+            raise
+        if not update_existing:
+            return "exists"  # another sender published it first: fine
+        ses.update_template(Template=parts)
+        return "updated"
+    return "created"
+
+
+class TemplateStore:
+    """Fetched templates, trusted for `ttl_seconds` per container; publishes a missing bundled one."""
+
+    def __init__(self, ttl_seconds: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self.ttl_seconds = ttl_seconds
+        self._clock = clock
+        self._cache: dict[str, tuple[float, CheckedTemplate]] = {}
+
+    def get(self, ses: SESClient, name: str) -> CheckedTemplate:
+        """The template called `name`; PermanentError TemplateDoesNotExist if neither SES nor we have it."""
+        now = self._clock()
+        cached = self._cache.get(name)
+        if cached and cached[0] > now:
+            return cached[1]
+        try:
+            found = ses.get_template(TemplateName=name)["Template"]
+            template = Template(
+                name=name,
+                subject=found.get("SubjectPart", ""),
+                text=found.get("TextPart", ""),
+                html=found.get("HtmlPart", ""),
+            )
+        except ClientError as exc:
+            if error_code(exc) != TEMPLATE_DOES_NOT_EXIST:
+                raise
+            bundled = load_bundled_template(name)
+            if bundled is None:
+                reason = f"no SES or bundled template named {name}"
+                raise PermanentError(TEMPLATE_DOES_NOT_EXIST, reason) from None
+            publish_template(ses, bundled, update_existing=False)
+            template = bundled
+        checked = check_template(template)
+        if self.ttl_seconds > 0:
+            self._cache[name] = (now + self.ttl_seconds, checked)
+        return checked
+
+    def forget(self, name: str) -> None:
+        self._cache.pop(name, None)
+
+    def clear(self) -> None:
+        self._cache.clear()

@@ -1,0 +1,147 @@
+"""The email sender's world under in-process moto: a verified sender, the idempotency table and the DLQ."""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import moto
+import pytest
+from botocore.awsrequest import AWSResponse
+from botocore.compat import HTTPHeaders
+
+# The handler reads its settings at import (cold start); these let it import. Tests swap SETTINGS anyway.
+os.environ.setdefault("IDEMPOTENCY_TABLE", "email-sender-import-only")
+os.environ.setdefault("DEAD_LETTER_QUEUE_URL", "https://sqs.us-east-1.amazonaws.com/123456789012/import-only")
+
+from email_sender import handler
+from email_sender.settings import Settings
+from email_sender.template_store import TemplateStore
+from groundskeeper.aws_clients import client
+from tests.conftest import REGION
+
+SENDER = "alerts@example.com"
+ACCOUNT = "123456789012"  # moto's default account
+# What a caller's decide() returns to fail a call: (code, message, HTTP status).
+Failure = tuple[str, str, int]
+
+
+@dataclass
+class SenderWorld:
+    settings: Settings
+    lambda_context: Any
+    calls: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def ses(self) -> Any:
+        return client("ses")
+
+    def record(self, body: str | dict[str, Any], message_id: str | None = None) -> dict[str, Any]:
+        text = body if isinstance(body, str) else json.dumps(body)
+        return {
+            "messageId": message_id or str(uuid.uuid4()),
+            "receiptHandle": "handle",
+            "body": text,
+            "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "1523232000000"},
+            "messageAttributes": {},
+            "md5OfBody": "-",
+            "eventSource": "aws:sqs",
+            "eventSourceARN": f"arn:aws:sqs:{REGION}:{ACCOUNT}:EmailQueue",
+            "awsRegion": REGION,
+        }
+
+    def invoke(self, *records: dict[str, Any]) -> dict[str, Any]:
+        result: dict[str, Any] = handler.lambda_handler({"Records": list(records)}, self.lambda_context)
+        return result
+
+    def failed_ids(self, result: dict[str, Any]) -> list[str]:
+        return [item["itemIdentifier"] for item in result["batchItemFailures"]]
+
+    def sent(self) -> list[Any]:
+        """moto's record of every templated email sent (template, template_data, destinations, source)."""
+        return list(moto.backends.get_backend("ses")[ACCOUNT][REGION].sent_messages)
+
+    def dead_letters(self) -> list[tuple[str, dict[str, str]]]:
+        """Drain the DLQ: (body, {attribute: value}) per message."""
+        found: list[tuple[str, dict[str, str]]] = []
+        while True:
+            messages = (
+                client("sqs")
+                .receive_message(
+                    QueueUrl=self.settings.dead_letter_queue_url,
+                    MaxNumberOfMessages=10,
+                    MessageAttributeNames=["All"],
+                    VisibilityTimeout=600,
+                )
+                .get("Messages", [])
+            )
+            if not messages:
+                return found
+            for message in messages:
+                attributes = {k: v["StringValue"] for k, v in message.get("MessageAttributes", {}).items()}
+                found.append((message["Body"], attributes))
+
+    def idempotency_items(self) -> list[dict[str, Any]]:
+        return client("dynamodb").scan(TableName=self.settings.idempotency_table)["Items"]
+
+    def fail_ses(self, operation: str, decide: Callable[[dict[str, Any]], Failure | None]) -> None:
+        """Answer `operation` with an error when decide(api params) says so; no retries, no sleeps.
+
+        A before-call handler that returns a response short-circuits the HTTP send (how botocore's
+        Stubber works), so botocore's retry loop and adaptive rate limiter never run.
+        """
+
+        def remember(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+            context["injected_failure"] = decide(params)
+
+        def answer(context: dict[str, Any], **_: Any) -> Any:
+            failure = context.get("injected_failure")
+            if failure is None:
+                return None
+            code, message, status = failure
+            parsed = {
+                "Error": {"Code": code, "Message": message},
+                "ResponseMetadata": {"HTTPStatusCode": status},
+            }
+            return AWSResponse(f"https://email.{REGION}.amazonaws.com/", status, HTTPHeaders(), None), parsed
+
+        self.ses.meta.events.register(f"before-parameter-build.ses.{operation}", remember)
+        self.ses.meta.events.register(f"before-call.ses.{operation}", answer)
+
+
+@pytest.fixture
+def world(aws: None, monkeypatch: pytest.MonkeyPatch, lambda_context: Any) -> SenderWorld:
+    client("ses").verify_email_identity(EmailAddress=SENDER)
+    client("dynamodb").create_table(
+        TableName="idempotency",
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    dlq_url = client("sqs").create_queue(QueueName="email-dlq")["QueueUrl"]
+    settings = Settings(sender_email=SENDER, idempotency_table="idempotency", dead_letter_queue_url=dlq_url)
+    monkeypatch.setattr(handler, "SETTINGS", settings)
+    monkeypatch.setattr(handler, "TEMPLATES", TemplateStore(settings.template_cache_seconds))
+    world = SenderWorld(settings=settings, lambda_context=lambda_context)
+
+    def count(event_name: str, **_: Any) -> None:
+        world.calls[event_name.removeprefix("before-parameter-build.")] += 1
+
+    for service in ("ses", "sqs", "dynamodb"):
+        client(service).meta.events.register("before-parameter-build", count)
+    return world
+
+
+def welcome(to: str = "ada@example.com", **extra: Any) -> dict[str, Any]:
+    """A valid request for the bundled example-welcome template."""
+    return {
+        "template": "example-welcome",
+        "to": [to],
+        "data": {"name": "Ada", "product": "Groundskeeper"},
+        **extra,
+    }
