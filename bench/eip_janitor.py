@@ -1,0 +1,357 @@
+"""Benchmark of the EIP janitor: 16 regions x 50 addresses on a moto server, against its own slowest
+region and against Cloud Custodian releasing the same fleet, with and without a simulated round trip.
+
+Run: python -m bench.eip_janitor   (starts its own moto server; Custodian runs from .local/c7n-venv,
+which this script creates with pip when it can, and skips with a note when it cannot).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+for _path in ("layers/groundskeeper", "functions/eip_janitor"):
+    if str(REPO_ROOT / _path) not in sys.path:
+        sys.path.insert(0, str(REPO_ROOT / _path))
+
+REGIONS = [
+    "us-east-1", "us-east-2", "us-west-1", "us-west-2", "ca-central-1", "eu-west-1", "eu-west-2", "eu-west-3",
+    "eu-central-1", "eu-north-1", "ap-south-1", "ap-northeast-1", "ap-northeast-2", "ap-southeast-1",
+    "ap-southeast-2", "sa-east-1",
+]  # fmt: skip
+PER_REGION = 50
+IDLE_PER_REGION = 35
+DELAY_S = 0.030  # a typical in-region AWS round trip, added to every HTTP request on both sides
+C7N_VERSION = "0.9.53"
+C7N_VENV = REPO_ROOT / ".local" / "c7n-venv"
+EXEMPT = "groundskeeper:keep"
+CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_REGION": "us-east-1",
+}
+
+# Custodian's equivalent of our release step (decisions.md: Benchmarks).
+C7N_POLICY = f"""\
+policies:
+  - name: release-idle-eips
+    resource: aws.elastic-ip
+    filters:
+      - AssociationId: absent
+      - "tag:{EXEMPT}": absent
+    actions:
+      - release
+"""
+
+# Runs Custodian with the same simulated round trip (a sleep per HTTP send) and counts its requests.
+C7N_WRAPPER = """\
+import atexit, sys, time
+import botocore.endpoint
+DELAY = float(sys.argv.pop(1))
+calls = [0]
+_send = botocore.endpoint.Endpoint._send
+def _delayed_send(self, request):
+    calls[0] += 1
+    if DELAY:
+        time.sleep(DELAY)
+    return _send(self, request)
+botocore.endpoint.Endpoint._send = _delayed_send
+atexit.register(lambda: print(f"C7N_CALLS={calls[0]}", file=sys.stderr))
+from c7n.cli import main
+sys.argv[0] = "custodian"
+main()
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def moto_server() -> Iterator[str]:
+    """A moto server in its own process, so that its CPU does not share our interpreter's GIL."""
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    endpoint = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        yield endpoint
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def reset(endpoint: str) -> None:
+    request = urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST")
+    urllib.request.urlopen(request, timeout=10).close()
+
+
+def seed(endpoint: str, regions: list[str]) -> None:
+    """50 addresses per region: 35 idle (untagged), 15 associated with their own network interface."""
+
+    def one(region: str) -> None:
+        ec2 = boto3.client("ec2", region_name=region, endpoint_url=endpoint)
+        vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+        subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.0.0/24")["Subnet"]["SubnetId"]
+        for n in range(PER_REGION):
+            allocation = ec2.allocate_address(Domain="vpc")["AllocationId"]
+            if n >= IDLE_PER_REGION:
+                eni = ec2.create_network_interface(SubnetId=subnet)["NetworkInterface"]["NetworkInterfaceId"]
+                ec2.associate_address(AllocationId=allocation, NetworkInterfaceId=eni)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(one, regions))
+
+
+def remaining(endpoint: str, regions: list[str]) -> int:
+    return sum(
+        len(boto3.client("ec2", region_name=r, endpoint_url=endpoint).describe_addresses()["Addresses"])
+        for r in regions
+    )
+
+
+def sweep(regions: list[str], *, delay: float, release: bool) -> tuple[float, int, dict[str, Any]]:
+    """One janitor run through run_janitor with cold clients: (seconds, EC2 HTTP requests, report)."""
+    from eip_janitor.janitor import run_janitor
+    from eip_janitor.settings import Settings
+    from groundskeeper import aws_clients
+    from groundskeeper.observability import metrics
+
+    aws_clients.reset_clients()
+    calls = [0]
+    lock = threading.Lock()
+
+    def round_trip(**_: Any) -> None:
+        with lock:
+            calls[0] += 1
+        if delay:
+            time.sleep(delay)
+
+    hooked: set[str] = set()
+
+    def ec2_for(region: str) -> Any:
+        # The layer's cached client, created inside the timed run like in a cold Lambda, plus the hook.
+        ec2 = aws_clients.client("ec2", region)
+        with lock:
+            if region not in hooked:
+                ec2.meta.events.register("before-send.ec2", round_trip)
+                hooked.add(region)
+        return ec2
+
+    settings = (
+        Settings(dry_run=False, grace_period_hours=0, max_releases_per_run=100_000, regions=tuple(regions))
+        if release
+        else Settings(dry_run=False, regions=tuple(regions))
+    )
+    started = time.perf_counter()
+    report = run_janitor(
+        settings,
+        ec2_for=ec2_for,
+        sqs=None,
+        own_region=regions[0],
+        now=datetime.now(UTC),
+        run_id="bench",
+    )
+    elapsed = time.perf_counter() - started
+    metrics.clear_metrics()
+    expected = IDLE_PER_REGION * len(regions)
+    done = report["released_count"] if release else report["marked_count"]
+    if done != expected or report["error_count"]:
+        raise RuntimeError(f"janitor did {done} of {expected} with {report['error_count']} errors")
+    return elapsed, calls[0], report
+
+
+def ensure_c7n() -> Path | None:
+    """Custodian in its own venv (never the project's); None, with a note printed, when it can't be had."""
+    custodian_python = C7N_VENV / "bin" / "python"
+    if not custodian_python.exists():
+        try:
+            subprocess.run([sys.executable, "-m", "venv", str(C7N_VENV)], check=True, capture_output=True)
+            subprocess.run(
+                [str(custodian_python), "-m", "pip", "install", "-q", f"c7n=={C7N_VERSION}"],
+                check=True,
+                capture_output=True,
+                timeout=600,
+            )
+        except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as exc:
+            print(f"note: Cloud Custodian unavailable ({exc}); skipping the peer comparison", file=sys.stderr)
+            return None
+    return custodian_python
+
+
+def custodian(python: Path, endpoint: str, regions: list[str], *, delay: float) -> tuple[float, int]:
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "policy.yml").write_text(C7N_POLICY)
+        (Path(tmp) / "wrapper.py").write_text(C7N_WRAPPER)
+        region_args = [arg for region in regions for arg in ("-r", region)]
+        started = time.perf_counter()
+        proc = subprocess.run(
+            [
+                str(python),
+                "wrapper.py",
+                str(delay),
+                "run",
+                "--cache-period",
+                "0",
+                "-s",
+                "out",
+                "policy.yml",
+                *region_args,
+            ],
+            cwd=tmp,
+            env={**os.environ, **CREDENTIALS, "AWS_ENDPOINT_URL": endpoint},
+            capture_output=True,
+            text=True,
+            timeout=900,
+            check=False,
+        )
+        elapsed = time.perf_counter() - started
+    if proc.returncode != 0:
+        raise RuntimeError(f"custodian failed:\n{proc.stderr[-2000:]}")
+    calls = [line for line in proc.stderr.splitlines() if line.startswith("C7N_CALLS=")]
+    return elapsed, int(calls[-1].split("=")[1]) if calls else 0
+
+
+def _row(
+    row_id: str, figure: str, ours: float, baseline: float | None, *, unit: str, note: str
+) -> dict[str, Any]:
+    ratio = round(ours / baseline, 2) if baseline else None
+    return {
+        "id": row_id,
+        "figure": figure,
+        "ours": round(ours, 3),
+        "baseline": None if baseline is None else round(baseline, 3),
+        "ratio": ratio,
+        "unit": unit,
+        "note": note,
+    }
+
+
+def run() -> list[dict[str, Any]]:
+    os.environ.update(CREDENTIALS)
+    from groundskeeper.observability import logger
+
+    # 560 recovery log lines per run would drown the table; the run itself is what we time.
+    logger.setLevel("WARNING")
+    c7n_python = ensure_c7n()
+    rows: list[dict[str, Any]] = []
+    with moto_server() as endpoint:
+        os.environ["AWS_ENDPOINT_URL"] = endpoint
+        try:
+            for delay, tag in ((0.0, "no delay"), (DELAY_S, f"{int(DELAY_S * 1000)} ms round trip")):
+                rows += _variant(endpoint, c7n_python, delay=delay, tag=tag)
+        finally:
+            os.environ.pop("AWS_ENDPOINT_URL", None)
+    return rows
+
+
+def _variant(endpoint: str, c7n_python: Path | None, *, delay: float, tag: str) -> list[dict[str, Any]]:
+    """All figures for one round-trip setting; every comparison starts from the same freshly seeded fleet."""
+    suffix = "d" if delay else ""
+    addresses = PER_REGION * len(REGIONS)
+    reset(endpoint)
+    seed(endpoint, REGIONS)
+    # Untimed: the first EC2 client in the process loads and parses botocore's EC2 model from disk,
+    # which would otherwise inflate whichever region happens to be measured first.
+    boto3.client("ec2", region_name=REGIONS[0]).describe_regions()
+    # Each region swept alone (its first, marking run, then a release-everything run); the other
+    # regions' fleets are untouched by it.
+    single_marks = [sweep([region], delay=delay, release=False)[0] for region in REGIONS]
+    single_releases = [sweep([region], delay=delay, release=True)[0] for region in REGIONS]
+
+    reset(endpoint)
+    seed(endpoint, REGIONS)
+    mark_s, mark_calls, _ = sweep(REGIONS, delay=delay, release=False)
+    release_s, release_calls, _ = sweep(REGIONS, delay=delay, release=True)
+    left = remaining(endpoint, REGIONS)
+    # The server's own ceiling: with no delay the release sweep is pure moto CPU time per request.
+    rows = [
+        _row(
+            f"EIP1{suffix}",
+            f"daily sweep (describe, decide, mark), 16 regions x 50 vs slowest single region ({tag})",
+            mark_s,
+            max(single_marks),
+            unit="s",
+            note=f"goal <= 1.5x; single regions {min(single_marks):.2f}-{max(single_marks):.2f} s; "
+            f"{mark_calls / addresses:.3f} AWS calls per address (CreateTags batched per region)",
+        ),
+        _row(
+            f"EIP2{suffix}",
+            f"release-everything sweep (grace 0, no cap), 16 regions x 50 vs slowest single region ({tag})",
+            release_s,
+            max(single_releases),
+            unit="s",
+            note=f"single regions {min(single_releases):.2f}-{max(single_releases):.2f} s; "
+            f"{release_calls} requests, so moto's CPU (one server, 2 cores) bounds the sweep from below; "
+            f"{left} of 240 associated addresses left (expected 240)",
+        ),
+    ]
+    c7n: tuple[float, int] | None = None
+    if c7n_python is not None:
+        reset(endpoint)
+        seed(endpoint, REGIONS)
+        c7n = custodian(c7n_python, endpoint, REGIONS, delay=delay)
+        c7n_left = remaining(endpoint, REGIONS)
+        rows.append(
+            _row(
+                f"EIP3{suffix}",
+                f"release-everything sweep, 16 regions x 50: ours vs Cloud Custodian {C7N_VERSION} ({tag})",
+                release_s,
+                c7n[0],
+                unit="s",
+                note=f"same seeded fleet; Custodian left {c7n_left} of 240 associated (expected 240)",
+            )
+        )
+    rows.append(
+        _row(
+            f"EIP4{suffix}",
+            f"AWS calls per address, release-everything sweep ({tag})",
+            release_calls / addresses,
+            c7n[1] / addresses if c7n else None,
+            unit="calls/address",
+            note="ours: one describe per region, then per release a re-check describe and the release; "
+            "baseline: every request Custodian sent",
+        )
+    )
+    return rows
+
+
+def _print(rows: list[dict[str, Any]]) -> None:
+    print(f"{'id':6} {'ours':>9} {'baseline':>9} {'ratio':>6}  {'unit':14} figure / note")
+    for row in rows:
+        baseline = "-" if row["baseline"] is None else f"{row['baseline']:.3f}"
+        ratio = "-" if row["ratio"] is None else f"{row['ratio']:.2f}"
+        print(f"{row['id']:6} {row['ours']:9.3f} {baseline:>9} {ratio:>6}  {row['unit']:14} {row['figure']}")
+        print(f"{'':48}{row['note']}")
+
+
+if __name__ == "__main__":
+    _print(run())

@@ -1,0 +1,1 @@
+"""EIP janitor: marks idle Elastic IPs, waits out a grace period and releases them."""

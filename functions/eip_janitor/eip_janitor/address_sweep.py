@@ -1,0 +1,212 @@
+"""One region's work: describe its addresses, decide each, tag or untag, and release the chosen ones."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from eip_janitor.decisions import Action, Decision, decide, format_idle_tag, tags_of
+from eip_janitor.release_budget import Candidate
+from eip_janitor.settings import Settings
+from groundskeeper.errors import error_code
+from groundskeeper.observability import logger
+
+if TYPE_CHECKING:
+    from mypy_boto3_ec2 import EC2Client
+    from mypy_boto3_ec2.type_defs import TagTypeDef
+
+NOT_FOUND = "InvalidAllocationID.NotFound"
+# CreateTags/DeleteTags take many resources per call; AWS advises modest batches.
+TAG_BATCH = 200
+# Raised by one address's AWS call; anything else is a bug and should fail the run loudly.
+AWS_FAILURES = (ClientError, BotoCoreError)
+
+
+@dataclass
+class RegionReport:
+    """The per-region part of the janitor's report (the issue's contract, plus two counts)."""
+
+    released: list[str] = field(default_factory=list)
+    would_release: list[str] = field(default_factory=list)
+    marked: list[str] = field(default_factory=list)
+    unmarked: list[str] = field(default_factory=list)
+    exempt: list[str] = field(default_factory=list)
+    skipped: list[dict[str, str]] = field(default_factory=list)
+    deferred: list[str] = field(default_factory=list)
+    errors: list[dict[str, str | None]] = field(default_factory=list)
+    addresses: int = 0
+    idle: int = 0
+
+    def skip(self, allocation_id: str, reason: str) -> None:
+        self.skipped.append({"allocation_id": allocation_id, "reason": reason})
+
+    def error(self, allocation_id: str | None, exc: Exception) -> None:
+        code = failure_code(exc)
+        self.errors.append({"allocation_id": allocation_id, "code": code})
+        logger.warning(
+            "address_error", extra={"allocation_id": allocation_id, "code": code, "error": str(exc)}
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class RegionSurvey:
+    region: str
+    report: RegionReport
+    candidates: list[Candidate]
+
+
+def failure_code(exc: Exception) -> str:
+    return error_code(exc) or type(exc).__name__
+
+
+def survey_region(ec2: EC2Client, region: str, now: datetime, settings: Settings) -> RegionSurvey:
+    """Describe and decide every address in the region, apply marks and unmarks (unless dry run), and
+    return the release candidates; releasing waits until the cap has been applied across regions."""
+    report = RegionReport()
+    survey = RegionSurvey(region, report, [])
+    try:
+        # DescribeAddresses is not paginated: one call returns the region's whole list.
+        addresses = ec2.describe_addresses()["Addresses"]
+    except AWS_FAILURES as exc:
+        # One unreachable or forbidden region must not stop the others.
+        report.error(None, exc)
+        return survey
+    to_mark: list[str] = []
+    to_unmark: list[str] = []
+    for address in addresses:
+        decision = decide(address, now, settings)
+        action = decision.action
+        if action in (Action.MARK, Action.WAIT, Action.RELEASE):
+            report.idle += 1
+        if action is Action.MARK:
+            to_mark.append(decision.allocation_id)
+        elif action is Action.UNMARK:
+            to_unmark.append(decision.allocation_id)
+        elif action is Action.EXEMPT:
+            report.exempt.append(decision.allocation_id)
+        elif action is Action.SKIP:
+            report.skip(decision.allocation_id, decision.reason)
+        elif action is Action.RELEASE:
+            survey.candidates.append(Candidate(region, decision, dict(address)))
+    report.addresses = len(addresses)
+    tag: list[TagTypeDef] = [{"Key": settings.idle_tag_key, "Value": format_idle_tag(now)}]
+    untag: list[TagTypeDef] = [{"Key": settings.idle_tag_key}]  # no Value: delete the key whatever its value
+    report.marked = _change_tags(
+        lambda ids: ec2.create_tags(Resources=ids, Tags=tag), to_mark, settings, report
+    )
+    report.unmarked = _change_tags(
+        lambda ids: ec2.delete_tags(Resources=ids, Tags=untag), to_unmark, settings, report
+    )
+    return survey
+
+
+def _change_tags(
+    call: Callable[[list[str]], object], ids: list[str], settings: Settings, report: RegionReport
+) -> list[str]:
+    """Tag in batches; when a batch fails, retry its addresses one by one so each error names its address."""
+    if settings.dry_run:
+        return list(ids)
+    done: list[str] = []
+    for start in range(0, len(ids), TAG_BATCH):
+        batch = ids[start : start + TAG_BATCH]
+        try:
+            call(batch)
+            done.extend(batch)
+            continue
+        except AWS_FAILURES as exc:
+            if len(batch) == 1:
+                report.error(batch[0], exc)
+                continue
+        for allocation_id in batch:
+            try:
+                call([allocation_id])
+                done.append(allocation_id)
+            except AWS_FAILURES as exc:
+                report.error(allocation_id, exc)
+    return done
+
+
+def release_chosen(
+    ec2: EC2Client,
+    chosen: Sequence[Candidate],
+    now: datetime,
+    settings: Settings,
+    report: RegionReport,
+) -> None:
+    """Release (or, in a dry run, list) this region's share of the capped candidates, one at a time."""
+    for candidate in chosen:
+        if settings.dry_run:
+            report.would_release.append(candidate.allocation_id)
+            _log_release("eip_would_release", candidate.region, candidate.address, candidate.decision)
+        else:
+            release_one(ec2, candidate, now, settings, report)
+
+
+def release_one(
+    ec2: EC2Client, candidate: Candidate, now: datetime, settings: Settings, report: RegionReport
+) -> None:
+    """Re-check the address right before releasing it: the sweep's view may be stale by now, and real
+    AWS is our only other guard (moto would even release an associated address)."""
+    allocation_id = candidate.allocation_id
+    try:
+        found = ec2.describe_addresses(AllocationIds=[allocation_id])["Addresses"]
+    except AWS_FAILURES as exc:
+        if error_code(exc) == NOT_FOUND:
+            report.skip(allocation_id, "already released")
+        else:
+            report.error(allocation_id, exc)
+        return
+    if not found:
+        report.skip(allocation_id, "already released")
+        return
+    address = found[0]
+    fresh = decide(address, now, settings)
+    if fresh.action is not Action.RELEASE:
+        report.skip(allocation_id, _changed_since_sweep(fresh))
+        return
+    try:
+        if address.get("NetworkBorderGroup"):
+            ec2.release_address(AllocationId=allocation_id, NetworkBorderGroup=address["NetworkBorderGroup"])
+        else:
+            ec2.release_address(AllocationId=allocation_id)
+    except AWS_FAILURES as exc:
+        if error_code(exc) == NOT_FOUND:
+            report.skip(allocation_id, "already released")
+        else:
+            report.error(allocation_id, exc)
+        return
+    report.released.append(allocation_id)
+    _log_release("eip_released", candidate.region, address, fresh)
+
+
+def _changed_since_sweep(decision: Decision) -> str:
+    if decision.action in (Action.IN_USE, Action.UNMARK):
+        return "associated since sweep"
+    if decision.action is Action.EXEMPT:
+        return "exempt since sweep"
+    if decision.action is Action.SKIP:
+        return decision.reason
+    return f"idle tag changed since sweep ({decision.reason})"
+
+
+def _log_release(event: str, region: str, address: Mapping[str, Any], decision: Decision) -> None:
+    # The recovery log: everything needed to ask for the address back (README: Recovery).
+    logger.info(
+        event,
+        extra={
+            "public_ip": address.get("PublicIp"),
+            "allocation_id": decision.allocation_id,
+            "region": region,
+            "network_border_group": address.get("NetworkBorderGroup") or region,
+            "tags": tags_of(address),
+            "idle_since": format_idle_tag(decision.idle_since) if decision.idle_since else None,
+            "time": format_idle_tag(datetime.now(UTC)),
+        },
+    )

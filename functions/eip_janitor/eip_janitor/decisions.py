@@ -1,0 +1,101 @@
+"""Pure rules: what the janitor does with one Elastic IP, given the address, the time and the settings."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from eip_janitor.settings import Settings
+
+AMAZON_POOL = "amazon"
+
+
+class Action(StrEnum):
+    IN_USE = "in_use"  # associated and untagged: nothing to do
+    UNMARK = "unmark"  # associated again: remove our idle tag
+    EXEMPT = "exempt"  # carries the exemption tag
+    SKIP = "skip"  # never ours to release (service-managed, BYOIP, ...)
+    MARK = "mark"  # idle and not (validly) tagged yet: start the grace period
+    WAIT = "wait"  # idle, tagged, still in its grace period
+    RELEASE = "release"  # idle for longer than the grace period
+
+
+@dataclass(frozen=True)
+class Decision:
+    action: Action
+    allocation_id: str
+    reason: str = ""
+    # When the address was first seen idle (the idle tag); None when it has no valid tag.
+    idle_since: datetime | None = None
+
+
+def tags_of(address: Mapping[str, Any]) -> dict[str, str]:
+    return {tag["Key"]: tag.get("Value", "") for tag in address.get("Tags") or []}
+
+
+def in_use(address: Mapping[str, Any]) -> bool:
+    # moto (and some real responses) carry these keys as empty strings, so test truthiness, not presence.
+    return any(address.get(key) for key in ("AssociationId", "InstanceId", "NetworkInterfaceId"))
+
+
+def never_ours(address: Mapping[str, Any]) -> str:
+    """Why the janitor must never release this address, or "" when nothing forbids it."""
+    if address.get("ServiceManaged"):
+        return f"service-managed:{address['ServiceManaged']}"
+    # A missing pool means an Amazon address (moto leaves the field out); anything else is BYOIP.
+    pool = address.get("PublicIpv4Pool") or AMAZON_POOL
+    if pool != AMAZON_POOL:
+        return f"byoip:{pool}"
+    if address.get("CustomerOwnedIp") or address.get("CustomerOwnedIpv4Pool"):
+        return "customer-owned"
+    if address.get("CarrierIp"):
+        return "carrier-ip"
+    return ""
+
+
+def format_idle_tag(now: datetime) -> str:
+    return now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_idle_tag(value: str) -> datetime | None:
+    """The tag's time in UTC; None when it isn't ISO-8601 (someone edited it), so it gets re-marked."""
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def decide(address: Mapping[str, Any], now: datetime, settings: Settings) -> Decision:
+    """The one decision for an address. Protection comes first: exempt, never-ours and in-use addresses
+    can only ever be reported or unmarked, whatever their idle tag says."""
+    allocation_id = str(address.get("AllocationId") or "")
+    tags = tags_of(address)
+    if settings.exempt_tag_key in tags:
+        return Decision(Action.EXEMPT, allocation_id, f"tag {settings.exempt_tag_key}")
+    reason = never_ours(address) or ("" if allocation_id else "no-allocation-id")
+    if reason:
+        return Decision(Action.SKIP, allocation_id, reason)
+    idle_tag = tags.get(settings.idle_tag_key)
+    if in_use(address):
+        return Decision(Action.UNMARK if idle_tag is not None else Action.IN_USE, allocation_id)
+
+    return _idle_decision(allocation_id, idle_tag, now, settings)
+
+
+def _idle_decision(allocation_id: str, idle_tag: str | None, now: datetime, settings: Settings) -> Decision:
+    idle_since = parse_idle_tag(idle_tag) if idle_tag is not None else None
+    if settings.grace_period_hours == 0:
+        return Decision(Action.RELEASE, allocation_id, "idle, no grace period", idle_since)
+    if idle_tag is None:
+        return Decision(Action.MARK, allocation_id, "idle")
+    if idle_since is None or idle_since > now:
+        # A tag we cannot read, or one from the future, says nothing trustworthy: start the clock again.
+        return Decision(Action.MARK, allocation_id, f"re-mark: bad idle tag {idle_tag!r}")
+    reason = f"idle since {format_idle_tag(idle_since)}"
+    if now - idle_since >= timedelta(hours=settings.grace_period_hours):
+        return Decision(Action.RELEASE, allocation_id, reason, idle_since)
+    return Decision(Action.WAIT, allocation_id, reason, idle_since)

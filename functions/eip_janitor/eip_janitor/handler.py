@@ -1,0 +1,39 @@
+"""Lambda entry point of the EIP janitor: a scheduled (or manual) event in, the janitor's report out."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent
+
+from eip_janitor.janitor import run_janitor
+from eip_janitor.settings import Settings
+from groundskeeper.aws_clients import client
+from groundskeeper.observability import logger, metrics
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+    from mypy_boto3_ec2 import EC2Client
+
+# Validated at cold start: a bad value fails the init and names the variable.
+SETTINGS = Settings.from_env()
+
+
+def _ec2(region: str) -> EC2Client:
+    return client("ec2", region)
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics(capture_cold_start_metric=True)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    scheduled = EventBridgeEvent(event)
+    # EventBridge and Lambda's async retries redeliver the same event id; a manual invoke without one
+    # falls back to the request id.
+    run_id = str(scheduled.get("id") or context.aws_request_id)
+    own_region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+    sqs = client("sqs") if SETTINGS.notifies else None
+    return run_janitor(
+        SETTINGS, ec2_for=_ec2, sqs=sqs, own_region=own_region, now=datetime.now(UTC), run_id=run_id
+    )

@@ -1,0 +1,106 @@
+"""One janitor run: sweep the regions concurrently, apply the release cap globally, release, report."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from eip_janitor import release_budget
+from eip_janitor.address_sweep import release_chosen, survey_region
+from eip_janitor.permission_check import check_release_permission
+from eip_janitor.regions import resolve_regions
+from eip_janitor.release_budget import Candidate
+from eip_janitor.report import TEMPLATE, build_report, email_data, monthly_savings_usd, worth_mailing
+from eip_janitor.settings import Settings
+from groundskeeper.notify import email_request, send_email_request
+from groundskeeper.observability import MetricUnit, logger, metrics
+
+if TYPE_CHECKING:
+    from mypy_boto3_ec2 import EC2Client
+    from mypy_boto3_sqs import SQSClient
+
+# Regions are I/O-bound; 16 threads cover the usual enabled regions in one wave without flooding EC2.
+MAX_REGION_WORKERS = 16
+
+
+def run_janitor(
+    settings: Settings,
+    *,
+    ec2_for: Callable[[str], EC2Client],
+    sqs: SQSClient | None,
+    own_region: str,
+    now: datetime,
+    run_id: str,
+) -> dict[str, Any]:
+    """Three phases, so that the cap is global and the same fleet always gives the same choice:
+    1. describe, decide and (un)mark every region concurrently;
+    2. choose at most MAX_RELEASES_PER_RUN candidates, longest idle first, across all regions;
+    3. release the chosen ones, regions concurrently, each address re-checked just before."""
+    regions = resolve_regions(settings.regions, own_region, ec2_for)
+    with ThreadPoolExecutor(max_workers=max(1, min(MAX_REGION_WORKERS, len(regions)))) as pool:
+        surveys = {
+            s.region: s for s in pool.map(lambda r: survey_region(ec2_for(r), r, now, settings), regions)
+        }
+        candidates = [c for s in surveys.values() for c in s.candidates]
+        chosen, deferred = release_budget.choose(candidates, settings.max_releases_per_run)
+        for candidate in deferred:
+            surveys[candidate.region].report.deferred.append(candidate.allocation_id)
+        by_region: dict[str, list[Candidate]] = defaultdict(list)
+        for candidate in chosen:
+            by_region[candidate.region].append(candidate)
+        # list() waits for every region and re-raises anything unexpected from a worker.
+        list(
+            pool.map(
+                lambda r: release_chosen(ec2_for(r), by_region[r], now, settings, surveys[r].report),
+                by_region,
+            )
+        )
+
+    permission = (
+        check_release_permission(ec2_for, chosen[0] if chosen else None) if settings.dry_run else None
+    )
+    report = build_report(settings.dry_run, {r: s.report for r, s in surveys.items()}, permission, run_id)
+    _record_metrics(report, len(candidates))
+    report["notification_id"] = _notify(settings, sqs, report)
+    return report
+
+
+def _record_metrics(report: dict[str, Any], candidates: int) -> None:
+    regions = report["regions"].values()
+    metrics.add_metric(name="IdleAddresses", unit=MetricUnit.Count, value=sum(r["idle"] for r in regions))
+    metrics.add_metric(name="MarkedAddresses", unit=MetricUnit.Count, value=report["marked_count"])
+    metrics.add_metric(name="ReleasedAddresses", unit=MetricUnit.Count, value=report["released_count"])
+    would = report["would_release_count"]
+    metrics.add_metric(name="WouldReleaseAddresses", unit=MetricUnit.Count, value=would)
+    metrics.add_metric(name="DeferredAddresses", unit=MetricUnit.Count, value=report["deferred_count"])
+    metrics.add_metric(name="AddressErrors", unit=MetricUnit.Count, value=report["error_count"])
+    # Money actually saved: a dry run saves nothing, whatever its report estimates.
+    saved = monthly_savings_usd(report["released_count"])
+    metrics.add_metric(name="MonthlySavingsUSD", unit=MetricUnit.NoUnit, value=saved)
+    logger.info(
+        "janitor_run",
+        extra={
+            "dry_run": report["dry_run"],
+            "regions": list(report["regions"]),
+            "release_candidates": candidates,
+            **{key: value for key, value in report.items() if key.endswith("_count")},
+            "estimated_monthly_savings_usd": report["estimated_monthly_savings_usd"],
+        },
+    )
+
+
+def _notify(settings: Settings, sqs: SQSClient | None, report: dict[str, Any]) -> str | None:
+    if sqs is None or not settings.notifies or not worth_mailing(report):
+        return None
+    # One key per run: a retried invocation of the same scheduled event asks the sender for the same
+    # email again, and the sender's idempotency store drops the duplicate.
+    request = email_request(
+        TEMPLATE,
+        settings.notify_email,
+        email_data(report),
+        idempotency_key=f"eip-janitor:{report['run_id']}",
+    )
+    return send_email_request(sqs, settings.notify_queue_url, request)
