@@ -8,6 +8,11 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 
-"$ROOT/scripts/local/sam-local.sh" build "$@"
+mkdir -p .local
+if ! "$ROOT/scripts/local/sam-local.sh" build "$@" >.local/sam-build.log 2>&1; then
+  cat .local/sam-build.log >&2
+  exit 1
+fi
+echo "sam build: .aws-sam/build (log: .local/sam-build.log)"
 # The venv's python is the 3.13 that sam build used, so the bytecode matches the python3.13 runtime.
 "$ROOT/.venv/bin/python" -m compileall -q -j 0 --invalidation-mode checked-hash .aws-sam/build >/dev/null

@@ -26,7 +26,7 @@ def moto_endpoint() -> MotoEndpoint:
 def summary(result: FlowResult, out_dir: Path) -> str:
     world, lines = result.world, []
     lines.append(f"Uploads: {sum(result.uploads.values())} objects to {len(result.uploads)} buckets")
-    lines.append(f"\nCORS auditor ({result.auditor_invocations} invocations through sam local):")
+    lines.append(f"\nCORS auditor ({result.auditor_invocations} invocation(s) through sam local):")
     verdicts = {entry["bucket"]: entry for entry in result.audited}
     for bucket in world.buckets:
         entry = verdicts.get(bucket)
@@ -39,14 +39,16 @@ def summary(result: FlowResult, out_dir: Path) -> str:
     report = result.janitor_report
     lines.append(f"\nEIP janitor (dry_run={report.get('dry_run')}):")
     for region, outcome in sorted(report.get("regions", {}).items()):
-        counts = ", ".join(f"{key} {len(value)}" for key, value in outcome.items() if value)
+        counts = ", ".join(
+            f"{key} {len(value)}" for key, value in outcome.items() if isinstance(value, list) and value
+        )
         lines.append(f"  {region:<12} {counts}")
     lines.append(
         f"  released {report.get('released_count', 0)} address(es), "
         f"saving about ${report.get('estimated_monthly_savings_usd', 0):.2f} a month"
     )
     delivered = len(result.delivered)
-    lines.append(f"\nEmail sender ({result.sender_invocations} invocations): {delivered} delivered")
+    lines.append(f"\nEmail sender ({result.sender_invocations} invocation(s)): {delivered} delivered")
     for mail in result.delivered:
         lines.append(f"  to {', '.join(mail.to)}: {mail.subject}")
     lines.append(f"  dead-letter queue: {len(result.dead_letters)} message(s)")
