@@ -226,7 +226,7 @@ def measure_uploads_and_sweep(endpoint: str) -> list[dict[str, Any]]:
         if not delay:
             rows.append(
                 row(
-                    "CORS1",
+                    "P2",
                     f"AWS calls per {UPLOADS} uploads (one warm container)",
                     ours_calls,
                     naive_calls,

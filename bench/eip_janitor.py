@@ -275,7 +275,7 @@ def run() -> list[dict[str, Any]]:
 
 def _variant(endpoint: str, c7n_python: Path | None, *, delay: float, tag: str) -> list[dict[str, Any]]:
     """All figures for one round-trip setting; every comparison starts from the same freshly seeded fleet."""
-    suffix = "d" if delay else ""
+    suffix = "-30ms" if delay else "-raw"
     addresses = PER_REGION * len(REGIONS)
     reset(endpoint)
     seed(endpoint, REGIONS)
@@ -295,7 +295,7 @@ def _variant(endpoint: str, c7n_python: Path | None, *, delay: float, tag: str) 
     # The server's own ceiling: with no delay the release sweep is pure moto CPU time per request.
     rows = [
         _row(
-            f"EIP1{suffix}",
+            f"P4{suffix}",
             f"daily sweep (describe, decide, mark), 16 regions x 50 vs slowest single region ({tag})",
             mark_s,
             max(single_marks),
