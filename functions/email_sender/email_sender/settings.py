@@ -12,6 +12,8 @@ from groundskeeper.settings import env_int, env_str
 # SQS keeps a message at most 14 days; an idempotency record shorter than a minute protects nothing.
 _MIN_TTL_SECONDS = 60
 _MAX_TTL_SECONDS = 14 * 24 * 3600
+# The event source delivers batches of at most 10 records (BatchSize), so more threads would sit idle.
+MAX_SEND_CONCURRENCY = 10
 
 
 @dataclass(frozen=True)
@@ -22,6 +24,8 @@ class Settings:
     template_cache_seconds: int = 300
     # Default = SQS's default retention (4 days): a redelivery is recognised for as long as it can happen.
     idempotency_ttl_seconds: int = 345_600
+    # Records of one batch delivered at once; 1 = one after another. Multiplies the SES send rate.
+    send_concurrency: int = MAX_SEND_CONCURRENCY
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
@@ -43,6 +47,13 @@ class Settings:
                 345_600,
                 minimum=_MIN_TTL_SECONDS,
                 maximum=_MAX_TTL_SECONDS,
+                environ=environ,
+            ),
+            send_concurrency=env_int(
+                "SEND_CONCURRENCY",
+                MAX_SEND_CONCURRENCY,
+                minimum=1,
+                maximum=MAX_SEND_CONCURRENCY,
                 environ=environ,
             ),
         )

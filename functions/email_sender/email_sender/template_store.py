@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -101,19 +102,51 @@ def publish_template(ses: SESClient, template: Template, *, update_existing: boo
 
 
 class TemplateStore:
-    """Fetched templates, trusted for `ttl_seconds` per container; publishes a missing bundled one."""
+    """Fetched templates, trusted for `ttl_seconds` per container; publishes a missing bundled one.
+
+    Safe to share between the threads that deliver one batch: the first uses of one name at the same time
+    fetch (and if need be publish) it once, the others wait for that; other names don't wait.
+    """
 
     def __init__(self, ttl_seconds: int, clock: Callable[[], float] = time.monotonic) -> None:
         self.ttl_seconds = ttl_seconds
         self._clock = clock
         self._cache: dict[str, tuple[float, CheckedTemplate]] = {}
+        self._locks: dict[str, threading.Lock] = {}
+        self._locks_guard = threading.Lock()
 
     def get(self, ses: SESClient, name: str) -> CheckedTemplate:
         """The template called `name`; PermanentError TemplateDoesNotExist if neither SES nor we have it."""
-        now = self._clock()
+        cached = self._fresh(name)
+        if cached is not None:
+            return cached
+        if self.ttl_seconds <= 0:
+            return self._fetch(ses, name)  # nothing is cached, so there is nothing to share
+        with self._lock_for(name):
+            # Another thread may have fetched it while this one waited for the lock.
+            cached = self._fresh(name)
+            if cached is not None:
+                return cached
+            return self._fetch(ses, name)
+
+    def forget(self, name: str) -> None:
+        self._cache.pop(name, None)
+
+    def clear(self) -> None:
+        self._cache.clear()
+
+    def _fresh(self, name: str) -> CheckedTemplate | None:
         cached = self._cache.get(name)
-        if cached and cached[0] > now:
+        if cached and cached[0] > self._clock():
             return cached[1]
+        return None
+
+    def _lock_for(self, name: str) -> threading.Lock:
+        with self._locks_guard:
+            return self._locks.setdefault(name, threading.Lock())
+
+    def _fetch(self, ses: SESClient, name: str) -> CheckedTemplate:
+        now = self._clock()
         try:
             found = ses.get_template(TemplateName=name)["Template"]
             template = Template(
@@ -135,9 +168,3 @@ class TemplateStore:
         if self.ttl_seconds > 0:
             self._cache[name] = (now + self.ttl_seconds, checked)
         return checked
-
-    def forget(self, name: str) -> None:
-        self._cache.pop(name, None)
-
-    def clear(self) -> None:
-        self._cache.clear()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+import threading
 from collections import Counter
 from typing import Any
 
@@ -31,6 +32,7 @@ def invalid_body(rng: random.Random, index: int) -> tuple[str, str]:
 
 
 def test_thousand_messages_nothing_lost_nothing_duplicated(world: SenderWorld) -> None:
+    assert world.settings.send_concurrency == 10  # each batch's records are delivered at once
     rng = random.Random(20261122)
     valid: dict[str, str] = {}  # message id -> recipient
     invalid: dict[str, str] = {}  # message id -> expected error code
@@ -53,11 +55,13 @@ def test_thousand_messages_nothing_lost_nothing_duplicated(world: SenderWorld) -
         queue.insert(rng.randint(queue.index(copy) + 1, len(queue)), copy)
 
     throttled = Counter[str]()
+    lock = threading.Lock()  # the handler sends from up to SEND_CONCURRENCY threads at once
 
     def throttle(params: dict[str, Any]) -> tuple[str, str, int] | None:
-        if rng.random() < 0.10:
-            throttled[params["Destination"]["ToAddresses"][0]] += 1
-            return ("Throttling", "Maximum sending rate exceeded.", 400)
+        with lock:
+            if rng.random() < 0.10:
+                throttled[params["Destination"]["ToAddresses"][0]] += 1
+                return ("Throttling", "Maximum sending rate exceeded.", 400)
         return None
 
     world.fail_ses("SendTemplatedEmail", throttle)

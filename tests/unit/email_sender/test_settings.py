@@ -43,3 +43,15 @@ def test_bad_values_name_the_variable(override: dict[str, str], variable: str) -
     with pytest.raises(SettingsError) as caught:
         Settings.from_env({**BASE, **override})
     assert caught.value.variable == variable
+
+
+def test_send_concurrency() -> None:
+    assert Settings.from_env(BASE).send_concurrency == 10
+    assert Settings.from_env({**BASE, "SEND_CONCURRENCY": "1"}).send_concurrency == 1
+
+
+@pytest.mark.parametrize("value", ["0", "11", "-3", "ten", "2.5"])
+def test_bad_send_concurrency_names_the_variable(value: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_env({**BASE, "SEND_CONCURRENCY": value})
+    assert caught.value.variable == "SEND_CONCURRENCY"
