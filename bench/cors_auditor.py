@@ -13,20 +13,15 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-for _path in ("layers/groundskeeper", "functions/cors_auditor"):
-    if str(ROOT / _path) not in sys.path:
-        sys.path.insert(0, str(ROOT / _path))
+from bench.harness import REPO_ROOT as ROOT
+from bench.harness import RTT, FakeContext, environment, instrument
+
 UPLOADS = 1000
 BATCH = 10  # the SQS batch size; S3 invoking directly sends one record per invocation
 DELAYED_UPLOADS = 200
 SWEEP_BUCKETS = 100
-RTT = 0.030  # a typical in-region AWS round trip, added to every call on both sides
 IMPORT_RUNS = 9
 BUCKET = "bench-uploads"
 BAD_CORS = {"CORSRules": [{"AllowedOrigins": ["*"], "AllowedMethods": ["GET", "PUT"]}]}
@@ -49,38 +44,6 @@ FAKE_AWS = {
     "AWS_SECRET_ACCESS_KEY": "testing",
     "AWS_DEFAULT_REGION": "us-east-1",
 }
-
-
-@dataclass
-class FakeContext:
-    function_name: str = "bench-cors-auditor"
-    memory_limit_in_mb: int = 256
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:bench-cors-auditor"
-    aws_request_id: str = "bench"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 30_000
-
-
-@contextlib.contextmanager
-def environment(values: dict[str, str]) -> Iterator[None]:
-    saved = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-
-
-def instrument(client: Any, calls: Counter[str], delay: float) -> None:
-    """Count API calls (not retries) and add a simulated round trip before every request."""
-    client.meta.events.register("before-call.s3", lambda model, **_: calls.update([model.name]))
-    if delay:
-        client.meta.events.register("before-send.s3", lambda **_: time.sleep(delay))
 
 
 def upload_events(uploads: int = UPLOADS) -> list[dict[str, Any]]:

@@ -24,10 +24,7 @@ from typing import Any
 
 import boto3
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-for _path in ("layers/groundskeeper", "functions/eip_janitor"):
-    if str(REPO_ROOT / _path) not in sys.path:
-        sys.path.insert(0, str(REPO_ROOT / _path))
+from bench.harness import REPO_ROOT
 
 REGIONS = [
     "us-east-1", "us-east-2", "us-west-1", "us-west-2", "ca-central-1", "eu-west-1", "eu-west-2", "eu-west-3",

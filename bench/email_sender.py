@@ -16,26 +16,18 @@ import os
 import socket
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
 import warnings
 from collections import Counter
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-for _path in ("layers/groundskeeper", "functions/email_sender"):
-    if str(ROOT / _path) not in sys.path:
-        sys.path.insert(0, str(ROOT / _path))
+from bench.harness import RTT, FakeContext, environment, instrument
 
 MESSAGES = 300
 DELAYED_MESSAGES = 100  # with the delay each side needs seconds per 100 messages
 BATCH = 10  # the event source mapping's BatchSize
-RTT = 0.030  # a typical in-region AWS round trip, added to every call on both sides
 SENDER = "groundskeeper@example.com"
 TABLE = "bench-idempotency"
 TEMPLATE = "example-welcome"
@@ -55,47 +47,6 @@ TEMPLATE_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
 }
-
-
-@dataclass
-class FakeContext:
-    function_name: str = "bench-email-sender"
-    memory_limit_in_mb: int = 256
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:bench-email-sender"
-    aws_request_id: str = "bench"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 30_000
-
-
-@contextlib.contextmanager
-def environment(values: dict[str, str]) -> Iterator[None]:
-    saved = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-
-
-_CALLS_LOCK = threading.Lock()  # the handler calls AWS from several threads at once
-
-
-def instrument(client: Any, calls: Counter[str], delay: float) -> None:
-    """Count API calls (not retries) and add a simulated round trip before every request."""
-    service = client.meta.service_model.service_name
-
-    def count(model: Any, **_: Any) -> None:
-        with _CALLS_LOCK:
-            calls[model.name] += 1
-
-    client.meta.events.register(f"before-call.{service}", count)
-    if delay:
-        client.meta.events.register(f"before-send.{service}", lambda **_: time.sleep(delay))
 
 
 class Moto:
