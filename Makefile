@@ -45,8 +45,11 @@ build: venv ## sam build (cached, parallel), then precompile the bytecode Lambda
 
 local-ready: setup build
 
+# The local SAM loop runs in its own pytest process, one test at a time: its tests share one moto server and
+# one build (pytest-xdist's loadgroup does not keep them on one worker with pytest 9).
 test: venv ## Run every test: unit, integration (moto) and the local SAM loop
-	@$(LOCAL_AWS) $(BIN)/pytest -n 2 --dist loadgroup tests
+	@$(LOCAL_AWS) $(BIN)/pytest -n 2 tests/unit tests/integration
+	@$(LOCAL_AWS) $(BIN)/pytest tests/local
 
 test-fast: venv ## Unit and integration tests only (no containers)
 	@$(LOCAL_AWS) $(BIN)/pytest -n 2 tests/unit tests/integration

@@ -27,13 +27,9 @@ Event = str | dict[str, Any]  # a file name in events/, or the event itself
 DUMMY_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    # One xdist worker runs the whole loop: the tests share one moto server and one build.
-    here = Path(__file__).parent
-    for item in items:
-        if here in Path(str(item.fspath)).parents:
-            item.add_marker(pytest.mark.local)
-            item.add_marker(pytest.mark.xdist_group("sam-local"))
+# Every test module here sets `pytestmark = LOCAL_LOOP`. The tests share one moto server and one build,
+# so `make test` runs them in a pytest process of their own, one at a time.
+LOCAL_LOOP = [pytest.mark.local]
 
 
 def _run_script(name: str, *args: str, env: dict[str, str] | None = None) -> str:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import pytest
+from tests.local.conftest import LOCAL_LOOP
 
-pytestmark = pytest.mark.local
+pytestmark = LOCAL_LOOP
 
 UPLOADS = "groundskeeper-local-uploads"  # the bucket named in events/s3-object-created.json
 WILDCARD_WRITE = {"CORSRules": [{"AllowedOrigins": ["*"], "AllowedMethods": ["GET", "PUT"]}]}

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from tests.local.conftest import MotoServer
+from tests.local.conftest import LOCAL_LOOP, MotoServer
 
-pytestmark = pytest.mark.local
+pytestmark = LOCAL_LOOP
 
 IDLE = "groundskeeper:idle-since"
 KEEP = "groundskeeper:keep"

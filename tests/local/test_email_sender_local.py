@@ -5,11 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import pytest
+from tests.local.conftest import LOCAL_LOOP, MotoServer
 
-from tests.local.conftest import MotoServer
-
-pytestmark = pytest.mark.local
+pytestmark = LOCAL_LOOP
 
 SENDER = "noreply@example.com"
 EVENT = "sqs-email-request.json"

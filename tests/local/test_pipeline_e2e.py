@@ -9,9 +9,11 @@ from typing import Any
 import pytest
 
 from scripts.pipeline.flow import FlowResult, MotoEndpoint, run_flow
-from tests.local.conftest import MotoServer
+from tests.local.conftest import LOCAL_LOOP, MotoServer
 
 UPLOADS_TO_BAD_BUCKET = 100
+
+pytestmark = LOCAL_LOOP
 
 
 @pytest.fixture(scope="module")

@@ -6,9 +6,11 @@ import os
 import subprocess
 
 from tests.conftest import REPO_ROOT
-from tests.local.conftest import LOCAL_SCRIPTS
+from tests.local.conftest import LOCAL_LOOP, LOCAL_SCRIPTS
 
 BUILD_DIR = REPO_ROOT / ".aws-sam" / "build"
+
+pytestmark = LOCAL_LOOP
 
 
 def test_sam_validate_lint_is_clean() -> None:
