@@ -16,7 +16,7 @@ from collections import Counter
 from typing import Any
 
 from bench.harness import REPO_ROOT as ROOT
-from bench.harness import RTT, FakeContext, environment, instrument
+from bench.harness import RTT, FakeContext, environment, instrument, row
 
 UPLOADS = 1000
 BATCH = 10  # the SQS batch size; S3 invoking directly sends one record per invocation
@@ -157,20 +157,6 @@ def cold_imports(statements: list[str]) -> list[float]:
             )
             samples[index].append(float(done.stdout))
     return [statistics.median(values) for values in samples]
-
-
-def row(
-    id_: str, figure: str, ours: float, baseline: float | None, *, unit: str, note: str
-) -> dict[str, Any]:
-    return {
-        "id": id_,
-        "figure": figure,
-        "ours": round(ours, 4),
-        "baseline": None if baseline is None else round(baseline, 4),
-        "ratio": round(ours / baseline, 4) if baseline else None,
-        "unit": unit,
-        "note": note,
-    }
 
 
 def measure_uploads_and_sweep(endpoint: str) -> list[dict[str, Any]]:

@@ -23,7 +23,7 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from bench.harness import RTT, FakeContext, environment, instrument
+from bench.harness import RTT, FakeContext, environment, instrument, row
 
 MESSAGES = 300
 DELAYED_MESSAGES = 100  # with the delay each side needs seconds per 100 messages
@@ -275,20 +275,6 @@ def run_bulk_vs_single(moto: Moto, delay: float, batches: int = 10) -> tuple[flo
         )
     bulk = time.perf_counter() - start
     return bulk, concurrent, sequential
-
-
-def row(
-    id_: str, figure: str, ours: float, baseline: float | None, *, unit: str, note: str
-) -> dict[str, Any]:
-    return {
-        "id": id_,
-        "figure": figure,
-        "ours": round(ours, 4),
-        "baseline": None if baseline is None else round(baseline, 4),
-        "ratio": round(ours / baseline, 4) if baseline else None,
-        "unit": unit,
-        "note": note,
-    }
 
 
 def measure(moto: Moto) -> list[dict[str, Any]]:

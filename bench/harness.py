@@ -66,3 +66,18 @@ def instrument(client: Any, calls: Counter[str], delay: float) -> None:
     client.meta.events.register(f"before-call.{service}", count)
     if delay:
         client.meta.events.register(f"before-send.{service}", lambda **_: time.sleep(delay))
+
+
+def row(
+    id_: str, figure: str, ours: float, baseline: float | None, *, unit: str, note: str
+) -> dict[str, Any]:
+    """One line of the benchmark table; the ratio is ours / baseline."""
+    return {
+        "id": id_,
+        "figure": figure,
+        "ours": round(ours, 4),
+        "baseline": None if baseline is None else round(baseline, 4),
+        "ratio": round(ours / baseline, 4) if baseline else None,
+        "unit": unit,
+        "note": note,
+    }

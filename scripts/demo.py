@@ -7,20 +7,21 @@ import subprocess
 import sys
 from pathlib import Path
 
-from scripts.pipeline.flow import FlowResult, MotoEndpoint, run_flow
+from scripts.pipeline.flow import FlowResult, run_flow
 from scripts.pipeline.local_lambda import REPO_ROOT
+from scripts.pipeline.moto_server import MotoServer
 
 OUT_DIR = REPO_ROOT / "out" / "demo"
 UPLOADS_TO_BAD_BUCKET = 20
 
 
-def moto_endpoint() -> MotoEndpoint:
+def moto_endpoint() -> MotoServer:
     def ask(action: str) -> str:
         script = REPO_ROOT / "scripts" / "local" / "moto-server.sh"
         proc = subprocess.run([str(script), action], check=True, capture_output=True, text=True)
         return proc.stdout.strip()
 
-    return MotoEndpoint(host_url=ask("host-url"), container_url=ask("url"))
+    return MotoServer(endpoint=ask("host-url"), container_endpoint=ask("url"))
 
 
 def summary(result: FlowResult, out_dir: Path) -> str:
@@ -58,7 +59,7 @@ def summary(result: FlowResult, out_dir: Path) -> str:
 
 def main() -> int:
     moto = moto_endpoint()
-    print(f"Embedded AWS: moto at {moto.host_url} (functions reach it at {moto.container_url})", flush=True)
+    print(f"Embedded AWS: moto at {moto.endpoint} (functions use {moto.container_endpoint})", flush=True)
     print("Provisioning a fresh world, uploading, then running each function with sam local ...", flush=True)
     uploads = int(os.environ.get("DEMO_UPLOADS", UPLOADS_TO_BAD_BUCKET))
     result = run_flow(moto, uploads_to_bad=uploads, out_dir=OUT_DIR)

@@ -8,17 +8,16 @@ import os
 import subprocess
 import sys
 import tempfile
-import urllib.request
 from collections import Counter
 from dataclasses import dataclass, field
 from email.message import Message
 from pathlib import Path
 from typing import Any
 
-import boto3
 from boto3.s3.transfer import TransferConfig
 
 from scripts.pipeline.local_lambda import REPO_ROOT, LocalLambda, start_lambda
+from scripts.pipeline.moto_server import MotoServer
 from scripts.pipeline.sqs_events import delete, receive_batches, sqs_event
 from scripts.pipeline.world import (
     ALLOWED_ORIGIN,
@@ -31,7 +30,6 @@ from scripts.pipeline.world import (
     provision,
 )
 
-DUMMY_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 # The seeds' transfer pattern: threads for large files, multipart above 8 MiB.
 TRANSFER_CONFIG = TransferConfig(multipart_threshold=8 * 1024 * 1024, max_concurrency=4, use_threads=True)
 
@@ -57,38 +55,9 @@ class FlowResult:
     address_states: dict[str, str] = field(default_factory=dict)
 
 
-class MotoEndpoint:
-    """The moto server as the host sees it, and as a function container sees it."""
-
-    def __init__(self, host_url: str, container_url: str) -> None:
-        self.host_url = host_url.rstrip("/")
-        self.container_url = container_url.rstrip("/")
-        self._clients: dict[tuple[str, str], Any] = {}
-
-    def client(self, service: str, region: str = HOME_REGION) -> Any:
-        if (service, region) not in self._clients:
-            self._clients[service, region] = boto3.client(
-                service, region_name=region, endpoint_url=self.host_url, **DUMMY_CREDENTIALS
-            )
-        return self._clients[service, region]
-
-    def for_container(self, url: str) -> str:
-        return url.replace(self.host_url, self.container_url)
-
-    def reset(self) -> None:
-        request = urllib.request.Request(f"{self.host_url}/moto-api/reset", method="POST")
-        with urllib.request.urlopen(request, timeout=10):
-            pass
-
-    def state(self) -> dict[str, Any]:
-        with urllib.request.urlopen(f"{self.host_url}/moto-api/data.json", timeout=30) as response:
-            data: dict[str, Any] = json.load(response)
-            return data
-
-
-def function_env(moto: MotoEndpoint, world: World) -> dict[str, dict[str, str]]:
+def function_env(moto: MotoServer, world: World) -> dict[str, dict[str, str]]:
     """The --env-vars document: every function talks to moto and to this world's queues and table."""
-    common = {"AWS_ENDPOINT_URL": moto.container_url, "POWERTOOLS_LOG_LEVEL": "WARNING"}
+    common = {"AWS_ENDPOINT_URL": moto.container_endpoint, "POWERTOOLS_LOG_LEVEL": "WARNING"}
     notify = {"NOTIFY_QUEUE_URL": moto.for_container(world.email_queue_url), "NOTIFY_EMAIL": OWNERS}
     return {
         "CorsAuditorFunction": {**common, **notify, "ALLOWED_ORIGINS": ALLOWED_ORIGIN, "REMEDIATION": "off"},
@@ -110,11 +79,11 @@ def function_env(moto: MotoEndpoint, world: World) -> dict[str, dict[str, str]]:
     }
 
 
-def publish_templates(moto: MotoEndpoint) -> None:
+def publish_templates(moto: MotoServer) -> None:
     """Publish the bundled templates with the project's own sync command, as an operator would."""
     env = {
         **os.environ,
-        "AWS_ENDPOINT_URL": moto.host_url,
+        "AWS_ENDPOINT_URL": moto.endpoint,
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_DEFAULT_REGION": HOME_REGION,
@@ -129,7 +98,7 @@ def publish_templates(moto: MotoEndpoint) -> None:
     )
 
 
-def upload(moto: MotoEndpoint, world: World, result: FlowResult, uploads_to_bad: int) -> None:
+def upload(moto: MotoServer, world: World, result: FlowResult, uploads_to_bad: int) -> None:
     s3 = moto.client("s3")
     plan = {world.good_bucket: 3, world.plain_bucket: 3, world.bad_bucket: uploads_to_bad}
     with tempfile.TemporaryDirectory() as scratch:
@@ -142,7 +111,7 @@ def upload(moto: MotoEndpoint, world: World, result: FlowResult, uploads_to_bad:
                 result.uploads[bucket] += 1
 
 
-def audit_notifications(moto: MotoEndpoint, world: World, lam: LocalLambda, result: FlowResult) -> None:
+def audit_notifications(moto: MotoServer, world: World, lam: LocalLambda, result: FlowResult) -> None:
     """The local poller: each batch of S3 notifications becomes one SQS-wrapped auditor invocation."""
     sqs = moto.client("sqs")
     for messages in receive_batches(sqs, world.notifications_queue_url):
@@ -157,7 +126,7 @@ def run_janitor(lam: LocalLambda, result: FlowResult) -> None:
     result.janitor_report = lam.invoke("EipJanitorFunction", event)
 
 
-def drain_email_queue(moto: MotoEndpoint, world: World, lam: LocalLambda, result: FlowResult) -> None:
+def drain_email_queue(moto: MotoServer, world: World, lam: LocalLambda, result: FlowResult) -> None:
     """Deliver like the SQS event source: delete what succeeded, leave batchItemFailures for a retry."""
     sqs = moto.client("sqs")
     for messages in receive_batches(sqs, world.email_queue_url, idle_polls=3):
@@ -167,7 +136,7 @@ def drain_email_queue(moto: MotoEndpoint, world: World, lam: LocalLambda, result
         delete(sqs, world.email_queue_url, [m for m in messages if m["MessageId"] not in failed])
 
 
-def collect_delivered(moto: MotoEndpoint, result: FlowResult, out_dir: Path) -> None:
+def collect_delivered(moto: MotoServer, result: FlowResult, out_dir: Path) -> None:
     """moto records what SES sent but does not render it; test_render_template renders each one."""
     ses = moto.client("ses")
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -196,13 +165,13 @@ def _html_part(mime: Message) -> str:
     return ""
 
 
-def collect_dead_letters(moto: MotoEndpoint, world: World, result: FlowResult) -> None:
+def collect_dead_letters(moto: MotoServer, world: World, result: FlowResult) -> None:
     sqs = moto.client("sqs")
     for messages in receive_batches(sqs, world.dead_letter_queue_url, idle_polls=1):
         result.dead_letters.extend(messages)
 
 
-def collect_address_states(moto: MotoEndpoint, world: World, result: FlowResult) -> None:
+def collect_address_states(moto: MotoServer, world: World, result: FlowResult) -> None:
     for region in world.regions:
         for address in moto.client("ec2", region).describe_addresses()["Addresses"]:
             tags = {tag["Key"]: tag["Value"] for tag in address.get("Tags", [])}
@@ -210,7 +179,7 @@ def collect_address_states(moto: MotoEndpoint, world: World, result: FlowResult)
             result.address_states[address["AllocationId"]] = f"{state}, idle tag: {IDLE_TAG in tags}"
 
 
-def run_flow(moto: MotoEndpoint, *, uploads_to_bad: int, out_dir: Path) -> FlowResult:
+def run_flow(moto: MotoServer, *, uploads_to_bad: int, out_dir: Path) -> FlowResult:
     moto.reset()
     world = provision(moto.client)
     result = FlowResult(world=world)

@@ -9,22 +9,20 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 
-from tests.conftest import EVENTS_DIR, REGION, REPO_ROOT
+from scripts.pipeline.moto_server import MotoServer
+from tests.conftest import EVENTS_DIR, REPO_ROOT
 
 LOCAL_SCRIPTS = REPO_ROOT / "scripts" / "local"
 # Not the demo's port (5055): a test run resets its server and must never wipe a developer's demo world.
 MOTO_PORT = os.environ.get("GK_LOCAL_TEST_MOTO_PORT", "5077")
 Event = str | dict[str, Any]  # a file name in events/, or the event itself
-DUMMY_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 
 
 # Every test module here sets `pytestmark = LOCAL_LOOP`. The tests share one moto server and one build,
@@ -54,34 +52,6 @@ def _parse_exports(text: str) -> dict[str, str]:
             name, _, value = line.removeprefix("export ").partition("=")
             exported[name.strip()] = value.strip().strip("'\"")
     return exported
-
-
-@dataclass
-class MotoServer:
-    """A moto_server process: `endpoint` is for the host, `container_endpoint` for a function container."""
-
-    endpoint: str
-    container_endpoint: str
-    _clients: dict[tuple[str, str], Any] = field(default_factory=dict)
-
-    def client(self, service: str, region: str = REGION) -> Any:
-        key = (service, region)
-        if key not in self._clients:
-            self._clients[key] = boto3.client(
-                service, region_name=region, endpoint_url=self.endpoint, **DUMMY_CREDENTIALS
-            )
-        return self._clients[key]
-
-    def reset(self) -> None:
-        request = urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST")
-        with urllib.request.urlopen(request, timeout=10):
-            pass
-
-    def state(self) -> dict[str, Any]:
-        """moto's own view of everything (for example what SES recorded as sent)."""
-        with urllib.request.urlopen(f"{self.endpoint}/moto-api/data.json", timeout=30) as response:
-            data: dict[str, Any] = json.load(response)
-        return data
 
 
 @pytest.fixture(scope="session")

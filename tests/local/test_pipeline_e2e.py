@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from scripts.pipeline.flow import FlowResult, MotoEndpoint, run_flow
+from scripts.pipeline.flow import FlowResult, run_flow
 from tests.local.conftest import LOCAL_LOOP, MotoServer
 
 UPLOADS_TO_BAD_BUCKET = 100
@@ -18,8 +18,8 @@ pytestmark = LOCAL_LOOP
 
 @pytest.fixture(scope="module")
 def flow(sam_built: None, moto_process: MotoServer, tmp_path_factory: pytest.TempPathFactory) -> FlowResult:
-    moto = MotoEndpoint(host_url=moto_process.endpoint, container_url=moto_process.container_endpoint)
-    return run_flow(moto, uploads_to_bad=UPLOADS_TO_BAD_BUCKET, out_dir=tmp_path_factory.mktemp("e2e"))
+    out_dir = tmp_path_factory.mktemp("e2e")
+    return run_flow(moto_process, uploads_to_bad=UPLOADS_TO_BAD_BUCKET, out_dir=out_dir)
 
 
 def sent_for(flow: FlowResult, template: str) -> list[Any]:

@@ -158,10 +158,7 @@ def release_one(
     try:
         found = ec2.describe_addresses(AllocationIds=[allocation_id])["Addresses"]
     except AWS_FAILURES as exc:
-        if error_code(exc) == NOT_FOUND:
-            report.skip(allocation_id, "already released")
-        else:
-            report.error(allocation_id, exc)
+        _record_failure(report, allocation_id, exc)
         return
     if not found:
         report.skip(allocation_id, "already released")
@@ -177,13 +174,18 @@ def release_one(
         else:
             ec2.release_address(AllocationId=allocation_id)
     except AWS_FAILURES as exc:
-        if error_code(exc) == NOT_FOUND:
-            report.skip(allocation_id, "already released")
-        else:
-            report.error(allocation_id, exc)
+        _record_failure(report, allocation_id, exc)
         return
     report.released.append(allocation_id)
     _log_release("eip_released", candidate.region, address, fresh)
+
+
+def _record_failure(report: RegionReport, allocation_id: str, exc: Exception) -> None:
+    # Gone already is what a release wanted anyway; anything else is this address's error, not the run's.
+    if error_code(exc) == NOT_FOUND:
+        report.skip(allocation_id, "already released")
+    else:
+        report.error(allocation_id, exc)
 
 
 def _changed_since_sweep(decision: Decision) -> str:
