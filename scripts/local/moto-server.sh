@@ -9,6 +9,7 @@ PIDFILE=$STATE/moto-$PORT.pid
 LOG=$STATE/moto-$PORT.log
 MOTO=${MOTO_SERVER_BIN:-$ROOT/.venv/bin/moto_server}
 WAIT=${MOTO_WAIT:-30}
+PORT_TAKEN=3  # start's exit status when another process holds the port
 
 log() { echo "moto-server.sh: $*" >&2; }
 # Serialise concurrent callers (e.g. pytest-xdist workers); daemons started below must not inherit fd 9.
@@ -28,11 +29,18 @@ our_pid() {
     printf '%s\n' "$pid"
 }
 
+listening() {  # anything at all accepts connections on the port
+  (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null
+}
+
 start() {
   lock "moto-$PORT"
   if our_pid >/dev/null && answers; then return 0; fi
-  if ! our_pid >/dev/null && answers; then
-    log "a moto server not started by this script already answers on port $PORT; using it"; return 0
+  # Whoever starts a server here resets it (the demo, the local tests): a world someone else made is not ours.
+  if ! our_pid >/dev/null && { answers || listening; }; then
+    log "port $PORT is taken by a process this script did not start; refusing to use it (its state is" \
+      "not ours to reset). Stop that process, or choose another port: MOTO_PORT=<port> $0 start"
+    exit "$PORT_TAKEN"
   fi
   [[ -x $MOTO ]] || { log "$MOTO not found; run scripts/local/venv.sh first"; exit 1; }
   stop
@@ -63,7 +71,7 @@ stop() {
 status() {
   local pid
   if pid=$(our_pid) && answers; then echo "moto server running (pid $pid, port $PORT)"; return 0; fi
-  if answers; then echo "a moto server answers on port $PORT (not started by this script)"; return 0; fi
+  if answers; then echo "a moto server not started by this script answers on port $PORT"; return 0; fi
   echo "no moto server on port $PORT"; return 1
 }
 

@@ -1,23 +1,103 @@
-"""The embedded AWS as two addresses: the host's, and the one a function container must use."""
+"""The embedded AWS: one moto server, as the demo, the local tests and the benchmarks start and use it.
+
+Three ways to get one, one class to use it:
+- `for_local_tests()`: through scripts/local/moto-server.sh (the loop a developer runs), on a port nobody
+  else holds, because the tests reset it before every test;
+- `MotoServer.spawn()`: a child `moto.server` process on a free loopback port (the benchmarks), stopped
+  with `stop()`;
+- `MotoServer(endpoint, container_endpoint)`: a server that is already running (the demo's own).
+"""
 
 from __future__ import annotations
 
 import json
+import logging
+import os
+import socket
+import subprocess
+import sys
+import time
 import urllib.request
+from pathlib import Path
 from typing import Any
 
 import boto3
 
 DUMMY_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+SCRIPT = Path(__file__).resolve().parents[1] / "local" / "moto-server.sh"
+PORT_TAKEN = 3  # moto-server.sh start's exit status when a process it did not start holds the port
+
+
+class PortTakenError(RuntimeError):
+    """The port is held by a process that moto-server.sh did not start, so its state is not ours."""
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def answers(endpoint: str, timeout: float = 1.0) -> bool:
+    try:
+        urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=timeout).close()
+    except OSError:
+        return False
+    return True
 
 
 class MotoServer:
-    """A moto_server process: `endpoint` is for the host, `container_endpoint` for a function container."""
+    """A moto server: `endpoint` is for the host, `container_endpoint` for a function container."""
 
-    def __init__(self, endpoint: str, container_endpoint: str) -> None:
+    def __init__(self, endpoint: str, container_endpoint: str | None = None) -> None:
         self.endpoint = endpoint.rstrip("/")
-        self.container_endpoint = container_endpoint.rstrip("/")
+        self.container_endpoint = (container_endpoint or endpoint).rstrip("/")
         self._clients: dict[tuple[str, str], Any] = {}
+        self._process: subprocess.Popen[bytes] | None = None
+        self._threaded: Any = None  # moto's ThreadedMotoServer, when it runs in this interpreter
+
+    @classmethod
+    def spawn(cls, *, in_process: bool = False, wait: float = 30.0) -> MotoServer:
+        """A server of our own on a free loopback port; `stop()` ends it.
+
+        By default it runs in its own process, as AWS does: in ours its CPU would compete with the caller's
+        threads for one GIL. `in_process=True` runs moto's ThreadedMotoServer here instead.
+        """
+        if in_process:
+            from moto.server import ThreadedMotoServer
+
+            logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request otherwise
+            threaded = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+            threaded.start()
+            host, port = threaded.get_host_and_port()
+            server = cls(f"http://{host}:{port}")
+            server._threaded = threaded
+            return server
+        port = free_port()
+        server = cls(f"http://127.0.0.1:{port}")
+        server._process = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + wait
+        while not answers(server.endpoint):
+            if time.monotonic() > deadline or server._process.poll() is not None:
+                server.stop()
+                raise RuntimeError(f"the moto server on port {port} did not start")
+            time.sleep(0.1)
+        return server
+
+    def stop(self) -> None:
+        """Stop the server if `spawn()` started it; a server we only use is left alone."""
+        if self._threaded is not None:
+            self._threaded.stop()
+            self._threaded = None
+        if self._process is not None:
+            self._process.terminate()
+            self._process.wait(timeout=10)
+            self._process = None
 
     def client(self, service: str, region: str = "us-east-1") -> Any:
         """A boto3 client bound to the server, made once per (service, region)."""
@@ -41,3 +121,63 @@ class MotoServer:
         with urllib.request.urlopen(f"{self.endpoint}/moto-api/data.json", timeout=30) as response:
             data: dict[str, Any] = json.load(response)
             return data
+
+    def cpu_seconds(self) -> float:
+        """CPU time a spawned server process has used so far (0 in-process, for others, or without /proc)."""
+        if self._process is None:
+            return 0.0
+        try:
+            with open(f"/proc/{self._process.pid}/stat", encoding="ascii") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            return 0.0
+        # utime and stime are fields 14 and 15 of the file, 12 and 13 after the ")" that ends the name.
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _script(action: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(SCRIPT), action],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def start_with_script(port: int | str, env: dict[str, str] | None = None) -> MotoServer:
+    """Start (or reuse one it started itself) a server on `port` through moto-server.sh.
+
+    Raises PortTakenError when another process holds the port: the script never adopts it.
+    """
+    port_env = {**(env or {}), "MOTO_PORT": str(port)}
+    started = _script("start", port_env)
+    if started.returncode == PORT_TAKEN:
+        raise PortTakenError(started.stderr.strip())
+    if started.returncode != 0:
+        raise RuntimeError(f"moto-server.sh start failed ({started.returncode}):\n{started.stderr}")
+    return MotoServer(
+        endpoint=_script("host-url", port_env).stdout.strip(),
+        container_endpoint=_script("url", port_env).stdout.strip(),
+    )
+
+
+def stop_with_script(server: MotoServer, env: dict[str, str] | None = None) -> None:
+    """Stop a server that moto-server.sh started (the script leaves any other alone)."""
+    port = server.endpoint.rsplit(":", 1)[1]
+    _script("stop", {**(env or {}), "MOTO_PORT": port})
+
+
+def for_local_tests(preferred_port: int | str, env: dict[str, str] | None = None) -> MotoServer:
+    """The local tests' server: on `preferred_port` if it is free or ours, else on a free port.
+
+    The tests reset the server before each test, so a server someone else started (a demo, another
+    checkout, another test run's) is never used: that would wipe a world the tests did not make.
+    """
+    try:
+        return start_with_script(preferred_port, env)
+    except PortTakenError as taken:
+        port = free_port()
+        print(f"{taken}\nThe local tests use port {port} instead.", file=sys.stderr)
+        return start_with_script(port, env)

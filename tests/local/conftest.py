@@ -16,11 +16,12 @@ from typing import Any
 
 import pytest
 
-from scripts.pipeline.moto_server import MotoServer
+from scripts.pipeline.moto_server import MotoServer, for_local_tests, stop_with_script
 from tests.conftest import EVENTS_DIR, REPO_ROOT
 
 LOCAL_SCRIPTS = REPO_ROOT / "scripts" / "local"
 # Not the demo's port (5055): a test run resets its server and must never wipe a developer's demo world.
+# When another process holds this port, the tests take a free one (scripts/pipeline/moto_server.py).
 MOTO_PORT = os.environ.get("GK_LOCAL_TEST_MOTO_PORT", "5077")
 Event = str | dict[str, Any]  # a file name in events/, or the event itself
 
@@ -65,14 +66,10 @@ def engine_env() -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def moto_process(engine_env: dict[str, str]) -> Iterator[MotoServer]:
-    port_env = {"MOTO_PORT": MOTO_PORT, **engine_env}
-    _run_script("moto-server.sh", "start", env=port_env)
-    server = MotoServer(
-        endpoint=_run_script("moto-server.sh", "host-url", env=port_env).strip(),
-        container_endpoint=_run_script("moto-server.sh", "url", env=port_env).strip(),
-    )
+    """A server moto-server.sh started for us: never one another process runs, since each test resets it."""
+    server = for_local_tests(MOTO_PORT, engine_env)
     yield server
-    _run_script("moto-server.sh", "stop", env=port_env)
+    stop_with_script(server, engine_env)
 
 
 @pytest.fixture
