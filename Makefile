@@ -17,7 +17,7 @@ LOCAL_AWS := AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_SESSION
 # Runs a command with the container engine's DOCKER_HOST (empty when the ambient Docker works).
 WITH_ENGINE := eval "$$($(LOCAL)/docker-engine.sh env)" &&
 
-.PHONY: help setup venv engine base-image moto-up moto-down build local-ready test test-fast test-local \
+.PHONY: help setup venv engine base-image base-image-soak moto-up moto-down build local-ready test test-fast test-local \
 	lint format demo bench sync-templates deploy stop clean
 
 help: ## List the targets
@@ -31,6 +31,9 @@ engine: venv ## Start a container engine for `sam local` if none is running
 
 base-image: engine ## Make sure the Lambda python3.13 base image exists (pulled, or built offline)
 	@$(WITH_ENGINE) $(LOCAL)/lambda-base-image.sh
+
+base-image-soak: engine ## Build the stand-in base image from scratch N times (N=30; LOAD=1 adds CPU load)
+	@$(LOCAL)/base-image-soak.sh $${N:-30}
 
 moto-up: venv ## Start the embedded AWS (a moto server)
 	@$(LOCAL)/moto-server.sh start
@@ -57,10 +60,11 @@ test-fast: venv ## Unit and integration tests only (no containers)
 test-local: venv ## The local SAM loop tests only
 	@$(LOCAL_AWS) $(BIN)/pytest tests/local
 
-lint: venv ## ruff, mypy, sam validate --lint, cfn-lint and checkov
+lint: venv ## ruff, mypy, shellcheck, sam validate --lint, cfn-lint and checkov
 	@ruff check .
 	@ruff format --check .
 	@mypy
+	@shellcheck -x scripts/*.sh scripts/local/*.sh .ci/run
 	@sam validate --lint
 	@cfn-lint template.yaml
 	@checkov -f template.yaml --quiet --compact --skip-download

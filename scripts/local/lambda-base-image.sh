@@ -59,7 +59,7 @@ remove_derived() {  # --skip-pull-image means SAM never notices a new base: drop
   refs=$(docker images --format '{{.Repository}}:{{.Tag}}' |
     grep -E '(:3\.13-rapid-|^samcli/lambda-python:3\.13-)' || true)
   if [[ -n $refs ]]; then
-    log "removing derived images: $(echo $refs)"
+    log "removing derived images: ${refs//$'\n'/ }"
     # shellcheck disable=SC2086
     docker rmi -f $refs >/dev/null 2>&1 || true
   fi
@@ -127,7 +127,11 @@ build() {
   mapfile -t elves < <(find "$R/var/lang" "$R/var/runtime" -type f \( -name '*.so' -o -name '*.so.*' \) ; echo "$R/var/lang/bin/python3.13")
   copy_with_libs "${elves[@]}"
   local gcc_s
-  gcc_s=$(ldconfig -p 2>/dev/null | awk '/libgcc_s\.so\.1 .*x86-64/ {print $NF; exit}')
+  # No pipe, and awk reads to the end: under pipefail a reader that stops early (awk's exit, head,
+  # grep -q) can kill its writer with SIGPIPE, and the script's status would then depend on timing.
+  local ldcache
+  ldcache=$(ldconfig -p 2>/dev/null) || ldcache=
+  gcc_s=$(awk '/libgcc_s\.so\.1 .*x86-64/ && !found {found = 1; print $NF}' <<<"$ldcache")
   if [[ -n $gcc_s && ! -e $R$gcc_s ]]; then mkdir -p "$R$(dirname "$gcc_s")"; cp -L "$gcc_s" "$R$gcc_s"; fi
 
   if [[ -n $RIE ]]; then cp "$RIE" "$R/usr/local/bin/aws-lambda-rie"; chmod 755 "$R/usr/local/bin/aws-lambda-rie"; fi
