@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from cors_auditor.bucket_store import DENIED_CODES, list_bucket_names, read_cors, write_cors
+from cors_auditor.notification import notify
 from cors_auditor.remediation import plan_remediation
-from cors_auditor.reporting import config_hash, count_audit, log_verdict, notify
-from cors_auditor.rules import bucket_severity, evaluate
+from cors_auditor.report import (
+    AuditResult,
+    BucketReport,
+    RemediationResult,
+    audited_bucket,
+    bucket_report,
+)
+from cors_auditor.rules import evaluate
+from cors_auditor.telemetry import count_audit, log_verdict
 from groundskeeper.errors import error_code
 from groundskeeper.observability import MetricUnit, logger, metrics
 
@@ -23,66 +32,54 @@ if TYPE_CHECKING:
     from cors_auditor.verdict_cache import SeenKeys, VerdictCache
 
 
-def audit_bucket(s3: S3Client, bucket: str, settings: Settings) -> dict[str, Any]:
+def audit_bucket(s3: S3Client, bucket: str, settings: Settings) -> BucketReport:
     """Read one bucket's CORS, judge it, and rewrite offending origins when remediation is on."""
     read = read_cors(s3, bucket)
-    report: dict[str, Any] = {
-        "bucket": bucket,
-        "status": read.status,
-        "severity": "NONE",
-        "findings": [],
-        "remediated": False,
-        "audited_at": datetime.now(UTC).isoformat(timespec="seconds"),
-    }
+    audited_at = datetime.now(UTC).isoformat(timespec="seconds")
     if read.status != "ok":  # no_cors, or an audit that failed: nothing to judge, never remediated
-        return report
+        return bucket_report(bucket, read.status, audited_at, settings)
     configuration = {"CORSRules": read.rules}
     findings = evaluate(configuration, settings.allowed_origins)
-    report.update(
-        status="non_compliant" if findings else "compliant",
-        severity=bucket_severity(findings),
-        findings=[f.to_dict() for f in findings],
-        config_hash=config_hash(configuration),
+    remediation = _remediate(s3, bucket, configuration, settings) if findings and settings.remediate else None
+    return bucket_report(
+        bucket,
+        read.status,
+        audited_at,
+        settings,
+        configuration=configuration,
+        findings=findings,
+        remediation=remediation,
     )
-    if findings and settings.remediate:
-        _remediate(s3, report, configuration, settings)
-    return report
 
 
 def _remediate(
-    s3: S3Client, report: dict[str, Any], configuration: dict[str, Any], settings: Settings
-) -> None:
+    s3: S3Client, bucket: str, configuration: dict[str, Any], settings: Settings
+) -> RemediationResult | None:
+    """Rewrite the bucket's CORS as planned; None when the plan changes nothing (report-only findings)."""
     plan = plan_remediation(configuration, settings.allowed_origins)
-    if not plan.changes:  # only findings that remediation reports but never rewrites
-        return
-    bucket = report["bucket"]
+    if not plan.changes:
+        return None
     # Saved before the write, in the log and in the report: `python -m cors_auditor.restore` takes either.
     logger.info(
         "previous CORS configuration saved before remediation",
         extra={"bucket": bucket, "previous_configuration": configuration},
     )
-    report["previous_configuration"] = configuration
+    attempted = RemediationResult(configuration, plan.rewritten, plan.dropped, plan.rules)
     try:
         action = write_cors(s3, bucket, plan.rules)
     except ClientError as exc:
-        if error_code(exc) not in DENIED_CODES:
+        code = error_code(exc)
+        if code not in DENIED_CODES:
             raise
         logger.warning(
             "access denied rewriting the bucket's CORS: grant s3:PutBucketCORS (CorsRemediation=fix)",
-            extra={"bucket": bucket, "error_code": error_code(exc)},
+            extra={"bucket": bucket, "error_code": code},
         )
-        report["remediation_error"] = error_code(exc)
-        return
-    report["remediated"] = True
-    report["remediation"] = {
-        "action": action,
-        "rewritten_rules": list(plan.rewritten),
-        "dropped_rules": list(plan.dropped),
-        "new_configuration": {"CORSRules": plan.rules} if plan.rules else None,
-    }
+        return replace(attempted, error=code)
+    return replace(attempted, action=action)
 
 
-def _audit_all(s3: S3Client, buckets: list[str], settings: Settings) -> list[dict[str, Any]]:
+def _audit_all(s3: S3Client, buckets: list[str], settings: Settings) -> list[BucketReport]:
     if len(buckets) <= 1:
         return [audit_bucket(s3, bucket, settings) for bucket in buckets]
     # Only sweeps and multi-bucket batches get here (imported lazily, off the cold start); the pool is
@@ -101,31 +98,29 @@ def run_audit(
     cache: VerdictCache,
     seen: SeenKeys,
     sqs: SQSClient | None = None,
-) -> dict[str, Any]:
+) -> AuditResult:
     """Audit every bucket the event names (or every bucket, for a sweep): the handler's return value."""
     names = list_bucket_names(s3) if targets.sweep else list(targets.buckets)
-    reports: dict[str, dict[str, Any]] = {}
+    cached: dict[str, BucketReport] = {}
     for name in names:
-        cached = None if targets.fresh else cache.get(name, settings.audit_cache_seconds)
-        if cached is not None:
-            reports[name] = {**cached, "cached": True}
-    fresh = _audit_all(s3, [name for name in names if name not in reports], settings)
-    for report in fresh:
+        hit = None if targets.fresh else cache.get(name, settings.audit_cache_seconds)
+        if hit is not None:
+            cached[name] = hit
+    fresh = {r["bucket"]: r for r in _audit_all(s3, [n for n in names if n not in cached], settings)}
+    for report in fresh.values():
         count_audit(report)
         if sqs is not None:
-            notify(report, sqs, settings, seen)
+            notify(report, sqs, settings.notify, seen)
         # Cached only once reported, so a failed send is retried with the invocation.
         cache.put(report["bucket"], report)
-        reports[report["bucket"]] = {**report, "cached": False}
     audited = []
     for name in names:
-        target = targets.buckets.get(name)
-        report = reports[name]
-        if target is not None:
-            report.update(records=target.records, trigger_key=target.first_key)
-        log_verdict(report, targets.source)
-        audited.append(report)
-    metrics.add_metric(name="CachedVerdicts", unit=MetricUnit.Count, value=len(names) - len(fresh))
+        entry = audited_bucket(
+            cached.get(name) or fresh[name], cached=name in cached, target=targets.buckets.get(name)
+        )
+        log_verdict(entry, targets.source)
+        audited.append(entry)
+    metrics.add_metric(name="CachedVerdicts", unit=MetricUnit.Count, value=len(cached))
     if targets.skipped:
         metrics.add_metric(name="RecordsSkipped", unit=MetricUnit.Count, value=targets.skipped)
     return {"audited": audited, "skipped": targets.skipped, "source": targets.source}

@@ -24,10 +24,6 @@ class CorsRead:
     status: str
     rules: list[dict[str, Any]] = field(default_factory=list)
 
-    @property
-    def failed(self) -> bool:
-        return self.status in {"missing", "access_denied"}
-
 
 def read_cors(s3: S3Client, bucket: str) -> CorsRead:
     """One GetBucketCors call, with the expected "no answer" codes turned into statuses."""

@@ -8,6 +8,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from cors_auditor.audit import run_audit
 from cors_auditor.event_sources import targets_from_event
+from cors_auditor.report import AuditResult
 from cors_auditor.settings import Settings
 from cors_auditor.verdict_cache import SeenKeys, VerdictCache
 from groundskeeper.aws_clients import client
@@ -22,7 +23,7 @@ NOTIFIED = SeenKeys()
 
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics(capture_cold_start_metric=True)
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> AuditResult:
     targets = targets_from_event(event)
-    sqs = client("sqs") if SETTINGS.notify else None
+    sqs = client("sqs") if SETTINGS.notify.enabled else None
     return run_audit(targets, s3=client("s3"), settings=SETTINGS, cache=VERDICTS, seen=NOTIFIED, sqs=sqs)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, TypedDict, cast
 
 SEVERITY_RANK = {"NONE": 0, "LOW": 1, "MEDIUM": 2, "HIGH": 3}
 WRITE_METHODS = frozenset({"PUT", "POST", "DELETE"})
@@ -35,6 +35,15 @@ REWRITTEN_ORIGIN_RULES = frozenset(
 )
 
 
+class FindingRecord(TypedDict):
+    """A finding as it appears in the report, the logs and the email."""
+
+    rule_id: str
+    severity: str
+    rule_index: int
+    detail: str
+
+
 @dataclass(frozen=True)
 class Finding:
     rule_id: str
@@ -42,8 +51,8 @@ class Finding:
     rule_index: int
     detail: str
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+    def to_dict(self) -> FindingRecord:
+        return cast("FindingRecord", asdict(self))
 
 
 def strings(value: Any) -> list[str]:

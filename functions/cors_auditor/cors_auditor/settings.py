@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from groundskeeper.errors import SettingsError
+from groundskeeper.notify import Notifier
 from groundskeeper.settings import env_csv, env_int, env_str
 
 SEVERITY_CHOICES = ("LOW", "MEDIUM", "HIGH")
@@ -27,8 +28,7 @@ class Settings:
     allowed_origins: tuple[str, ...] = ()
     remediation: str = "off"
     audit_cache_seconds: int = 300
-    notify_queue_url: str = ""
-    notify_email: tuple[str, ...] = ()
+    notify: Notifier = field(default_factory=Notifier)
     notify_min_severity: str = "MEDIUM"
     # How many buckets a sweep audits at once: enough to hide round trips, few enough not to be throttled.
     sweep_concurrency: int = 8
@@ -36,10 +36,6 @@ class Settings:
     @property
     def remediate(self) -> bool:
         return self.remediation == "fix"
-
-    @property
-    def notify(self) -> bool:
-        return bool(self.notify_queue_url and self.notify_email)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
@@ -50,8 +46,7 @@ class Settings:
             allowed_origins=origins,
             remediation=env_str("REMEDIATION", "off", choices=("off", "fix"), environ=environ),
             audit_cache_seconds=env_int("AUDIT_CACHE_SECONDS", 300, minimum=0, environ=environ),
-            notify_queue_url=env_str("NOTIFY_QUEUE_URL", "", environ=environ),
-            notify_email=env_csv("NOTIFY_EMAIL", environ=environ),
+            notify=Notifier.from_env(environ),
             notify_min_severity=env_str(
                 "NOTIFY_MIN_SEVERITY", "MEDIUM", choices=SEVERITY_CHOICES, environ=environ
             ),

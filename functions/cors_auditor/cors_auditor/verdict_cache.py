@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from cors_auditor.report import BucketReport
 
 # Far more buckets than one container sees in a cache window; the bound only stops unbounded growth.
 MAX_ENTRIES = 10_000
@@ -15,15 +18,15 @@ class VerdictCache:
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
-        self._entries: dict[str, tuple[float, dict[str, Any]]] = {}
+        self._entries: dict[str, tuple[float, BucketReport]] = {}
 
-    def get(self, bucket: str, max_age: float) -> dict[str, Any] | None:
+    def get(self, bucket: str, max_age: float) -> BucketReport | None:
         entry = self._entries.get(bucket)
         if entry is None or max_age <= 0 or self._clock() - entry[0] >= max_age:
             return None
         return entry[1]
 
-    def put(self, bucket: str, report: dict[str, Any]) -> None:
+    def put(self, bucket: str, report: BucketReport) -> None:
         if len(self._entries) >= MAX_ENTRIES:
             self._entries.clear()
         self._entries[bucket] = (self._clock(), report)

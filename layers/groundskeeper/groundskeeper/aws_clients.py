@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING, Any, Literal, cast, overload
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import boto3
 from botocore.config import Config
 
 if TYPE_CHECKING:
-    from mypy_boto3_cloudwatch import CloudWatchClient
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_ec2 import EC2Client
-    from mypy_boto3_s3 import S3Client, S3ServiceResource
+    from mypy_boto3_s3 import S3Client
     from mypy_boto3_ses import SESClient
     from mypy_boto3_sqs import SQSClient
 
@@ -36,10 +35,10 @@ class _ClientCache:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._session: boto3.session.Session | None = None
-        self._made: dict[tuple[str, str, str | None], Any] = {}
+        self._made: dict[tuple[str, str | None], Any] = {}
 
-    def get(self, kind: str, service: str, region: str | None) -> Any:
-        key = (kind, service, region)
+    def get(self, service: str, region: str | None) -> Any:
+        key = (service, region)
         found = self._made.get(key)
         if found is not None:
             return found
@@ -47,8 +46,8 @@ class _ClientCache:
             if key not in self._made:
                 if self._session is None:
                     self._session = boto3.session.Session()
-                factory = cast(Any, self._session.client if kind == "client" else self._session.resource)
-                self._made[key] = factory(service, region_name=region, config=BOTO_CONFIG)
+                make: Any = self._session.client
+                self._made[key] = make(service, region_name=region, config=BOTO_CONFIG)
             return self._made[key]
 
     def clear(self) -> None:
@@ -70,16 +69,9 @@ def client(service: Literal["ses"], region: str | None = None) -> SESClient: ...
 def client(service: Literal["ec2"], region: str | None = None) -> EC2Client: ...
 @overload
 def client(service: Literal["dynamodb"], region: str | None = None) -> DynamoDBClient: ...
-@overload
-def client(service: Literal["cloudwatch"], region: str | None = None) -> CloudWatchClient: ...
 def client(service: str, region: str | None = None) -> Any:
     """The cached client for (service, region); region None means the environment's default region."""
-    return _cache.get("client", service, region)
-
-
-def s3_resource(region: str | None = None) -> S3ServiceResource:
-    """The cached S3 resource API object (used for Bucket.load())."""
-    return cast("S3ServiceResource", _cache.get("resource", "s3", region))
+    return _cache.get(service, region)
 
 
 def reset_clients() -> None:

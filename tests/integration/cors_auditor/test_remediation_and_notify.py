@@ -15,6 +15,7 @@ from botocore.exceptions import ClientError
 from cors_auditor import handler, restore
 from cors_auditor.verdict_cache import SeenKeys
 from groundskeeper.aws_clients import client
+from groundskeeper.notify import Notifier
 from groundskeeper.observability import logger
 from tests.conftest import load_event
 from tests.integration.cors_auditor.conftest import GOOD, WILDCARD_WRITE, make_bucket, s3_event
@@ -203,7 +204,7 @@ def test_a_notification_is_queued_once_per_distinct_finding_set(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     sqs, queue_url = email_queue
-    use_settings(notify_queue_url=queue_url, notify_email=("ops@example.com",), audit_cache_seconds=0)
+    use_settings(notify=Notifier(queue_url, ("ops@example.com",)), audit_cache_seconds=0)
     make_bucket(s3, "groundskeeper-local-website", WILDCARD_WRITE)
 
     for _ in range(3):  # no cache: three fresh audits of the same problem
@@ -257,7 +258,7 @@ def test_compliant_and_low_buckets_send_nothing(
     s3: S3Client, invoke: Invoke, use_settings: Callable[..., Any], email_queue: tuple[SQSClient, str]
 ) -> None:
     sqs, queue_url = email_queue
-    use_settings(notify_queue_url=queue_url, notify_email=("ops@example.com",))
+    use_settings(notify=Notifier(queue_url, ("ops@example.com",)))
     make_bucket(s3, "b-good", GOOD)
     make_bucket(s3, "b-none")
     make_bucket(
@@ -274,7 +275,7 @@ def test_low_findings_notify_when_the_threshold_is_low(
     s3: S3Client, invoke: Invoke, use_settings: Callable[..., Any], email_queue: tuple[SQSClient, str]
 ) -> None:
     sqs, queue_url = email_queue
-    use_settings(notify_queue_url=queue_url, notify_email=("ops@example.com",), notify_min_severity="LOW")
+    use_settings(notify=Notifier(queue_url, ("ops@example.com",)), notify_min_severity="LOW")
     make_bucket(
         s3, "b-low", {"CORSRules": [{"AllowedOrigins": ["http://localhost:3000"], "AllowedMethods": ["GET"]}]}
     )
@@ -288,8 +289,7 @@ def test_remediated_flag_reaches_the_email(
 ) -> None:
     sqs, queue_url = email_queue
     use_settings(
-        notify_queue_url=queue_url,
-        notify_email=("ops@example.com",),
+        notify=Notifier(queue_url, ("ops@example.com",)),
         remediation="fix",
         allowed_origins=ALLOW,
     )

@@ -1,14 +1,16 @@
-"""Settings validation, the verdict cache's TTL, notification keys and the restore document parser."""
+"""Settings validation, the verdict cache's TTL, notification keys and email lines, the restore parser."""
 
 from __future__ import annotations
 
 import pytest
 
-from cors_auditor.reporting import config_hash, findings_summary, notification_key, should_notify
+from cors_auditor.notification import findings_summary
+from cors_auditor.report import config_hash, notification_key, should_notify
 from cors_auditor.restore import saved_configurations
 from cors_auditor.settings import Settings
 from cors_auditor.verdict_cache import SeenKeys, VerdictCache
 from groundskeeper.errors import SettingsError
+from groundskeeper.notify import Notifier
 
 
 def test_defaults() -> None:
@@ -16,7 +18,7 @@ def test_defaults() -> None:
     assert settings == Settings()
     assert settings.audit_cache_seconds == 300
     assert not settings.remediate
-    assert not settings.notify
+    assert not settings.notify.enabled
     assert settings.notify_min_severity == "MEDIUM"
 
 
@@ -32,8 +34,8 @@ def test_values_are_parsed() -> None:
         }
     )
     assert settings.allowed_origins == ("https://app.example.com", "http://localhost:3000")
-    assert settings.remediate and settings.notify
-    assert settings.notify_email == ("ops@example.com", "sec@example.com")
+    assert settings.remediate and settings.notify.enabled
+    assert settings.notify.recipients == ("ops@example.com", "sec@example.com")
     assert settings.audit_cache_seconds == 0
 
 
@@ -99,16 +101,12 @@ def test_notification_key_depends_on_bucket_configuration_and_findings_only() ->
 
 
 def test_who_gets_notified() -> None:
-    on = Settings(notify_queue_url="https://q", notify_email=("ops@example.com",))
-    high = {"status": "non_compliant", "severity": "HIGH"}
-    assert should_notify(high, on)
-    assert not should_notify({"status": "non_compliant", "severity": "LOW"}, on)
-    assert should_notify(
-        {"status": "non_compliant", "severity": "LOW"},
-        Settings(**{**on.__dict__, "notify_min_severity": "LOW"}),
-    )
-    assert not should_notify({"status": "access_denied", "severity": "NONE"}, on)
-    assert not should_notify(high, Settings(notify_queue_url="https://q"))
+    on = Settings(notify=Notifier("https://q", ("ops@example.com",)))
+    assert should_notify("non_compliant", "HIGH", on)
+    assert not should_notify("non_compliant", "LOW", on)
+    assert should_notify("non_compliant", "LOW", Settings(notify=on.notify, notify_min_severity="LOW"))
+    assert not should_notify("access_denied", "NONE", on)
+    assert not should_notify("non_compliant", "HIGH", Settings(notify=Notifier("https://q")))
 
 
 def test_findings_summary_is_one_line_per_finding() -> None:
