@@ -3,67 +3,34 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from eip_janitor.decisions import Action, Decision, decide, format_idle_tag, tags_of
 from eip_janitor.release_budget import Candidate
+from eip_janitor.report import AWS_FAILURES, RegionReport
 from eip_janitor.settings import Settings
 from groundskeeper.errors import error_code
 from groundskeeper.observability import logger
 
 if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client
-    from mypy_boto3_ec2.type_defs import TagTypeDef
+    from mypy_boto3_ec2.type_defs import AddressTypeDef, TagTypeDef
 
 NOT_FOUND = "InvalidAllocationID.NotFound"
-# CreateTags/DeleteTags take many resources per call; AWS advises modest batches.
-TAG_BATCH = 200
-# Raised by one address's AWS call; anything else is a bug and should fail the run loudly.
-AWS_FAILURES = (ClientError, BotoCoreError)
-
-
-@dataclass
-class RegionReport:
-    """The per-region part of the janitor's report (the issue's contract, plus two counts)."""
-
-    released: list[str] = field(default_factory=list)
-    would_release: list[str] = field(default_factory=list)
-    marked: list[str] = field(default_factory=list)
-    unmarked: list[str] = field(default_factory=list)
-    exempt: list[str] = field(default_factory=list)
-    skipped: list[dict[str, str]] = field(default_factory=list)
-    deferred: list[str] = field(default_factory=list)
-    errors: list[dict[str, str | None]] = field(default_factory=list)
-    addresses: int = 0
-    idle: int = 0
-
-    def skip(self, allocation_id: str, reason: str) -> None:
-        self.skipped.append({"allocation_id": allocation_id, "reason": reason})
-
-    def error(self, allocation_id: str | None, exc: Exception) -> None:
-        code = failure_code(exc)
-        self.errors.append({"allocation_id": allocation_id, "code": code})
-        logger.warning(
-            "address_error", extra={"allocation_id": allocation_id, "code": code, "error": str(exc)}
-        )
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+# CreateTags/DeleteTags take many resources per call, and an EC2 filter takes a bounded list of values;
+# AWS advises modest batches for both.
+BATCH = 200
 
 
 @dataclass
 class RegionSurvey:
+    """One region after the sweep: its report so far, and its release candidates (before the cap)."""
+
     region: str
     report: RegionReport
     candidates: list[Candidate]
-
-
-def failure_code(exc: Exception) -> str:
-    return error_code(exc) or type(exc).__name__
 
 
 def survey_region(ec2: EC2Client, region: str, now: datetime, settings: Settings) -> RegionSurvey:
@@ -114,8 +81,8 @@ def _change_tags(
     if settings.dry_run:
         return list(ids)
     done: list[str] = []
-    for start in range(0, len(ids), TAG_BATCH):
-        batch = ids[start : start + TAG_BATCH]
+    for start in range(0, len(ids), BATCH):
+        batch = ids[start : start + BATCH]
         try:
             call(batch)
             done.extend(batch)
@@ -140,30 +107,58 @@ def release_chosen(
     settings: Settings,
     report: RegionReport,
 ) -> None:
-    """Release (or, in a dry run, list) this region's share of the capped candidates, one at a time."""
-    for candidate in chosen:
-        if settings.dry_run:
+    """Release (or, in a dry run, list) this region's share of the capped candidates.
+
+    The sweep's view may be stale by now, and real AWS is our only other guard (moto would even release
+    an associated address): so the chosen addresses are described again, together, right before their
+    releases, and each is decided again on that fresh data."""
+    if settings.dry_run:
+        for candidate in chosen:
             report.would_release.append(candidate.allocation_id)
             _log_release("eip_would_release", candidate.region, candidate.address, candidate.decision)
-        else:
-            release_one(ec2, candidate, now, settings, report)
-
-
-def release_one(
-    ec2: EC2Client, candidate: Candidate, now: datetime, settings: Settings, report: RegionReport
-) -> None:
-    """Re-check the address right before releasing it: the sweep's view may be stale by now, and real
-    AWS is our only other guard (moto would even release an associated address)."""
-    allocation_id = candidate.allocation_id
-    try:
-        found = ec2.describe_addresses(AllocationIds=[allocation_id])["Addresses"]
-    except AWS_FAILURES as exc:
-        _record_failure(report, allocation_id, exc)
         return
-    if not found:
+    for start in range(0, len(chosen), BATCH):
+        batch = chosen[start : start + BATCH]
+        fresh = _describe_again(ec2, batch, report)
+        if fresh is None:
+            continue
+        for candidate in batch:
+            _release_one(
+                ec2, candidate, fresh.get(candidate.allocation_id), now, settings=settings, report=report
+            )
+
+
+def _describe_again(
+    ec2: EC2Client, batch: Sequence[Candidate], report: RegionReport
+) -> dict[str, AddressTypeDef] | None:
+    """allocation id -> the address as EC2 sees it now; an id missing from the answer is gone already.
+
+    A filter, not AllocationIds=[...]: the latter fails the whole call with InvalidAllocationID.NotFound
+    when any one of the addresses was released meanwhile. None when the call failed: then each address
+    of the batch records the error and is left alone."""
+    ids = [candidate.allocation_id for candidate in batch]
+    try:
+        found = ec2.describe_addresses(Filters=[{"Name": "allocation-id", "Values": ids}])["Addresses"]
+    except AWS_FAILURES as exc:
+        for allocation_id in ids:
+            report.error(allocation_id, exc)
+        return None
+    return {str(address.get("AllocationId")): address for address in found}
+
+
+def _release_one(
+    ec2: EC2Client,
+    candidate: Candidate,
+    address: AddressTypeDef | None,
+    now: datetime,
+    *,
+    settings: Settings,
+    report: RegionReport,
+) -> None:
+    allocation_id = candidate.allocation_id
+    if address is None:
         report.skip(allocation_id, "already released")
         return
-    address = found[0]
     fresh = decide(address, now, settings)
     if fresh.action is not Action.RELEASE:
         report.skip(allocation_id, _changed_since_sweep(fresh))
@@ -174,18 +169,14 @@ def release_one(
         else:
             ec2.release_address(AllocationId=allocation_id)
     except AWS_FAILURES as exc:
-        _record_failure(report, allocation_id, exc)
+        # Gone already is what a release wanted anyway; anything else is this address's error, not the run's.
+        if error_code(exc) == NOT_FOUND:
+            report.skip(allocation_id, "already released")
+        else:
+            report.error(allocation_id, exc)
         return
     report.released.append(allocation_id)
     _log_release("eip_released", candidate.region, address, fresh)
-
-
-def _record_failure(report: RegionReport, allocation_id: str, exc: Exception) -> None:
-    # Gone already is what a release wanted anyway; anything else is this address's error, not the run's.
-    if error_code(exc) == NOT_FOUND:
-        report.skip(allocation_id, "already released")
-    else:
-        report.error(allocation_id, exc)
 
 
 def _changed_since_sweep(decision: Decision) -> str:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent
 
 from eip_janitor.janitor import run_janitor
+from eip_janitor.report import JanitorReport
 from eip_janitor.settings import Settings
 from groundskeeper.aws_clients import client
 from groundskeeper.observability import logger, metrics
@@ -27,13 +28,13 @@ def _ec2(region: str) -> EC2Client:
 
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics(capture_cold_start_metric=True)
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> JanitorReport:
     scheduled = EventBridgeEvent(event)
     # EventBridge and Lambda's async retries redeliver the same event id; a manual invoke without one
     # falls back to the request id.
     run_id = str(scheduled.get("id") or context.aws_request_id)
     own_region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
-    sqs = client("sqs") if SETTINGS.notifies else None
+    sqs = client("sqs") if SETTINGS.notify.enabled else None
     return run_janitor(
         SETTINGS, ec2_for=_ec2, sqs=sqs, own_region=own_region, now=datetime.now(UTC), run_id=run_id
     )

@@ -6,16 +6,22 @@ from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from eip_janitor import release_budget
 from eip_janitor.address_sweep import release_chosen, survey_region
 from eip_janitor.permission_check import check_release_permission
-from eip_janitor.regions import resolve_regions
 from eip_janitor.release_budget import Candidate
-from eip_janitor.report import TEMPLATE, build_report, email_data, monthly_savings_usd, worth_mailing
-from eip_janitor.settings import Settings
-from groundskeeper.notify import email_request, send_email_request
+from eip_janitor.report import (
+    TEMPLATE,
+    JanitorReport,
+    RunOutcome,
+    build_report,
+    email_data,
+    monthly_savings_usd,
+    worth_mailing,
+)
+from eip_janitor.settings import Settings, resolve_regions
 from groundskeeper.observability import MetricUnit, logger, metrics
 
 if TYPE_CHECKING:
@@ -34,7 +40,7 @@ def run_janitor(
     own_region: str,
     now: datetime,
     run_id: str,
-) -> dict[str, Any]:
+) -> JanitorReport:
     """Three phases, so that the cap is global and the same fleet always gives the same choice:
     1. describe, decide and (un)mark every region concurrently;
     2. choose at most MAX_RELEASES_PER_RUN candidates, longest idle first, across all regions;
@@ -62,45 +68,44 @@ def run_janitor(
     permission = (
         check_release_permission(ec2_for, chosen[0] if chosen else None) if settings.dry_run else None
     )
-    report = build_report(settings.dry_run, {r: s.report for r, s in surveys.items()}, permission, run_id)
-    _record_metrics(report, len(candidates))
-    report["notification_id"] = _notify(settings, sqs, report)
-    return report
+    outcome = RunOutcome(settings.dry_run, run_id, {r: s.report for r, s in surveys.items()}, permission)
+    _record_metrics(outcome, len(candidates))
+    return build_report(outcome, _notify(settings, sqs, outcome))
 
 
-def _record_metrics(report: dict[str, Any], candidates: int) -> None:
-    regions = report["regions"].values()
-    metrics.add_metric(name="IdleAddresses", unit=MetricUnit.Count, value=sum(r["idle"] for r in regions))
-    metrics.add_metric(name="MarkedAddresses", unit=MetricUnit.Count, value=report["marked_count"])
-    metrics.add_metric(name="ReleasedAddresses", unit=MetricUnit.Count, value=report["released_count"])
-    would = report["would_release_count"]
+def _record_metrics(outcome: RunOutcome, candidates: int) -> None:
+    metrics.add_metric(name="IdleAddresses", unit=MetricUnit.Count, value=outcome.idle_count)
+    metrics.add_metric(name="MarkedAddresses", unit=MetricUnit.Count, value=outcome.marked_count)
+    metrics.add_metric(name="ReleasedAddresses", unit=MetricUnit.Count, value=outcome.released_count)
+    would = outcome.would_release_count
     metrics.add_metric(name="WouldReleaseAddresses", unit=MetricUnit.Count, value=would)
-    metrics.add_metric(name="DeferredAddresses", unit=MetricUnit.Count, value=report["deferred_count"])
-    metrics.add_metric(name="AddressErrors", unit=MetricUnit.Count, value=report["error_count"])
+    metrics.add_metric(name="DeferredAddresses", unit=MetricUnit.Count, value=outcome.deferred_count)
+    metrics.add_metric(name="AddressErrors", unit=MetricUnit.Count, value=outcome.error_count)
     # Money actually saved: a dry run saves nothing, whatever its report estimates.
-    saved = monthly_savings_usd(report["released_count"])
+    saved = monthly_savings_usd(outcome.released_count)
     metrics.add_metric(name="MonthlySavingsUSD", unit=MetricUnit.NoUnit, value=saved)
     logger.info(
         "janitor_run",
         extra={
-            "dry_run": report["dry_run"],
-            "regions": list(report["regions"]),
+            "dry_run": outcome.dry_run,
+            "regions": sorted(outcome.regions),
             "release_candidates": candidates,
-            **{key: value for key, value in report.items() if key.endswith("_count")},
-            "estimated_monthly_savings_usd": report["estimated_monthly_savings_usd"],
+            "released_count": outcome.released_count,
+            "would_release_count": would,
+            "marked_count": outcome.marked_count,
+            "deferred_count": outcome.deferred_count,
+            "error_count": outcome.error_count,
+            "estimated_monthly_savings_usd": outcome.estimated_monthly_savings_usd,
         },
     )
 
 
-def _notify(settings: Settings, sqs: SQSClient | None, report: dict[str, Any]) -> str | None:
-    if sqs is None or not settings.notifies or not worth_mailing(report):
+def _notify(settings: Settings, sqs: SQSClient | None, outcome: RunOutcome) -> str | None:
+    """The queued email's message id, or None when there is nothing worth mailing (or no one to mail)."""
+    if sqs is None or not settings.notify.enabled or not worth_mailing(outcome):
         return None
     # One key per run: a retried invocation of the same scheduled event asks the sender for the same
     # email again, and the sender's idempotency store drops the duplicate.
-    request = email_request(
-        TEMPLATE,
-        settings.notify_email,
-        email_data(report),
-        idempotency_key=f"eip-janitor:{report['run_id']}",
+    return settings.notify.send(
+        sqs, TEMPLATE, email_data(outcome), idempotency_key=f"eip-janitor:{outcome.run_id}"
     )
-    return send_email_request(sqs, settings.notify_queue_url, request)

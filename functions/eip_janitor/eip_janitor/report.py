@@ -1,90 +1,231 @@
-"""The janitor's report (the handler's return value), its savings figure and the email it sends."""
+"""The janitor's report contract: what each region recorded, the handler's return value, the email data."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from dataclasses import dataclass, field
+from typing import NotRequired, TypedDict
 
-from eip_janitor.address_sweep import RegionReport
+from botocore.exceptions import BotoCoreError, ClientError
+
+from groundskeeper.errors import error_code
+from groundskeeper.observability import logger
 
 # Every public IPv4 address costs $0.005 an hour since February 2024; a month is counted as 30 days.
 HOURLY_PRICE_USD = 0.005
 HOURS_PER_MONTH = 720
 TEMPLATE = "eip-janitor-report"
 _SUMMARY_LIMIT = 50  # lines per list in the email; the full list is in the report and the logs
+# What one address's (or region's) AWS call may raise and the report records; anything else is a bug
+# and fails the run loudly.
+AWS_FAILURES = (ClientError, BotoCoreError)
+
+
+class SkippedAddress(TypedDict):
+    allocation_id: str
+    reason: str
+
+
+class AddressError(TypedDict):
+    allocation_id: str | None  # None: the region itself could not be described
+    code: str
+
+
+class RegionEntry(TypedDict):
+    released: list[str]
+    would_release: list[str]
+    marked: list[str]
+    unmarked: list[str]
+    exempt: list[str]
+    skipped: list[SkippedAddress]
+    deferred: list[str]
+    errors: list[AddressError]
+    addresses: int
+    idle: int
+
+
+class PermissionCheck(TypedDict):
+    action: str
+    allowed: bool | None  # None: EC2 could not be asked
+    code: str
+    region: NotRequired[str]
+    allocation_id: NotRequired[str]
+
+
+class JanitorReport(TypedDict):
+    """The handler's return value."""
+
+    dry_run: bool
+    run_id: str
+    regions: dict[str, RegionEntry]
+    released_count: int
+    would_release_count: int
+    marked_count: int
+    deferred_count: int
+    error_count: int
+    estimated_monthly_savings_usd: float
+    permission_check: NotRequired[PermissionCheck]  # dry runs only
+    notification_id: str | None
+
+
+class EipJanitorReportData(TypedDict):
+    """The `eip-janitor-report` template's data: flat strings only (the sender's contract)."""
+
+    dry_run: str
+    released_count: str
+    would_release_count: str
+    marked_count: str
+    error_count: str
+    regions: str
+    savings_usd: str
+    summary: str
+    run_id: str
+
+
+def failure_code(exc: Exception) -> str:
+    return error_code(exc) or type(exc).__name__
+
+
+@dataclass
+class RegionReport:
+    """What one region's sweep and releases recorded, filled in as they go."""
+
+    released: list[str] = field(default_factory=list)
+    would_release: list[str] = field(default_factory=list)
+    marked: list[str] = field(default_factory=list)
+    unmarked: list[str] = field(default_factory=list)
+    exempt: list[str] = field(default_factory=list)
+    skipped: list[SkippedAddress] = field(default_factory=list)
+    deferred: list[str] = field(default_factory=list)
+    errors: list[AddressError] = field(default_factory=list)
+    addresses: int = 0
+    idle: int = 0
+
+    def skip(self, allocation_id: str, reason: str) -> None:
+        self.skipped.append({"allocation_id": allocation_id, "reason": reason})
+
+    def error(self, allocation_id: str | None, exc: Exception) -> None:
+        code = failure_code(exc)
+        self.errors.append({"allocation_id": allocation_id, "code": code})
+        logger.warning(
+            "address_error", extra={"allocation_id": allocation_id, "code": code, "error": str(exc)}
+        )
+
+    def entry(self) -> RegionEntry:
+        return {
+            "released": list(self.released),
+            "would_release": list(self.would_release),
+            "marked": list(self.marked),
+            "unmarked": list(self.unmarked),
+            "exempt": list(self.exempt),
+            "skipped": list(self.skipped),
+            "deferred": list(self.deferred),
+            "errors": list(self.errors),
+            "addresses": self.addresses,
+            "idle": self.idle,
+        }
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """Everything one run found, before it is shaped into the report or the email."""
+
+    dry_run: bool
+    run_id: str
+    regions: dict[str, RegionReport]
+    permission_check: PermissionCheck | None = None
+
+    @property
+    def released_count(self) -> int:
+        return sum(len(r.released) for r in self.regions.values())
+
+    @property
+    def would_release_count(self) -> int:
+        return sum(len(r.would_release) for r in self.regions.values())
+
+    @property
+    def marked_count(self) -> int:
+        return sum(len(r.marked) for r in self.regions.values())
+
+    @property
+    def deferred_count(self) -> int:
+        return sum(len(r.deferred) for r in self.regions.values())
+
+    @property
+    def error_count(self) -> int:
+        return sum(len(r.errors) for r in self.regions.values())
+
+    @property
+    def idle_count(self) -> int:
+        return sum(r.idle for r in self.regions.values())
+
+    @property
+    def estimated_monthly_savings_usd(self) -> float:
+        """In a dry run, what releasing `would_release` would save; otherwise what the releases save."""
+        return monthly_savings_usd(self.would_release_count if self.dry_run else self.released_count)
 
 
 def monthly_savings_usd(released: int) -> float:
     return round(released * HOURLY_PRICE_USD * HOURS_PER_MONTH, 2)
 
 
-def build_report(
-    dry_run: bool,
-    regions: Mapping[str, RegionReport],
-    permission_check: dict[str, Any] | None,
-    run_id: str,
-) -> dict[str, Any]:
-    """The report contract: released/would_release/... per region, the counts and the savings.
-
-    In a dry run the savings are what releasing `would_release` would save (decisions.md)."""
-    released = sum(len(r.released) for r in regions.values())
-    would_release = sum(len(r.would_release) for r in regions.values())
-    report: dict[str, Any] = {
-        "dry_run": dry_run,
-        "run_id": run_id,
-        "regions": {name: r.as_dict() for name, r in sorted(regions.items())},
-        "released_count": released,
-        "would_release_count": would_release,
-        "marked_count": sum(len(r.marked) for r in regions.values()),
-        "deferred_count": sum(len(r.deferred) for r in regions.values()),
-        "error_count": sum(len(r.errors) for r in regions.values()),
-        "estimated_monthly_savings_usd": monthly_savings_usd(would_release if dry_run else released),
+def build_report(outcome: RunOutcome, notification_id: str | None) -> JanitorReport:
+    """The report: released/would_release/... per region (sorted by name), the counts and the savings."""
+    report: JanitorReport = {
+        "dry_run": outcome.dry_run,
+        "run_id": outcome.run_id,
+        "regions": {name: r.entry() for name, r in sorted(outcome.regions.items())},
+        "released_count": outcome.released_count,
+        "would_release_count": outcome.would_release_count,
+        "marked_count": outcome.marked_count,
+        "deferred_count": outcome.deferred_count,
+        "error_count": outcome.error_count,
+        "estimated_monthly_savings_usd": outcome.estimated_monthly_savings_usd,
+        "notification_id": notification_id,
     }
-    if permission_check is not None:
-        report["permission_check"] = permission_check
+    if outcome.permission_check is not None:
+        report["permission_check"] = outcome.permission_check
     return report
 
 
-def worth_mailing(report: Mapping[str, Any]) -> bool:
+def worth_mailing(outcome: RunOutcome) -> bool:
     """Mail when something was released, would be released, or failed; marking alone is routine."""
-    return bool(report["released_count"] or report["would_release_count"] or report["error_count"])
+    return bool(outcome.released_count or outcome.would_release_count or outcome.error_count)
 
 
-def email_data(report: Mapping[str, Any]) -> dict[str, str]:
-    """The `eip-janitor-report` template's data: flat strings only (see the sender's contract)."""
+def email_data(outcome: RunOutcome) -> EipJanitorReportData:
     return {
-        "dry_run": "true" if report["dry_run"] else "false",
-        "released_count": str(report["released_count"]),
-        "would_release_count": str(report["would_release_count"]),
-        "marked_count": str(report["marked_count"]),
-        "error_count": str(report["error_count"]),
-        "regions": ", ".join(report["regions"]),
-        "savings_usd": f"{report['estimated_monthly_savings_usd']:.2f}",
-        "summary": summary_text(report),
-        "run_id": str(report["run_id"]),
+        "dry_run": "true" if outcome.dry_run else "false",
+        "released_count": str(outcome.released_count),
+        "would_release_count": str(outcome.would_release_count),
+        "marked_count": str(outcome.marked_count),
+        "error_count": str(outcome.error_count),
+        "regions": ", ".join(sorted(outcome.regions)),
+        "savings_usd": f"{outcome.estimated_monthly_savings_usd:.2f}",
+        "summary": summary_text(outcome),
+        "run_id": outcome.run_id,
     }
 
 
-def summary_text(report: Mapping[str, Any]) -> str:
+def summary_text(outcome: RunOutcome) -> str:
     """One line per region and per address that changed, failed or was deferred."""
     lines: list[str] = []
-    if report["dry_run"]:
+    if outcome.dry_run:
         lines.append("DRY RUN: nothing was changed.")
-    check = report.get("permission_check")
+    check = outcome.permission_check
     if check:
         lines.append(f"Permission check {check['action']}: allowed={check['allowed']} ({check['code']})")
-    for name, region in report["regions"].items():
+    for name, region in sorted(outcome.regions.items()):
         lines.append(
-            f"{name}: {region['addresses']} addresses, {region['idle']} idle, "
-            f"{len(region['released'])} released, {len(region['would_release'])} would be released, "
-            f"{len(region['marked'])} marked, {len(region['unmarked'])} unmarked, "
-            f"{len(region['deferred'])} deferred, {len(region['errors'])} errors"
+            f"{name}: {region.addresses} addresses, {region.idle} idle, "
+            f"{len(region.released)} released, {len(region.would_release)} would be released, "
+            f"{len(region.marked)} marked, {len(region.unmarked)} unmarked, "
+            f"{len(region.deferred)} deferred, {len(region.errors)} errors"
         )
         items = (
-            [f"  released {a}" for a in region["released"]]
-            + [f"  would release {a}" for a in region["would_release"]]
-            + [f"  deferred {a}" for a in region["deferred"]]
-            + [f"  error {e['allocation_id']}: {e['code']}" for e in region["errors"]]
+            [f"  released {a}" for a in region.released]
+            + [f"  would release {a}" for a in region.would_release]
+            + [f"  deferred {a}" for a in region.deferred]
+            + [f"  error {e['allocation_id']}: {e['code']}" for e in region.errors]
         )
         lines.extend(items[:_SUMMARY_LIMIT])
         if len(items) > _SUMMARY_LIMIT:

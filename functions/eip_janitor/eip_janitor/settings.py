@@ -1,14 +1,19 @@
-"""The janitor's settings, read once from the environment at cold start and validated there."""
+"""The janitor's settings, read once from the environment at cold start, and what JANITOR_REGIONS means."""
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from groundskeeper.errors import SettingsError
+from groundskeeper.notify import Notifier
 from groundskeeper.settings import env_bool, env_csv, env_int, env_str
+
+if TYPE_CHECKING:
+    from mypy_boto3_ec2 import EC2Client
 
 ALL_REGIONS = "all"
 MAX_GRACE = 24 * 3650  # ten years: anything longer is a typo
@@ -26,8 +31,7 @@ class Settings:
     # () = the function's own region; ("all",) = every enabled region; else region names.
     regions: tuple[str, ...] = ()
     max_releases_per_run: int = 10
-    notify_queue_url: str = ""
-    notify_email: tuple[str, ...] = ()
+    notify: Notifier = field(default_factory=Notifier)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
@@ -43,13 +47,8 @@ class Settings:
             idle_tag_key=idle,
             regions=_regions(environ),
             max_releases_per_run=env_int("MAX_RELEASES_PER_RUN", 10, minimum=0, environ=environ),
-            notify_queue_url=env_str("NOTIFY_QUEUE_URL", "", environ=environ),
-            notify_email=env_csv("NOTIFY_EMAIL", environ=environ),
+            notify=Notifier.from_env(environ),
         )
-
-    @property
-    def notifies(self) -> bool:
-        return bool(self.notify_queue_url and self.notify_email)
 
 
 def _tag_key(name: str, default: str, environ: Mapping[str, str]) -> str:
@@ -67,3 +66,17 @@ def _regions(environ: Mapping[str, str]) -> tuple[str, ...]:
         if not _REGION_NAME.match(name):
             raise SettingsError("JANITOR_REGIONS", f"'all', or region names like us-east-1; got {name!r}")
     return tuple(dict.fromkeys(names))  # drop duplicates, keep order
+
+
+def resolve_regions(
+    configured: Sequence[str], own_region: str, ec2_for: Callable[[str], EC2Client]
+) -> list[str]:
+    """() → the function's own region; ("all",) → every region enabled for the account; else as given.
+    Only "all" costs a client (of the function's own region) and a call."""
+    if not configured:
+        return [own_region]
+    if tuple(configured) == (ALL_REGIONS,):
+        # Without AllRegions=True, EC2 lists only the regions the account has enabled (opt-in regions
+        # that are off would fail every call with AuthFailure).
+        return sorted(region["RegionName"] for region in ec2_for(own_region).describe_regions()["Regions"])
+    return list(configured)

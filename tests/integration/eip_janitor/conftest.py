@@ -102,6 +102,16 @@ def call_params(params: dict[str, Any]) -> dict[str, Any]:
     return dict(params["body"])
 
 
+def rechecked_ids(params: dict[str, Any]) -> list[str]:
+    """The allocation ids a `provide-client-params` DescribeAddresses call re-checks ([] for the sweep's)."""
+    return [
+        value
+        for spec in params.get("Filters") or []
+        if spec["Name"] == "allocation-id"
+        for value in spec["Values"]
+    ]
+
+
 def janitor_ec2(region: str = "us-east-1") -> Any:
     """The cached client the janitor itself uses for the region: hooks go here."""
     return client("ec2", region)

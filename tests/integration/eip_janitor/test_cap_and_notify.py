@@ -9,6 +9,7 @@ from typing import Any
 import boto3
 import pytest
 
+from groundskeeper.notify import Notifier
 from tests.integration.eip_janitor.conftest import IDLE, Fleet, days_ago
 
 Run = Callable[..., dict[str, Any]]
@@ -37,7 +38,7 @@ def test_report_email_is_queued_once_per_run_with_flat_strings(fleet: Fleet, run
     queue_url = sqs.create_queue(QueueName="emails")["QueueUrl"]
     released = fleet.allocate(**{IDLE: days_ago(10)})
 
-    report = run_janitor(notify_queue_url=queue_url, notify_email=("ops@example.com",))
+    report = run_janitor(notify=Notifier(queue_url, ("ops@example.com",)))
 
     messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10)["Messages"]
     assert len(messages) == 1
@@ -56,7 +57,7 @@ def test_nothing_to_say_sends_nothing(fleet: Fleet, run_janitor: Run) -> None:
     queue_url = sqs.create_queue(QueueName="emails")["QueueUrl"]
     fleet.allocate()  # only marked: routine, no email
 
-    report = run_janitor(notify_queue_url=queue_url, notify_email=("ops@example.com",))
+    report = run_janitor(notify=Notifier(queue_url, ("ops@example.com",)))
 
     assert report["marked_count"] == 1
     assert report["notification_id"] is None

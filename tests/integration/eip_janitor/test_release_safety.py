@@ -1,4 +1,4 @@
-"""What protects an address at release time: the re-check, and per-address errors that never stop the run."""
+"""What protects an address at release time: one re-check per region, and per-address errors (never fatal)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,15 @@ from typing import Any
 
 import pytest
 
-from tests.integration.eip_janitor.conftest import IDLE, Fleet, call_params, days_ago, ec2_error, janitor_ec2
+from tests.integration.eip_janitor.conftest import (
+    IDLE,
+    Fleet,
+    call_params,
+    days_ago,
+    ec2_error,
+    janitor_ec2,
+    rechecked_ids,
+)
 
 Run = Callable[..., dict[str, Any]]
 
@@ -16,9 +24,9 @@ def test_address_associated_between_sweep_and_release_is_not_released(fleet: Fle
     victim = fleet.allocate(**{IDLE: days_ago(10)})
     other = fleet.allocate(**{IDLE: days_ago(10)})
 
-    # The sweep saw both idle; just before the victim's re-check, someone attaches it.
+    # The sweep saw both idle; just before the region's re-check, someone attaches the victim.
     def attach_first(params: dict[str, Any], **_: Any) -> None:
-        if params.get("AllocationIds") == [victim]:
+        if victim in rechecked_ids(params):
             fleet.associate(victim)
 
     janitor_ec2().meta.events.register("provide-client-params.ec2.DescribeAddresses", attach_first)
@@ -36,8 +44,12 @@ def test_address_released_by_someone_else_meanwhile_is_skipped_not_an_error(
 ) -> None:
     gone = fleet.allocate(**{IDLE: days_ago(10)})
 
+    kept = fleet.allocate(**{IDLE: days_ago(10)})
+
+    # Asked by AllocationIds, EC2 would fail the whole re-check with InvalidAllocationID.NotFound;
+    # the filter answers with the addresses that still exist, and the other one is released.
     def release_it_first(params: dict[str, Any], **_: Any) -> None:
-        if params.get("AllocationIds") == [gone]:
+        if gone in rechecked_ids(params):
             fleet.ec2().release_address(AllocationId=gone)
 
     janitor_ec2().meta.events.register("provide-client-params.ec2.DescribeAddresses", release_it_first)
@@ -45,7 +57,36 @@ def test_address_released_by_someone_else_meanwhile_is_skipped_not_an_error(
     report = run_janitor()
     region = report["regions"]["us-east-1"]
     assert region["skipped"] == [{"allocation_id": gone, "reason": "already released"}]
-    assert (region["errors"], report["released_count"]) == ([], 0)
+    assert (region["errors"], region["released"]) == ([], [kept])
+
+
+def test_one_recheck_per_region_whatever_the_number_of_releases(fleet: Fleet, run_janitor: Run) -> None:
+    ids = [fleet.allocate(**{IDLE: days_ago(10 + n)}) for n in range(6)]
+    calls: list[str] = []
+    janitor_ec2().meta.events.register("before-call.ec2", lambda model, **_: calls.append(model.name))
+
+    region = run_janitor()["regions"]["us-east-1"]
+
+    assert sorted(region["released"]) == sorted(ids)
+    # The sweep's describe, one re-check for the six chosen addresses, then one release each.
+    assert calls == ["DescribeAddresses", "DescribeAddresses", *["ReleaseAddress"] * 6]
+
+
+def test_a_failed_recheck_is_each_addresses_error_and_releases_nothing(
+    fleet: Fleet, run_janitor: Run
+) -> None:
+    ids = sorted(fleet.allocate(**{IDLE: days_ago(10)}) for _ in range(2))
+
+    def refuse_recheck(params: dict[str, Any], **_: Any) -> Any:
+        rechecking = any(key.startswith("Filter") for key in call_params(params))
+        return ec2_error("RequestLimitExceeded", 503) if rechecking else None
+
+    janitor_ec2().meta.events.register("before-call.ec2.DescribeAddresses", refuse_recheck)
+    report = run_janitor()
+    region = report["regions"]["us-east-1"]
+    assert sorted(e["allocation_id"] for e in region["errors"]) == ids
+    assert {e["code"] for e in region["errors"]} == {"RequestLimitExceeded"}
+    assert (report["released_count"], sorted(fleet.addresses())) == (0, ids)
 
 
 @pytest.mark.parametrize(

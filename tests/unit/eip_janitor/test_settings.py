@@ -1,10 +1,14 @@
-"""Settings parse and fail at cold start, naming the variable."""
+"""Settings parse and fail at cold start, naming the variable; JANITOR_REGIONS resolves (stubbed, no AWS)."""
 
 from __future__ import annotations
 
-import pytest
+from typing import Any
 
-from eip_janitor.settings import Settings
+import boto3
+import pytest
+from botocore.stub import Stubber
+
+from eip_janitor.settings import Settings, resolve_regions
 from groundskeeper.errors import SettingsError
 
 
@@ -13,7 +17,7 @@ def test_defaults_are_safe() -> None:
     assert settings == Settings()
     assert settings.dry_run is True
     assert (settings.grace_period_hours, settings.max_releases_per_run) == (168, 10)
-    assert not settings.notifies
+    assert not settings.notify.enabled
 
 
 def test_values_are_parsed() -> None:
@@ -31,7 +35,8 @@ def test_values_are_parsed() -> None:
     )
     assert settings.regions == ("us-east-1", "eu-west-1")
     assert (settings.dry_run, settings.grace_period_hours, settings.max_releases_per_run) == (False, 0, 3)
-    assert settings.notifies
+    assert settings.notify.enabled
+    assert settings.notify.recipients == ("ops@example.com",)
     assert Settings.from_env({"JANITOR_REGIONS": "ALL"}).regions == ("all",)
 
 
@@ -52,3 +57,20 @@ def test_bad_values_name_the_variable(env: dict[str, str], variable: str) -> Non
     with pytest.raises(SettingsError) as raised:
         Settings.from_env(env)
     assert raised.value.variable == variable
+
+
+def test_empty_means_own_region_and_list_is_kept() -> None:
+    def no_client(region: str) -> Any:
+        raise AssertionError("no client is needed unless JANITOR_REGIONS=all")
+
+    assert resolve_regions((), "eu-north-1", no_client) == ["eu-north-1"]
+    assert resolve_regions(("eu-west-1", "us-east-1"), "eu-north-1", no_client) == ["eu-west-1", "us-east-1"]
+
+
+def test_all_means_every_enabled_region() -> None:
+    ec2 = boto3.client("ec2", region_name="us-east-1")
+    with Stubber(ec2) as stub:
+        stub.add_response(
+            "describe_regions", {"Regions": [{"RegionName": "us-west-2"}, {"RegionName": "eu-west-1"}]}, {}
+        )
+        assert resolve_regions(("all",), "us-east-1", lambda region: ec2) == ["eu-west-1", "us-west-2"]
