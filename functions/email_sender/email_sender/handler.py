@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from email_sender.sender import EmailSender, deliver_batch
+from email_sender.send_pacing import SendPacer, read_max_send_rate
+from email_sender.sender import EmailSender
 from email_sender.settings import Settings
 from email_sender.template_store import TemplateStore
 from groundskeeper.aws_clients import client
@@ -13,20 +15,25 @@ from groundskeeper.observability import logger, metrics
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
+
+def build_sender(settings: Settings) -> EmailSender:
+    """What lives as long as the container: the clients, the template cache, the pacer, idempotency."""
+    ses = client("ses")
+    return EmailSender(
+        settings,
+        ses=ses,
+        sqs=client("sqs"),
+        dynamodb=client("dynamodb"),
+        templates=TemplateStore(settings.template_cache_seconds),
+        pacer=SendPacer(partial(read_max_send_rate, ses), share=settings.send_rate_share),
+    )
+
+
 SETTINGS = Settings.from_env()
-# Lives as long as the container, so a warm sender fetches each template once per TEMPLATE_CACHE_SECONDS.
-TEMPLATES = TemplateStore(SETTINGS.template_cache_seconds)
+SENDER = build_sender(SETTINGS)
 
 
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    sender = EmailSender(
-        SETTINGS,
-        ses=client("ses"),
-        sqs=client("sqs"),
-        dynamodb=client("dynamodb"),
-        templates=TEMPLATES,
-        lambda_context=context,
-    )
-    return dict(deliver_batch(event, sender, context))
+    return dict(SENDER.deliver_batch(event, context))

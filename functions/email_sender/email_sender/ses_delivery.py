@@ -8,8 +8,12 @@ from typing import TYPE_CHECKING
 from botocore.exceptions import ClientError
 
 from groundskeeper.errors import (
-    GroundskeeperError,
+    DAILY_QUOTA_EXCEEDED,
+    PAUSED_CODES,
+    UNKNOWN_ERROR,
+    CodedError,
     PermanentError,
+    SendingPaused,
     TransientError,
     error_code,
     error_message,
@@ -21,18 +25,6 @@ if TYPE_CHECKING:
     from mypy_boto3_ses.type_defs import DestinationTypeDef
 
     from email_sender.email_request import EmailRequest
-
-# The whole account (or configuration set) is paused: every further send in this batch would fail too.
-PAUSED_CODES = frozenset({"AccountSendingPausedException", "ConfigurationSetSendingPausedException"})
-DAILY_QUOTA_EXCEEDED = "DailyQuotaExceeded"
-
-
-class SendingPaused(GroundskeeperError):
-    """SES refuses to send until someone resumes sending: stop the batch, don't burn the other messages."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(f"{code}: {message}")
-        self.code = code
 
 
 def send_templated_email(ses: SESClient, request: EmailRequest) -> str:
@@ -55,10 +47,11 @@ def send_templated_email(ses: SESClient, request: EmailRequest) -> str:
     return response["MessageId"]
 
 
-def classify_send_error(exc: ClientError) -> GroundskeeperError:
+def classify_send_error(exc: ClientError) -> CodedError:
     """The exception that says what to do with a failed send (see docs/email-sender.md, error codes)."""
-    code = error_code(exc) or "UnknownError"
+    code = error_code(exc) or UNKNOWN_ERROR
     message = error_message(exc)
+    # The whole account (or configuration set) is paused: every further send in this batch would fail too.
     if code in PAUSED_CODES:
         return SendingPaused(code, message)
     # SES reports the 24-hour quota with the same code as the per-second rate; only the message differs,

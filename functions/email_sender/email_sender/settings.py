@@ -14,6 +14,8 @@ _MIN_TTL_SECONDS = 60
 _MAX_TTL_SECONDS = 14 * 24 * 3600
 # The event source delivers batches of at most 10 records (BatchSize), so more threads would sit idle.
 MAX_SEND_CONCURRENCY = 10
+# The event source mapping's MaximumConcurrency is at most 1000.
+MAX_SEND_RATE_SHARE = 1000
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,9 @@ class Settings:
     idempotency_ttl_seconds: int = 345_600
     # Records of one batch delivered at once; 1 = one after another. Multiplies the SES send rate.
     send_concurrency: int = MAX_SEND_CONCURRENCY
+    # How many senders may run at once (the event source's maximum concurrency): each container paces its
+    # sends to the account's SES MaxSendRate divided by this.
+    send_rate_share: int = 1
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
@@ -55,5 +60,8 @@ class Settings:
                 minimum=1,
                 maximum=MAX_SEND_CONCURRENCY,
                 environ=environ,
+            ),
+            send_rate_share=env_int(
+                "SEND_RATE_SHARE", 1, minimum=1, maximum=MAX_SEND_RATE_SHARE, environ=environ
             ),
         )

@@ -13,7 +13,13 @@ from botocore.exceptions import ClientError
 
 from email_sender.html_wellformed import html_problems
 from email_sender.template_variables import TemplateSyntaxError, TemplateVariables, template_variables
-from groundskeeper.errors import PermanentError, error_code
+from groundskeeper.errors import (
+    ALREADY_EXISTS,
+    INVALID_TEMPLATE,
+    TEMPLATE_DOES_NOT_EXIST,
+    PermanentError,
+    error_code,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_ses import SESClient
@@ -21,8 +27,6 @@ if TYPE_CHECKING:
 
 # functions/email_sender/templates/<name>/{subject.txt,text.txt,html.html}; SAM packages the whole folder.
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
-TEMPLATE_DOES_NOT_EXIST = "TemplateDoesNotExist"
-INVALID_TEMPLATE = "InvalidTemplate"
 
 
 @dataclass(frozen=True)
@@ -92,7 +96,7 @@ def publish_template(ses: SESClient, template: Template, *, update_existing: boo
     try:
         ses.create_template(Template=parts)
     except ClientError as exc:
-        if error_code(exc) != "AlreadyExists":
+        if error_code(exc) != ALREADY_EXISTS:
             raise
         if not update_existing:
             return "exists"  # another sender published it first: fine

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from email_sender.template_store import bundled_template_names, load_bundled_template, publish_template
-from groundskeeper.errors import PermanentError
+from groundskeeper.errors import TEMPLATE_DOES_NOT_EXIST, PermanentError
 
 if TYPE_CHECKING:
     from mypy_boto3_ses import SESClient
@@ -26,7 +26,7 @@ def ensure(ses: SESClient, name: str | None = None) -> dict[str, str]:
     for each in names:
         template = load_bundled_template(each)
         if template is None:
-            raise PermanentError("TemplateDoesNotExist", f"no bundled template named {each}")
+            raise PermanentError(TEMPLATE_DOES_NOT_EXIST, f"no bundled template named {each}")
         results[each] = publish_template(ses, template, update_existing=True)
     return results
 

@@ -1,6 +1,12 @@
-"""The project's own exceptions, and the one place that says which AWS error codes are worth retrying."""
+"""The project's one error vocabulary: its exceptions, the email sender's outcome codes, what is retryable.
+
+The email sender's part mirrors the outcome table of the README (and docs/email-sender.md, "Error codes"):
+every code a record can end with is a constant here, grouped by the outcome it leads to.
+"""
 
 from __future__ import annotations
+
+from enum import StrEnum
 
 from botocore.exceptions import (
     ClientError,
@@ -9,6 +15,71 @@ from botocore.exceptions import (
     EndpointConnectionError,
     ReadTimeoutError,
 )
+
+
+class Outcome(StrEnum):
+    """What happened to one email request: the `outcome` of its log line."""
+
+    SENT = "sent"
+    DUPLICATE = "duplicate"  # its key was delivered before: nothing sent now
+    DEAD_LETTERED = "dead_lettered"  # a PermanentError: in the DLQ with its code
+    RETRY = "retry"  # a TransientError (or any unexpected one): batchItemFailures
+    PAUSED = "paused"  # SendingPaused: batchItemFailures, and the batch stops sending
+
+
+# Dead-lettered at once (PermanentError). Any other non-retryable AWS code passes through as itself.
+INVALID_MESSAGE = "InvalidMessage"
+TEMPLATE_DOES_NOT_EXIST = "TemplateDoesNotExist"
+MISSING_RENDERING_ATTRIBUTE = "MissingRenderingAttribute"
+INVALID_TEMPLATE = "InvalidTemplate"
+IDEMPOTENCY_KEY_REUSED = "IdempotencyKeyReused"
+DAILY_QUOTA_EXCEEDED = "DailyQuotaExceeded"
+# A ClientError that carries no code at all.
+UNKNOWN_ERROR = "UnknownError"
+
+# Retried by SQS (TransientError): too little time left in the invocation to start a record.
+DEADLINE_NEAR = "DeadlineNear"
+
+# The rest of the batch is retried with no further SES call (SendingPaused).
+PAUSED_CODES = frozenset({"AccountSendingPausedException", "ConfigurationSetSendingPausedException"})
+
+# Not an outcome: SES's answer to creating a template that exists (another sender published it first).
+ALREADY_EXISTS = "AlreadyExists"
+
+# botocore's standard retry mode (botocore/retries/standard.py): its throttling codes...
+THROTTLING_CODES = frozenset(
+    {
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "RequestThrottledException",
+        "TooManyRequestsException",
+        "ProvisionedThroughputExceededException",
+        "TransactionInProgressException",
+        "RequestLimitExceeded",
+        "BandwidthLimitExceeded",
+        "LimitExceededException",
+        "RequestThrottled",
+        "SlowDown",
+        "PriorRequestNotComplete",
+        "EC2ThrottledException",
+    }
+)
+# ...its transient codes, and the 5xx codes that come with a status botocore retries on anyway.
+RETRYABLE_CODES = THROTTLING_CODES | frozenset(
+    {
+        "RequestTimeout",
+        "RequestTimeoutException",
+        "ServiceUnavailable",
+        "ServiceUnavailableException",
+        "InternalError",
+        "InternalFailure",
+        "InternalServerError",
+    }
+)
+TOO_MANY_REQUESTS_STATUS = 429
+
+NETWORK_ERRORS = (ConnectTimeoutError, ReadTimeoutError, EndpointConnectionError, ConnectionClosedError)
 
 
 class GroundskeeperError(Exception):
@@ -23,8 +94,8 @@ class SettingsError(GroundskeeperError, ValueError):
         self.variable = variable
 
 
-class PermanentError(GroundskeeperError):
-    """A failure that retrying cannot fix (bad input, rejected by AWS). `code` is machine-readable."""
+class CodedError(GroundskeeperError):
+    """An error with a machine-readable `code` (one of the outcome table's, or AWS's own) and a `message`."""
 
     def __init__(self, code: str, message: str) -> None:
         super().__init__(f"{code}: {message}")
@@ -32,37 +103,16 @@ class PermanentError(GroundskeeperError):
         self.message = message
 
 
-class TransientError(GroundskeeperError):
-    """A failure that a later retry may fix (throttling, a 5xx, a timeout)."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(f"{code}: {message}")
-        self.code = code
-        self.message = message
+class PermanentError(CodedError):
+    """A failure that retrying cannot fix (bad input, rejected by AWS): the record is dead-lettered."""
 
 
-RETRYABLE_CODES = frozenset(
-    {
-        "Throttling",
-        "ThrottlingException",
-        "ThrottledException",
-        "RequestLimitExceeded",
-        "RequestThrottled",
-        "RequestThrottledException",
-        "TooManyRequestsException",
-        "ProvisionedThroughputExceededException",
-        "SlowDown",
-        "RequestTimeout",
-        "RequestTimeoutException",
-        "ServiceUnavailable",
-        "ServiceUnavailableException",
-        "InternalError",
-        "InternalFailure",
-        "InternalServerError",
-    }
-)
+class TransientError(CodedError):
+    """A failure that a later retry may fix (throttling, a 5xx, a timeout): the record goes back to SQS."""
 
-_NETWORK_ERRORS = (ConnectTimeoutError, ReadTimeoutError, EndpointConnectionError, ConnectionClosedError)
+
+class SendingPaused(CodedError):
+    """SES refuses to send until someone resumes sending: stop the batch, don't burn the other messages."""
 
 
 def error_code(exc: BaseException) -> str | None:
@@ -80,6 +130,7 @@ def error_message(exc: BaseException) -> str:
 
 
 def http_status(exc: BaseException) -> int | None:
+    """The HTTP status of a ClientError's response, else None."""
     if isinstance(exc, ClientError):
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
         return int(status) if status is not None else None
@@ -88,11 +139,13 @@ def http_status(exc: BaseException) -> int | None:
 
 def is_retryable(exc: BaseException) -> bool:
     """True for throttling, 5xx and network timeouts: the failures that a later attempt may fix."""
-    if isinstance(exc, TransientError):
-        return True
-    if isinstance(exc, _NETWORK_ERRORS):
+    if isinstance(exc, (TransientError, *NETWORK_ERRORS)):
         return True
     if isinstance(exc, ClientError):
         status = http_status(exc)
-        return error_code(exc) in RETRYABLE_CODES or (status is not None and status >= 500)
+        return (
+            error_code(exc) in RETRYABLE_CODES
+            or status == TOO_MANY_REQUESTS_STATUS
+            or (status is not None and status >= 500)
+        )
     return False

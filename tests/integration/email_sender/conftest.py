@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import uuid
@@ -21,7 +22,6 @@ os.environ.setdefault("DEAD_LETTER_QUEUE_URL", "https://sqs.us-east-1.amazonaws.
 
 from email_sender import handler
 from email_sender.settings import Settings
-from email_sender.template_store import TemplateStore
 from groundskeeper.aws_clients import client
 from tests.conftest import REGION
 
@@ -29,6 +29,8 @@ SENDER = "alerts@example.com"
 ACCOUNT = "123456789012"  # moto's default account
 # What a caller's decide() returns to fail a call: (code, message, HTTP status).
 Failure = tuple[str, str, int]
+# moto's GetSendQuota says 1 email/s; the tests that are not about pacing get a rate that never waits.
+UNPACED_SEND_RATE = 100_000.0
 
 
 @dataclass
@@ -54,6 +56,11 @@ class SenderWorld:
             "eventSourceARN": f"arn:aws:sqs:{REGION}:{ACCOUNT}:EmailQueue",
             "awsRegion": REGION,
         }
+
+    def configure(self, **changes: Any) -> None:
+        """A new container: the handler's sender rebuilt from the settings with `changes`."""
+        self.settings = dataclasses.replace(self.settings, **changes)
+        handler.SENDER = handler.build_sender(self.settings)
 
     def invoke(self, *records: dict[str, Any]) -> dict[str, Any]:
         result: dict[str, Any] = handler.lambda_handler({"Records": list(records)}, self.lambda_context)
@@ -88,6 +95,17 @@ class SenderWorld:
 
     def idempotency_items(self) -> list[dict[str, Any]]:
         return client("dynamodb").scan(TableName=self.settings.idempotency_table)["Items"]
+
+    def answer_ses(self, operation: str, parsed: dict[str, Any]) -> None:
+        """Answer every `operation` call with `parsed`, as botocore's Stubber does."""
+
+        def answer(**_: Any) -> Any:
+            return AWSResponse(f"https://email.{REGION}.amazonaws.com/", 200, HTTPHeaders(), None), {
+                **parsed,
+                "ResponseMetadata": {"HTTPStatusCode": 200},
+            }
+
+        self.ses.meta.events.register(f"before-call.ses.{operation}", answer)
 
     def fail_ses(self, operation: str, decide: Callable[[dict[str, Any]], Failure | None]) -> None:
         """Answer `operation` with an error when decide(api params) says so; no retries, no sleeps.
@@ -125,9 +143,9 @@ def world(aws: None, monkeypatch: pytest.MonkeyPatch, lambda_context: Any) -> Se
     )
     dlq_url = client("sqs").create_queue(QueueName="email-dlq")["QueueUrl"]
     settings = Settings(sender_email=SENDER, idempotency_table="idempotency", dead_letter_queue_url=dlq_url)
-    monkeypatch.setattr(handler, "SETTINGS", settings)
-    monkeypatch.setattr(handler, "TEMPLATES", TemplateStore(settings.template_cache_seconds))
+    monkeypatch.setattr(handler, "SENDER", handler.build_sender(settings))
     world = SenderWorld(settings=settings, lambda_context=lambda_context)
+    world.answer_ses("GetSendQuota", {"MaxSendRate": UNPACED_SEND_RATE, "Max24HourSend": 1e9})
 
     def count(event_name: str, **_: Any) -> None:
         world.calls[event_name.removeprefix("before-parameter-build.")] += 1

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import io
 import json
 import threading
@@ -15,7 +14,7 @@ from typing import Any
 import pytest
 
 from email_sender import handler, sender
-from email_sender.sender import EmailSender
+from email_sender.sender import Invocation
 from groundskeeper.aws_clients import client
 from groundskeeper.observability import logger
 from tests.integration.email_sender.conftest import SenderWorld, welcome
@@ -38,33 +37,25 @@ def handled_lines() -> Iterator[list[dict[str, Any]]]:
         lines.extend(line for line in parsed if line.get("message") == "email request handled")
 
 
-def use_concurrency(monkeypatch: pytest.MonkeyPatch, world: SenderWorld, concurrency: int) -> None:
-    monkeypatch.setattr(
-        handler, "SETTINGS", dataclasses.replace(world.settings, send_concurrency=concurrency)
-    )
-
-
 class Senders:
-    """Replaces the handler's EmailSender with one that remembers itself and signals each finished record."""
+    """Wraps the handler's sender: remembers the last invocation and signals each finished record."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.made: list[EmailSender] = []
+        self.invocations: list[Invocation] = []
         self.finished: dict[str, threading.Event] = {}
         self._lock = threading.Lock()
-        outer = self
+        handle = handler.SENDER.handle
 
-        class Recording(EmailSender):
-            def __init__(self, *args: Any, **kwargs: Any) -> None:
-                super().__init__(*args, **kwargs)
-                outer.made.append(self)
+        def recording(record: dict[str, Any], invocation: Invocation) -> Any:
+            with self._lock:
+                if invocation not in self.invocations:
+                    self.invocations.append(invocation)
+            try:
+                return handle(record, invocation)
+            finally:
+                self.finished_event(record["messageId"]).set()
 
-            def handle(self, record: Any) -> str:
-                try:
-                    return super().handle(record)
-                finally:
-                    outer.finished_event(record.message_id).set()
-
-        monkeypatch.setattr(handler, "EmailSender", Recording)
+        monkeypatch.setattr(handler.SENDER, "handle", recording)
 
     def finished_event(self, message_id: str) -> threading.Event:
         with self._lock:
@@ -72,7 +63,7 @@ class Senders:
 
     def wait_until_paused(self) -> None:
         deadline = time.monotonic() + WAIT_SECONDS
-        while not (self.made and self.made[-1].paused_by):
+        while not (self.invocations and self.invocations[-1].paused_by):
             assert time.monotonic() < deadline, "no record saw the pause"
             time.sleep(0.005)
 
@@ -102,7 +93,7 @@ def track_in_flight(operation: str, delay: float) -> Callable[[], int]:
 def test_sends_overlap_only_with_concurrency(
     world: SenderWorld, monkeypatch: pytest.MonkeyPatch, concurrency: int
 ) -> None:
-    use_concurrency(monkeypatch, world, concurrency)
+    world.configure(send_concurrency=concurrency)
     world.invoke(world.record(welcome("warm@example.com")))  # the template is cached from here on
     max_in_flight = track_in_flight("SendTemplatedEmail", 0.05)
     records = [world.record(welcome(f"u{i}@example.com")) for i in range(10)]
@@ -173,7 +164,7 @@ def test_a_duplicate_whose_twin_is_in_progress_is_retried_then_skipped(
 def test_paused_an_in_flight_send_finishes_and_records_not_started_make_no_call(
     world: SenderWorld, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    use_concurrency(monkeypatch, world, 2)
+    world.configure(send_concurrency=2)
     senders = Senders(monkeypatch)
     world.invoke(world.record(welcome("warm@example.com")))
     calls_before = Counter(world.calls)
@@ -201,7 +192,7 @@ def test_paused_an_in_flight_send_finishes_and_records_not_started_make_no_call(
 def test_paused_a_started_record_stops_before_its_send(
     world: SenderWorld, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    use_concurrency(monkeypatch, world, 2)
+    world.configure(send_concurrency=2)
     senders = Senders(monkeypatch)
     world.fail_ses("SendTemplatedEmail", lambda params: PAUSED)
     lock, first_write = threading.Lock(), {"seen": False}
@@ -225,7 +216,7 @@ def test_paused_a_started_record_stops_before_its_send(
 
 
 def test_paused_with_more_records_than_threads(world: SenderWorld, monkeypatch: pytest.MonkeyPatch) -> None:
-    use_concurrency(monkeypatch, world, 3)
+    world.configure(send_concurrency=3)
     world.fail_ses("SendTemplatedEmail", lambda params: PAUSED)
     records = [world.record(welcome(f"u{i}@example.com")) for i in range(9)]
 

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
 import io
 import json
 from typing import Any
 
 import pytest
 
-from email_sender import handler
 from groundskeeper.aws_clients import client
 from groundskeeper.observability import logger
 from tests.conftest import load_event
@@ -111,11 +109,9 @@ def test_timeouts_are_retried(world: SenderWorld) -> None:
 
 
 @pytest.mark.parametrize("code", ["AccountSendingPausedException", "ConfigurationSetSendingPausedException"])
-def test_sending_paused_stops_the_batch(
-    world: SenderWorld, code: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_sending_paused_stops_the_batch(world: SenderWorld, code: str) -> None:
     # One record at a time, so the counts below are exact; test_concurrency covers SEND_CONCURRENCY > 1.
-    monkeypatch.setattr(handler, "SETTINGS", dataclasses.replace(world.settings, send_concurrency=1))
+    world.configure(send_concurrency=1)
     world.fail_ses("SendTemplatedEmail", lambda params: (code, "Sending paused for this account.", 400))
     records = [world.record(welcome(f"user{i}@example.com")) for i in range(4)]
 

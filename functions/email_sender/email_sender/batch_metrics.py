@@ -1,0 +1,57 @@
+"""Counts one invocation's outcomes across its record threads, and emits them as metrics once, at its end."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from typing import TYPE_CHECKING
+
+from aws_lambda_powertools.metrics import single_metric
+
+from groundskeeper.errors import Outcome
+from groundskeeper.observability import MetricUnit, metrics
+
+if TYPE_CHECKING:
+    from email_sender.batch_processor import PartialBatchResponse
+
+
+class BatchTally:
+    """Outcomes and dead-letter codes, counted under a lock from the record threads.
+
+    Powertools' metrics.add_metric mutates a shared dict, so the threads count here and only the
+    invocation's own thread emits, through `emit_batch_metrics`.
+    """
+
+    def __init__(self) -> None:
+        self.outcomes: Counter[Outcome] = Counter()
+        self.dead_lettered: Counter[str] = Counter()
+        self._lock = threading.Lock()
+
+    def count(self, outcome: Outcome, code: str | None = None) -> None:
+        with self._lock:
+            self.outcomes[outcome] += 1
+            if code:
+                self.dead_lettered[code] += 1
+
+
+def emit_batch_metrics(tally: BatchTally, response: PartialBatchResponse, *, paused: bool) -> None:
+    """One count per metric and invocation (not per message); zero counts are left out."""
+    counts = {
+        "EmailsSent": tally.outcomes[Outcome.SENT],
+        "DuplicatesSkipped": tally.outcomes[Outcome.DUPLICATE],
+        "EmailsDeadLettered": tally.outcomes[Outcome.DEAD_LETTERED],
+        "EmailsRetried": len(response["batchItemFailures"]),
+        "SendingPaused": 1 if paused else 0,
+    }
+    for name, count in counts.items():
+        if count:
+            metrics.add_metric(name=name, unit=MetricUnit.Count, value=count)
+    # One metric per error code, so that alarms can target e.g. MessageRejected.
+    for code, count in sorted(tally.dead_lettered.items()):
+        with single_metric(
+            name="EmailsDeadLettered",
+            unit=MetricUnit.Count,
+            value=count,
+            default_dimensions=metrics.default_dimensions,
+        ) as metric:
+            metric.add_dimension(name="error_code", value=code)
