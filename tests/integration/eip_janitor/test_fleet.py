@@ -1,4 +1,4 @@
-"""The issue's six-address fleet, for real and as a dry run."""
+"""A six-address fleet (one of each kind), for real and as a dry run."""
 
 from __future__ import annotations
 

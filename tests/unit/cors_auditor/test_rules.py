@@ -1,4 +1,4 @@
-"""The rule table: each CORS configuration gives exactly the findings and bucket severity the issue lists."""
+"""The rule table: each CORS configuration gives exactly the findings and bucket severity the docs list."""
 
 from __future__ import annotations
 

@@ -61,7 +61,7 @@ def fleets(draw: st.DrawFn) -> dict[str, list[dict[str, Any]]]:
 
 
 def protected(address: dict[str, Any], settings: Settings) -> bool:
-    """The issue's list of addresses that must never be released, written independently of decide()."""
+    """The documented list of addresses that must never be released, written independently of decide()."""
     tags = {t["Key"]: t["Value"] for t in address["Tags"]}
     associated = any(address.get(k) for k in ("AssociationId", "InstanceId", "NetworkInterfaceId"))
     foreign = (
