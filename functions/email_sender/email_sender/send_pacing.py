@@ -33,7 +33,7 @@ RATE_HEADROOM = 0.95
 def read_max_send_rate(ses: SESClient) -> float | None:
     """The account's maximum send rate (recipients per second), or None if SES would not say."""
     try:
-        rate = float(ses.get_send_quota()["MaxSendRate"])
+        rate = float(ses.get_send_quota().get("MaxSendRate", 0))
     except (ClientError, *NETWORK_ERRORS) as exc:
         logger.warning(
             "GetSendQuota failed; pacing at the fallback rate", extra={"error_code": error_code(exc)}

@@ -38,6 +38,8 @@ class SenderWorld:
     settings: Settings
     lambda_context: Any
     calls: Counter[str] = field(default_factory=Counter)
+    # What GetSendQuota answers as MaxSendRate; None answers AccessDenied.
+    max_send_rate: float | None = UNPACED_SEND_RATE
 
     @property
     def ses(self) -> Any:
@@ -96,17 +98,6 @@ class SenderWorld:
     def idempotency_items(self) -> list[dict[str, Any]]:
         return client("dynamodb").scan(TableName=self.settings.idempotency_table)["Items"]
 
-    def answer_ses(self, operation: str, parsed: dict[str, Any]) -> None:
-        """Answer every `operation` call with `parsed`, as botocore's Stubber does."""
-
-        def answer(**_: Any) -> Any:
-            return AWSResponse(f"https://email.{REGION}.amazonaws.com/", 200, HTTPHeaders(), None), {
-                **parsed,
-                "ResponseMetadata": {"HTTPStatusCode": 200},
-            }
-
-        self.ses.meta.events.register(f"before-call.ses.{operation}", answer)
-
     def fail_ses(self, operation: str, decide: Callable[[dict[str, Any]], Failure | None]) -> None:
         """Answer `operation` with an error when decide(api params) says so; no retries, no sleeps.
 
@@ -145,7 +136,20 @@ def world(aws: None, monkeypatch: pytest.MonkeyPatch, lambda_context: Any) -> Se
     settings = Settings(sender_email=SENDER, idempotency_table="idempotency", dead_letter_queue_url=dlq_url)
     monkeypatch.setattr(handler, "SENDER", handler.build_sender(settings))
     world = SenderWorld(settings=settings, lambda_context=lambda_context)
-    world.answer_ses("GetSendQuota", {"MaxSendRate": UNPACED_SEND_RATE, "Max24HourSend": 1e9})
+
+    def send_quota(**_: Any) -> Any:
+        url = f"https://email.{REGION}.amazonaws.com/"
+        if world.max_send_rate is None:
+            denied = {"Error": {"Code": "AccessDenied", "Message": "not allowed"}}
+            return AWSResponse(url, 403, HTTPHeaders(), None), {
+                **denied,
+                "ResponseMetadata": {"HTTPStatusCode": 403},
+            }
+        response = AWSResponse(url, 200, HTTPHeaders(), None)
+        quota = {"MaxSendRate": world.max_send_rate, "Max24HourSend": 1e9, "SentLast24Hours": 0.0}
+        return response, {**quota, "ResponseMetadata": {"HTTPStatusCode": 200}}
+
+    client("ses").meta.events.register("before-call.ses.GetSendQuota", send_quota)
 
     def count(event_name: str, **_: Any) -> None:
         world.calls[event_name.removeprefix("before-parameter-build.")] += 1

@@ -9,7 +9,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from email_sender.email_request import MAX_RECIPIENTS, EmailRequest, address_problem, parse_email_request
+from email_sender.email_request import (
+    MAX_RECIPIENTS,
+    SPECIAL_USE_TLDS,
+    EmailRequest,
+    address_problem,
+    parse_email_request,
+)
 from groundskeeper.errors import PermanentError
 from groundskeeper.notify import email_request
 
@@ -205,3 +211,80 @@ def test_nearly_valid_bodies_are_accepted_only_when_they_fit_the_contract(case: 
     assert request.to == tuple(message["to"]) and all(address_problem(a) is None for a in request.to)
     assert isinstance(request.data, dict)
     assert len(request.to) + len(request.cc) + len(request.bcc) <= MAX_RECIPIENTS
+
+
+# The plain-address fast path must accept only what email-validator accepts.
+_ATOM = st.text(alphabet="abcxyzABZ019_+=-", min_size=1, max_size=12)
+_LABEL = st.text(alphabet="abz09-", min_size=1, max_size=12)
+_TLD = st.one_of(
+    st.text(alphabet="abcdefghijklmnopqrstuvwxyzAZ", min_size=1, max_size=8),
+    st.sampled_from(sorted(SPECIAL_USE_TLDS)),
+)
+_LOOKS_PLAIN = st.builds(
+    lambda local, labels, tld: ".".join(local) + "@" + ".".join([*labels, tld]),
+    st.lists(_ATOM, min_size=1, max_size=8),
+    st.lists(_LABEL, min_size=1, max_size=6),
+    _TLD,
+)
+
+
+def validator_problem(address: str) -> str | None:
+    from email_validator import EmailNotValidError, validate_email
+
+    try:
+        validate_email(address, check_deliverability=False, allow_smtputf8=False)
+    except EmailNotValidError as exc:
+        return str(exc)
+    return None
+
+
+@settings(max_examples=1500, deadline=None)
+@given(address=st.one_of(_LOOKS_PLAIN, st.emails(), st.text(max_size=30)))
+def test_the_plain_address_fast_path_agrees_with_email_validator(address: str) -> None:
+    assert (address_problem(address) is None) == (validator_problem(address) is None)
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "a@b-.com",
+        "a@-b.com",
+        "a@ab--cd.com",
+        "a@xn--abc.com",
+        "a.@b.com",
+        "a..b@c.com",
+        "a@b.c",
+        "a@b.c0m",
+        "a@b.test",
+        "a@sub.b.onion",
+        "a@localhost",
+        f"{'a' * 65}@b.com",
+        f"a@{'b' * 64}.com",
+        f"a@{'b.' * 124}com",  # 254 + more characters
+    ],
+)
+def test_addresses_near_the_fast_paths_edges_are_judged_as_email_validator_does(address: str) -> None:
+    assert (address_problem(address) is None) == (validator_problem(address) is None)
+
+
+def test_the_fast_path_excludes_every_special_use_domain_of_email_validator() -> None:
+    from email_validator import SPECIAL_USE_DOMAIN_NAMES
+
+    assert {name.rsplit(".", 1)[-1] for name in SPECIAL_USE_DOMAIN_NAMES} <= SPECIAL_USE_TLDS
+
+
+def test_a_plain_address_does_not_import_email_validator() -> None:
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from email_sender.email_request import address_problem; "
+        "assert address_problem('ada.lovelace+x@mail.example.com') is None; "
+        "print('email_validator' in sys.modules)"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+    ).stdout
+    assert out.strip() == "False"

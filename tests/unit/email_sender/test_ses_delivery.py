@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from botocore.exceptions import ClientError
 
-from email_sender.ses_delivery import SendingPaused, classify_send_error
-from groundskeeper.errors import PermanentError, TransientError
+from email_sender.ses_delivery import classify_send_error
+from groundskeeper.errors import PermanentError, SendingPaused, TransientError
 
 
 def ses_error(code: str, message: str = "m", status: int = 400) -> ClientError:

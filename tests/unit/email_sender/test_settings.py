@@ -55,3 +55,16 @@ def test_bad_send_concurrency_names_the_variable(value: str) -> None:
     with pytest.raises(SettingsError) as caught:
         Settings.from_env({**BASE, "SEND_CONCURRENCY": value})
     assert caught.value.variable == "SEND_CONCURRENCY"
+
+
+def test_send_rate_share() -> None:
+    assert Settings.from_env(BASE).send_rate_share == 1
+    assert Settings.from_env({**BASE, "SEND_RATE_SHARE": "2"}).send_rate_share == 2
+    assert Settings.from_env({**BASE, "SEND_RATE_SHARE": "1000"}).send_rate_share == 1000
+
+
+@pytest.mark.parametrize("value", ["0", "1001", "two"])
+def test_bad_send_rate_share_names_the_variable(value: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_env({**BASE, "SEND_RATE_SHARE": value})
+    assert caught.value.variable == "SEND_RATE_SHARE"

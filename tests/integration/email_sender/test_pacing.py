@@ -1,0 +1,75 @@
+"""The sender paces its sends under its share of the account's SES rate, read once per container."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from typing import Any
+
+from email_sender.send_pacing import FALLBACK_SEND_RATE, RATE_HEADROOM
+from tests.integration.email_sender.conftest import SenderWorld, welcome
+
+SLACK = 0.01  # seconds of timer and scheduling noise allowed per gap
+
+
+def send_times(world: SenderWorld) -> list[float]:
+    """Filled with the time of every SendTemplatedEmail call from now on."""
+    times: list[float] = []
+    lock = threading.Lock()
+
+    def stamp(**_: Any) -> None:
+        with lock:
+            times.append(time.monotonic())
+
+    world.ses.meta.events.register("before-call.ses.SendTemplatedEmail", stamp)
+    return times
+
+
+def test_sends_are_spaced_by_the_rate_share_and_the_quota_is_read_once(world: SenderWorld) -> None:
+    world.max_send_rate = 20.0
+    world.configure(send_rate_share=2)  # a new container, one of two senders: 9.5 emails/s
+    times = send_times(world)
+
+    assert world.invoke(*[world.record(welcome(f"u{i}@example.com")) for i in range(8)]) == {
+        "batchItemFailures": []
+    }
+    assert world.invoke(world.record(welcome("late@example.com"))) == {"batchItemFailures": []}
+
+    assert len(world.sent()) == 9
+    assert world.calls["ses.GetSendQuota"] == 1
+    gap = 2 / (20.0 * RATE_HEADROOM)
+    assert min(b - a for a, b in itertools.pairwise(sorted(times))) >= gap - SLACK
+
+
+def test_a_single_send_does_not_ask_the_quota(world: SenderWorld) -> None:
+    world.configure()
+    assert world.invoke(world.record(welcome())) == {"batchItemFailures": []}
+    assert world.calls["ses.GetSendQuota"] == 0
+
+
+def test_without_the_quota_the_sender_paces_at_the_fallback_and_delivers(world: SenderWorld) -> None:
+    world.max_send_rate = None  # GetSendQuota: AccessDenied
+    world.configure()
+    times = send_times(world)
+
+    records = [world.record(welcome(f"u{i}@example.com")) for i in range(3)]
+    assert world.invoke(*records) == {"batchItemFailures": []}
+
+    assert len(world.sent()) == 3 and world.dead_letters() == []
+    assert world.calls["ses.GetSendQuota"] == 1
+    gap = 1 / (FALLBACK_SEND_RATE * RATE_HEADROOM)
+    assert min(b - a for a, b in itertools.pairwise(sorted(times))) >= gap - SLACK
+
+
+def test_a_record_whose_turn_is_past_the_deadline_is_retried_unsent(world: SenderWorld) -> None:
+    world.max_send_rate = 0.5  # one email every 2.1 s
+    world.configure(send_concurrency=1)
+    world.lambda_context.remaining_ms = 6_000  # 1 s to spare above the 5 s margin
+
+    first, second = (world.record(welcome(f"u{i}@example.com")) for i in range(2))
+    result = world.invoke(first, second)
+
+    assert world.failed_ids(result) == [second["messageId"]]
+    assert len(world.sent()) == 1
+    assert len(world.idempotency_items()) == 1  # the refused record's in-progress lock was deleted
