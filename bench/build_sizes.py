@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from bench.harness import REPO_ROOT, row
+
 BUILD = REPO_ROOT / ".aws-sam" / "build"
 GOAL_MB = 10.0
 
@@ -17,21 +18,11 @@ def size_mb(folder: Path) -> float:
 def run() -> list[dict[str, Any]]:
     if not BUILD.is_dir():
         raise SystemExit("run `sam build` (make build) first: P5 measures .aws-sam/build")
-    rows = []
-    for name in ("CommonLayer", "CorsAuditorFunction", "EmailSenderFunction", "EipJanitorFunction"):
-        megabytes = size_mb(BUILD / name)
-        rows.append(
-            {
-                "id": "P5",
-                "figure": f"unzipped size {name}",
-                "ours": megabytes,
-                "baseline": GOAL_MB,
-                "ratio": megabytes / GOAL_MB,
-                "unit": "MB",
-                "note": "baseline = the 10 MB goal",
-            }
-        )
-    return rows
+    names = ("CommonLayer", "CorsAuditorFunction", "EmailSenderFunction", "EipJanitorFunction")
+    return [
+        row("P5", f"unzipped size {name}", size_mb(BUILD / name), GOAL_MB, unit="MB", note="baseline = goal")
+        for name in names
+    ]
 
 
 if __name__ == "__main__":

@@ -16,7 +16,9 @@ from collections import Counter
 from typing import Any
 
 from bench.harness import REPO_ROOT as ROOT
-from bench.harness import RTT, FakeContext, environment, instrument, row
+from bench.harness import RTT, environment, instrument, row
+from scripts.pipeline.moto_server import MotoServer
+from tests.lambda_context import FakeLambdaContext
 
 UPLOADS = 1000
 BATCH = 10  # the SQS batch size; S3 invoking directly sends one record per invocation
@@ -71,7 +73,7 @@ def run_ours(delay: float, uploads: int = UPLOADS) -> tuple[int, float]:
     handler.SETTINGS, handler.VERDICTS, handler.NOTIFIED = Settings(), VerdictCache(), SeenKeys()
     calls: Counter[str] = Counter()
     instrument(client("s3"), calls, delay)
-    events, context, level = upload_events(uploads), FakeContext(), logger.log_level
+    events, context, level = upload_events(uploads), FakeLambdaContext(), logger.log_level
     logger.setLevel("WARNING")  # 100 invocations of INFO lines would time the terminal, not the auditor
     try:
         with contextlib.redirect_stdout(io.StringIO()):  # the EMF blobs
@@ -86,7 +88,7 @@ def run_ours(delay: float, uploads: int = UPLOADS) -> tuple[int, float]:
 
 
 def run_naive(delay: float, uploads: int = UPLOADS) -> tuple[int, float]:
-    """A per-record audit (the seed pattern, with a reused client): one GetBucketCors per upload."""
+    """A per-record audit (a reused client, no verdict cache): one GetBucketCors per upload."""
     import boto3
 
     from cors_auditor.rules import evaluate
@@ -159,13 +161,11 @@ def cold_imports(statements: list[str]) -> list[float]:
     return [statistics.median(values) for values in samples]
 
 
-def measure_uploads_and_sweep(endpoint: str) -> list[dict[str, Any]]:
-    import boto3
-
+def measure_uploads_and_sweep(server: MotoServer) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
-    seed = boto3.client("s3", region_name="us-east-1", endpoint_url=endpoint)
-    seed.create_bucket(Bucket=BUCKET)
-    seed.put_bucket_cors(Bucket=BUCKET, CORSConfiguration=BAD_CORS)  # type: ignore[arg-type]
+    s3 = server.client("s3")
+    s3.create_bucket(Bucket=BUCKET)
+    s3.put_bucket_cors(Bucket=BUCKET, CORSConfiguration=BAD_CORS)  # type: ignore[arg-type]
     what = "real handler (decorators, verdict cache) vs get_bucket_cors + the same rules per record"
     # With the delay the naive side takes 30 ms x uploads, so that comparison runs on fewer uploads.
     for delay, uploads in ((0.0, UPLOADS), (RTT, DELAYED_UPLOADS)):
@@ -195,9 +195,9 @@ def measure_uploads_and_sweep(endpoint: str) -> list[dict[str, Any]]:
             )
         )
     for i in range(SWEEP_BUCKETS):
-        seed.create_bucket(Bucket=f"bench-sweep-{i:03d}")
+        s3.create_bucket(Bucket=f"bench-sweep-{i:03d}")
         if i % 2:
-            seed.put_bucket_cors(Bucket=f"bench-sweep-{i:03d}", CORSConfiguration=BAD_CORS)  # type: ignore[arg-type]
+            s3.put_bucket_cors(Bucket=f"bench-sweep-{i:03d}", CORSConfiguration=BAD_CORS)  # type: ignore[arg-type]
     bounded, sequential = run_sweep(8, RTT), run_sweep(1, RTT)
     rows.append(
         row(
@@ -213,18 +213,10 @@ def measure_uploads_and_sweep(endpoint: str) -> list[dict[str, Any]]:
 
 
 def run() -> list[dict[str, Any]]:
-    import logging
-
-    from moto.server import ThreadedMotoServer
-
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request otherwise
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
+    server = MotoServer.spawn(in_process=True)
     try:
-        with environment({**TEMPLATE_ENV, **FAKE_AWS, "AWS_ENDPOINT_URL": endpoint}):
-            rows = measure_uploads_and_sweep(endpoint)
+        with environment({**TEMPLATE_ENV, **FAKE_AWS, "AWS_ENDPOINT_URL": server.endpoint}):
+            rows = measure_uploads_and_sweep(server)
     finally:
         server.stop()
     boto3_client, handler_import, handler_client = cold_imports(

@@ -8,23 +8,20 @@ which this script creates with pip when it can, and skips with a note when it ca
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import boto3
 
-from bench.harness import REPO_ROOT
+from bench.harness import REPO_ROOT, row
+from scripts.pipeline.moto_server import MotoServer
 
 REGIONS = [
     "us-east-1", "us-east-2", "us-west-1", "us-west-2", "ca-central-1", "eu-west-1", "eu-west-2", "eu-west-3",
@@ -45,7 +42,7 @@ CREDENTIALS = {
     "AWS_REGION": "us-east-1",
 }
 
-# Custodian's equivalent of our release step (decisions.md: Benchmarks).
+# Custodian's equivalent of our release step: release every unassociated address that is not exempt.
 C7N_POLICY = f"""\
 policies:
   - name: release-idle-eips
@@ -75,40 +72,6 @@ from c7n.cli import main
 sys.argv[0] = "custodian"
 main()
 """
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextmanager
-def moto_server() -> Iterator[str]:
-    """A moto server in its own process, so that its CPU does not share our interpreter's GIL."""
-    port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    endpoint = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.1)
-        yield endpoint
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-
-
-def reset(endpoint: str) -> None:
-    request = urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST")
-    urllib.request.urlopen(request, timeout=10).close()
 
 
 def seed(endpoint: str, regions: list[str]) -> None:
@@ -237,21 +200,6 @@ def custodian(python: Path, endpoint: str, regions: list[str], *, delay: float) 
     return elapsed, int(calls[-1].split("=")[1]) if calls else 0
 
 
-def _row(
-    row_id: str, figure: str, ours: float, baseline: float | None, *, unit: str, note: str
-) -> dict[str, Any]:
-    ratio = round(ours / baseline, 2) if baseline else None
-    return {
-        "id": row_id,
-        "figure": figure,
-        "ours": round(ours, 3),
-        "baseline": None if baseline is None else round(baseline, 3),
-        "ratio": ratio,
-        "unit": unit,
-        "note": note,
-    }
-
-
 def run() -> list[dict[str, Any]]:
     os.environ.update(CREDENTIALS)
     from groundskeeper.observability import logger
@@ -260,22 +208,24 @@ def run() -> list[dict[str, Any]]:
     logger.setLevel("WARNING")
     c7n_python = ensure_c7n()
     rows: list[dict[str, Any]] = []
-    with moto_server() as endpoint:
-        os.environ["AWS_ENDPOINT_URL"] = endpoint
-        try:
-            for delay, tag in ((0.0, "no delay"), (DELAY_S, f"{int(DELAY_S * 1000)} ms round trip")):
-                rows += _variant(endpoint, c7n_python, delay=delay, tag=tag)
-        finally:
-            os.environ.pop("AWS_ENDPOINT_URL", None)
+    # In its own process, so that its CPU does not share our interpreter's GIL.
+    server = MotoServer.spawn()
+    os.environ["AWS_ENDPOINT_URL"] = server.endpoint
+    try:
+        for delay, tag in ((0.0, "no delay"), (DELAY_S, f"{int(DELAY_S * 1000)} ms round trip")):
+            rows += _variant(server, c7n_python, delay=delay, tag=tag)
+    finally:
+        os.environ.pop("AWS_ENDPOINT_URL", None)
+        server.stop()
     return rows
 
 
-def _variant(endpoint: str, c7n_python: Path | None, *, delay: float, tag: str) -> list[dict[str, Any]]:
+def _variant(server: MotoServer, c7n_python: Path | None, *, delay: float, tag: str) -> list[dict[str, Any]]:
     """All figures for one round-trip setting; every comparison starts from the same freshly seeded fleet."""
     suffix = "-30ms" if delay else "-raw"
     addresses = PER_REGION * len(REGIONS)
-    reset(endpoint)
-    seed(endpoint, REGIONS)
+    server.reset()
+    seed(server.endpoint, REGIONS)
     # Untimed: the first EC2 client in the process loads and parses botocore's EC2 model from disk,
     # which would otherwise inflate whichever region happens to be measured first.
     boto3.client("ec2", region_name=REGIONS[0]).describe_regions()
@@ -284,14 +234,14 @@ def _variant(endpoint: str, c7n_python: Path | None, *, delay: float, tag: str) 
     single_marks = [sweep([region], delay=delay, release=False)[0] for region in REGIONS]
     single_releases = [sweep([region], delay=delay, release=True)[0] for region in REGIONS]
 
-    reset(endpoint)
-    seed(endpoint, REGIONS)
+    server.reset()
+    seed(server.endpoint, REGIONS)
     mark_s, mark_calls, _ = sweep(REGIONS, delay=delay, release=False)
     release_s, release_calls, _ = sweep(REGIONS, delay=delay, release=True)
-    left = remaining(endpoint, REGIONS)
+    left = remaining(server.endpoint, REGIONS)
     # The server's own ceiling: with no delay the release sweep is pure moto CPU time per request.
     rows = [
-        _row(
+        row(
             f"P4{suffix}",
             f"daily sweep (describe, decide, mark), 16 regions x 50 vs slowest single region ({tag})",
             mark_s,
@@ -300,7 +250,7 @@ def _variant(endpoint: str, c7n_python: Path | None, *, delay: float, tag: str) 
             note=f"goal <= 1.5x; single regions {min(single_marks):.2f}-{max(single_marks):.2f} s; "
             f"{mark_calls / addresses:.3f} AWS calls per address (CreateTags batched per region)",
         ),
-        _row(
+        row(
             f"EIP2{suffix}",
             f"release-everything sweep (grace 0, no cap), 16 regions x 50 vs slowest single region ({tag})",
             release_s,
@@ -313,12 +263,12 @@ def _variant(endpoint: str, c7n_python: Path | None, *, delay: float, tag: str) 
     ]
     c7n: tuple[float, int] | None = None
     if c7n_python is not None:
-        reset(endpoint)
-        seed(endpoint, REGIONS)
-        c7n = custodian(c7n_python, endpoint, REGIONS, delay=delay)
-        c7n_left = remaining(endpoint, REGIONS)
+        server.reset()
+        seed(server.endpoint, REGIONS)
+        c7n = custodian(c7n_python, server.endpoint, REGIONS, delay=delay)
+        c7n_left = remaining(server.endpoint, REGIONS)
         rows.append(
-            _row(
+            row(
                 f"EIP3{suffix}",
                 f"release-everything sweep, 16 regions x 50: ours vs Cloud Custodian {C7N_VERSION} ({tag})",
                 release_s,
@@ -328,7 +278,7 @@ def _variant(endpoint: str, c7n_python: Path | None, *, delay: float, tag: str) 
             )
         )
     rows.append(
-        _row(
+        row(
             f"EIP4{suffix}",
             f"AWS calls per address, release-everything sweep ({tag})",
             release_calls / addresses,
@@ -341,14 +291,7 @@ def _variant(endpoint: str, c7n_python: Path | None, *, delay: float, tag: str) 
     return rows
 
 
-def _print(rows: list[dict[str, Any]]) -> None:
-    print(f"{'id':6} {'ours':>9} {'baseline':>9} {'ratio':>6}  {'unit':14} figure / note")
-    for row in rows:
-        baseline = "-" if row["baseline"] is None else f"{row['baseline']:.3f}"
-        ratio = "-" if row["ratio"] is None else f"{row['ratio']:.2f}"
-        print(f"{row['id']:6} {row['ours']:9.3f} {baseline:>9} {ratio:>6}  {row['unit']:14} {row['figure']}")
-        print(f"{'':48}{row['note']}")
-
-
 if __name__ == "__main__":
-    _print(run())
+    from bench.table import render
+
+    print(render(run()))

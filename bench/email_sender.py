@@ -1,4 +1,4 @@
-"""Benchmarks of the email sender: messages per second through the handler vs a naive seed-style sender.
+"""Benchmarks of the email sender: messages per second through the handler vs a naive sender.
 
 Run: `python -m bench.email_sender [--in-process-moto]` (from the repo root). Both sides send the same
 messages to the same moto server, reset and reseeded in between; every ratio's baseline is measured in the
@@ -11,23 +11,24 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import logging
 import os
-import socket
-import subprocess
 import sys
 import time
-import urllib.request
 import warnings
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from bench.harness import RTT, FakeContext, environment, instrument, row
+from bench.harness import RTT, answer_send_quota, environment, instrument, row
+from scripts.pipeline.moto_server import MotoServer
+from tests.lambda_context import FakeLambdaContext
 
 MESSAGES = 300
 DELAYED_MESSAGES = 100  # with the delay each side needs seconds per 100 messages
 BATCH = 10  # the event source mapping's BatchSize
+# What GetSendQuota tells the sender here: far above what moto can take, so that these rows measure the
+# sender's own speed. bench/ses_rate.py measures sending under a quota.
+UNLIMITED_SEND_RATE = 100_000.0
 SENDER = "groundskeeper@example.com"
 TABLE = "bench-idempotency"
 TEMPLATE = "example-welcome"
@@ -49,90 +50,26 @@ TEMPLATE_ENV = {
 }
 
 
-class Moto:
-    """A moto server plus what each run needs: reset, seed, and what SES recorded.
+def seed_world(moto: MotoServer) -> str:
+    """An empty world with a verified sender, the idempotency table, the DLQ and published templates."""
+    from email_sender.template_sync import ensure
 
-    By default the server runs in its own process, as AWS does: in ours (a ThreadedMotoServer) its CPU
-    would compete with the handler's threads for one GIL, and the concurrent sender would be charged for
-    the server's work. `in_process=True` measures that way anyway, for comparison.
-    """
+    moto.reset()
+    moto.client("ses").verify_email_identity(EmailAddress=SENDER)
+    moto.client("dynamodb").create_table(
+        TableName=TABLE,
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    ensure(moto.client("ses"))
+    return str(moto.client("sqs").create_queue(QueueName="bench-dlq")["QueueUrl"])
 
-    def __init__(self, *, in_process: bool = False) -> None:
-        self.last_run_cpu = 0.0  # the server's CPU seconds during the last timed run
-        self.server: Any = None
-        self.process: subprocess.Popen[bytes] | None = None
-        if in_process:
-            from moto.server import ThreadedMotoServer
 
-            logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request otherwise
-            self.server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-            self.server.start()
-            host, port = self.server.get_host_and_port()
-            self.endpoint = f"http://{host}:{port}"
-            return
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = int(sock.getsockname()[1])
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        self.endpoint = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(f"{self.endpoint}/moto-api/", timeout=1).close()
-                return
-            except OSError:
-                if time.monotonic() > deadline or self.process.poll() is not None:
-                    self.stop()
-                    raise RuntimeError("the moto server did not start") from None
-                time.sleep(0.1)
-
-    def client(self, service: Any) -> Any:
-        import boto3
-
-        return boto3.client(service, region_name="us-east-1", endpoint_url=self.endpoint)
-
-    def reset_and_seed(self) -> str:
-        """An empty world with a verified sender, the idempotency table, the DLQ and published templates."""
-        from email_sender.template_sync import ensure
-
-        request = urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST")
-        urllib.request.urlopen(request, timeout=10).close()
-        self.client("ses").verify_email_identity(EmailAddress=SENDER)
-        self.client("dynamodb").create_table(
-            TableName=TABLE,
-            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
-        ensure(self.client("ses"))
-        return str(self.client("sqs").create_queue(QueueName="bench-dlq")["QueueUrl"])
-
-    def cpu_seconds(self) -> float:
-        """CPU time the server process has used so far (0 when it runs in ours or /proc is missing)."""
-        if self.process is None:
-            return 0.0
-        try:
-            with open(f"/proc/{self.process.pid}/stat", encoding="ascii") as stat:
-                fields = stat.read().rsplit(")", 1)[1].split()
-        except OSError:
-            return 0.0
-        # utime and stime are fields 14 and 15 of the file, 12 and 13 after the ")" that ends the name.
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-    def sent(self) -> int:
-        with urllib.request.urlopen(f"{self.endpoint}/moto-api/data.json", timeout=30) as response:
-            return len(json.load(response).get("ses", {}).get("TemplateMessage", []))
-
-    def stop(self) -> None:
-        if self.server is not None:
-            self.server.stop()
-        if self.process is not None:
-            self.process.terminate()
-            self.process.wait(timeout=10)
+def sent(moto: MotoServer) -> list[dict[str, Any]]:
+    """Every templated email SES recorded as sent."""
+    messages: list[dict[str, Any]] = moto.state().get("ses", {}).get("TemplateMessage", [])
+    return messages
 
 
 def bodies(count: int) -> list[str]:
@@ -169,29 +106,35 @@ def sqs_events(messages: list[str]) -> list[dict[str, Any]]:
 
 
 def run_ours(
-    moto: Moto, messages: list[str], delay: float, *, idempotency: bool = True, concurrency: int | None = None
-) -> tuple[Counter[str], float]:
-    """The real handler, decorators and all, in one warm container: (AWS calls, seconds).
+    moto: MotoServer,
+    messages: list[str],
+    delay: float,
+    *,
+    idempotency: bool = True,
+    concurrency: int | None = None,
+) -> tuple[Counter[str], float, float]:
+    """The real handler, decorators and all, in one warm container: (AWS calls, seconds, server CPU s).
 
     SEND_CONCURRENCY is the template's default unless `concurrency` is given.
     """
     from email_sender import handler
     from email_sender.settings import Settings
-    from email_sender.template_store import TemplateStore
     from groundskeeper.aws_clients import client, reset_clients
     from groundskeeper.observability import logger
 
-    dlq = moto.reset_and_seed()
+    dlq = seed_world(moto)
     reset_clients()
     overrides = {"DEAD_LETTER_QUEUE_URL": dlq}
     if concurrency is not None:
         overrides["SEND_CONCURRENCY"] = str(concurrency)
+    # A new container: settings, clients, template cache and pacer, as at a cold start.
     handler.SETTINGS = Settings.from_env({**os.environ, **overrides})
-    handler.TEMPLATES = TemplateStore(handler.SETTINGS.template_cache_seconds)
+    handler.SENDER = handler.build_sender(handler.SETTINGS)
+    answer_send_quota(client("ses"), UNLIMITED_SEND_RATE)
     calls: Counter[str] = Counter()
     for service in ("ses", "sqs", "dynamodb"):
         instrument(client(service), calls, delay)
-    events, context, level = sqs_events(messages), FakeContext(), logger.log_level
+    events, context, level = sqs_events(messages), FakeLambdaContext(), logger.log_level
     logger.setLevel("WARNING")  # time the sender, not the terminal
     disabled = {} if idempotency else {"POWERTOOLS_IDEMPOTENCY_DISABLED": "true"}
     try:
@@ -204,19 +147,19 @@ def run_ours(
             for event in events:
                 assert handler.lambda_handler(event, context) == {"batchItemFailures": []}
             elapsed = time.perf_counter() - start
-            moto.last_run_cpu = moto.cpu_seconds() - server_cpu
+            server_cpu = moto.cpu_seconds() - server_cpu
     finally:
         logger.setLevel(level)
         reset_clients()
-    assert moto.sent() == len(messages)
-    return calls, elapsed
+    assert len(sent(moto)) == len(messages)
+    return calls, elapsed, server_cpu
 
 
-def run_naive(moto: Moto, messages: list[str], delay: float) -> tuple[Counter[str], float]:
-    """The seeds' style: a new client per message, sequential send_templated_email, no checks."""
+def run_naive(moto: MotoServer, messages: list[str], delay: float) -> tuple[Counter[str], float, float]:
+    """The naive sender: a new client per message, sequential send_templated_email, no checks."""
     import boto3
 
-    moto.reset_and_seed()
+    seed_world(moto)
     calls: Counter[str] = Counter()
     server_cpu, start = moto.cpu_seconds(), time.perf_counter()
     for event in sqs_events(messages):
@@ -231,15 +174,15 @@ def run_naive(moto: Moto, messages: list[str], delay: float) -> tuple[Counter[st
                 TemplateData=json.dumps(request["data"]),
             )
     elapsed = time.perf_counter() - start
-    moto.last_run_cpu = moto.cpu_seconds() - server_cpu
-    assert moto.sent() == len(messages)
-    return calls, elapsed
+    server_cpu = moto.cpu_seconds() - server_cpu
+    assert len(sent(moto)) == len(messages)
+    return calls, elapsed, server_cpu
 
 
-def run_bulk_vs_single(moto: Moto, delay: float, batches: int = 10) -> tuple[float, float, float]:
+def run_bulk_vs_single(moto: MotoServer, delay: float, batches: int = 10) -> tuple[float, float, float]:
     """SES calls only, per batch of BATCH emails: one SendBulkTemplatedEmail, BATCH SendTemplatedEmail at
     once (as the handler sends them), and BATCH one after another: (bulk, concurrent, sequential) seconds."""
-    moto.reset_and_seed()
+    seed_world(moto)
     ses = moto.client("ses")
     instrument(ses, Counter(), delay)
     data = [json.dumps({"name": f"User {i}", "product": "Groundskeeper"}) for i in range(BATCH)]
@@ -277,16 +220,16 @@ def run_bulk_vs_single(moto: Moto, delay: float, batches: int = 10) -> tuple[flo
     return bulk, concurrent, sequential
 
 
-def measure(moto: Moto) -> list[dict[str, Any]]:
+def measure(moto: MotoServer) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     concurrency = TEMPLATE_ENV["SEND_CONCURRENCY"]
     for id_, delay, count in (("P3-raw", 0.0, MESSAGES), ("P3", RTT, DELAYED_MESSAGES)):
         messages = bodies(count)
         label = f"{delay * 1000:.0f} ms simulated round trip" if delay else "raw moto"
-        ours_calls, ours_time = run_ours(moto, messages, delay)
-        ours_server_ms = moto.last_run_cpu / count * 1000
-        naive_calls, naive_time = run_naive(moto, messages, delay)
-        naive_server_ms = moto.last_run_cpu / count * 1000
+        ours_calls, ours_time, ours_server_cpu = run_ours(moto, messages, delay)
+        ours_server_ms = ours_server_cpu / count * 1000
+        naive_calls, naive_time, naive_server_cpu = run_naive(moto, messages, delay)
+        naive_server_ms = naive_server_cpu / count * 1000
         # moto handles one request at a time per process: its CPU per email caps what any client gets.
         ceiling = f"; moto's CPU per email {ours_server_ms:.1f} vs {naive_server_ms:.1f} ms" + (
             f", so here ours can't beat ~{1000 / ours_server_ms:.0f} msg/s" if ours_server_ms else ""
@@ -317,7 +260,7 @@ def measure(moto: Moto) -> list[dict[str, Any]]:
                 )
             )
             continue
-        _, no_idem_time = run_ours(moto, messages, delay, idempotency=False)
+        _, no_idem_time, _ = run_ours(moto, messages, delay, idempotency=False)
         rows.append(
             row(
                 "EMAIL4",
@@ -330,7 +273,7 @@ def measure(moto: Moto) -> list[dict[str, Any]]:
                 f"({count / ours_time:.1f} vs {count / no_idem_time:.1f} msg/s)",
             )
         )
-        _, sequential_time = run_ours(moto, messages, delay, concurrency=1)
+        _, sequential_time, _ = run_ours(moto, messages, delay, concurrency=1)
         rows.append(
             row(
                 "EMAIL6",
@@ -360,7 +303,7 @@ def measure(moto: Moto) -> list[dict[str, Any]]:
 
 
 def run(*, in_process: bool = False) -> list[dict[str, Any]]:
-    moto = Moto(in_process=in_process)
+    moto = MotoServer.spawn(in_process=in_process)
     try:
         with environment({**TEMPLATE_ENV, "AWS_ENDPOINT_URL": moto.endpoint}):
             return measure(moto)

@@ -1,4 +1,7 @@
-"""What every benchmark shares: the import path, a fake Lambda context, env swapping, and call counting."""
+"""What every benchmark shares: the import path, env swapping, call counting and the row format.
+
+The moto server is scripts/pipeline/moto_server.py's and the Lambda context is tests/lambda_context.py's.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +12,6 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,17 +26,6 @@ _FOLDERS = (
 for _folder in _FOLDERS:
     if str(REPO_ROOT / _folder) not in sys.path:
         sys.path.insert(0, str(REPO_ROOT / _folder))
-
-
-@dataclass
-class FakeContext:
-    function_name: str = "bench"
-    memory_limit_in_mb: int = 256
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:bench"
-    aws_request_id: str = "bench"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 30_000
 
 
 @contextlib.contextmanager
@@ -81,3 +72,38 @@ def row(
         "unit": unit,
         "note": note,
     }
+
+
+SES_NAMESPACE = "http://ses.amazonaws.com/doc/2010-12-01/"
+
+
+class _Body:
+    """Just enough of a urllib3 response for botocore to read a canned body."""
+
+    def __init__(self, body: bytes) -> None:
+        self._body = body
+
+    def stream(self, **_: Any) -> Iterator[bytes]:
+        yield self._body
+
+
+def ses_answer(status: int, xml: str) -> Any:
+    """An SES HTTP response with this XML body, for a `before-send` hook to return instead of sending.
+
+    A response returned at `before-send` is parsed and retried by botocore like one from the wire (a
+    `before-call` answer would skip botocore's retries), so a simulated throttle costs what a real one does.
+    """
+    from botocore.awsrequest import AWSResponse
+
+    return AWSResponse("https://email.us-east-1.amazonaws.com/", status, {}, _Body(xml.encode()))
+
+
+def answer_send_quota(ses: Any, max_send_rate: float) -> None:
+    """Make GetSendQuota on this client say `max_send_rate` emails/s (moto always says 1)."""
+    xml = (
+        f'<GetSendQuotaResponse xmlns="{SES_NAMESPACE}"><GetSendQuotaResult>'
+        f"<Max24HourSend>1000000</Max24HourSend><MaxSendRate>{max_send_rate}</MaxSendRate>"
+        "<SentLast24Hours>0</SentLast24Hours></GetSendQuotaResult>"
+        "<ResponseMetadata><RequestId>bench</RequestId></ResponseMetadata></GetSendQuotaResponse>"
+    )
+    ses.meta.events.register("before-send.ses.GetSendQuota", lambda **_: ses_answer(200, xml))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -13,9 +12,10 @@ from typing import Any
 import moto
 import pytest
 
+from tests.lambda_context import REGION, FakeLambdaContext
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 EVENTS_DIR = REPO_ROOT / "events"
-REGION = "us-east-1"
 
 # Set before any test module imports a handler: settings and Powertools read them at import time.
 os.environ.update(
@@ -52,18 +52,6 @@ def load_event(name: str) -> dict[str, Any]:
     """One of the sample events in events/, as the function would receive it."""
     data: dict[str, Any] = json.loads((EVENTS_DIR / name).read_text())
     return data
-
-
-@dataclass
-class FakeLambdaContext:
-    function_name: str = "groundskeeper-test"
-    memory_limit_in_mb: int = 256
-    invoked_function_arn: str = f"arn:aws:lambda:{REGION}:123456789012:function:groundskeeper-test"
-    aws_request_id: str = "00000000-0000-0000-0000-000000000000"
-    remaining_ms: int = 30_000
-
-    def get_remaining_time_in_millis(self) -> int:
-        return self.remaining_ms
 
 
 @pytest.fixture
