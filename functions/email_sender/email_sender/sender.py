@@ -49,7 +49,7 @@ if TYPE_CHECKING:
 DEADLINE_MARGIN_MS = 5_000
 
 
-def _mark_duplicate(response: Any, idempotent_data: DataRecord) -> Any:
+def _mark_duplicate(response: Any, _record: DataRecord) -> Any:
     # Powertools calls this only when it answers from the idempotency table, i.e. nothing was sent now.
     return {**(response or {}), "outcome": Outcome.DUPLICATE}
 

@@ -136,9 +136,6 @@ class TemplateStore:
     def forget(self, name: str) -> None:
         self._cache.pop(name, None)
 
-    def clear(self) -> None:
-        self._cache.clear()
-
     def _fresh(self, name: str) -> CheckedTemplate | None:
         cached = self._cache.get(name)
         if cached and cached[0] > self._clock():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -111,7 +112,8 @@ def test_required_fields(missing: str) -> None:
 
 def test_at_most_fifty_recipients_across_to_cc_and_bcc() -> None:
     addresses = [f"user{i}@example.com" for i in range(MAX_RECIPIENTS)]
-    assert parse({**VALID, "to": addresses[:20], "cc": addresses[20:40], "bcc": addresses[40:]})
+    fifty = parse({**VALID, "to": addresses[:20], "cc": addresses[20:40], "bcc": addresses[40:]})
+    assert [*fifty.to, *fifty.cc, *fifty.bcc] == addresses
     too_many = {
         **VALID,
         "to": addresses[:20],
@@ -119,6 +121,62 @@ def test_at_most_fifty_recipients_across_to_cc_and_bcc() -> None:
         "bcc": [*addresses[40:], "x@example.com"],
     }
     assert "51 recipients" in reason_of(too_many)
+
+
+@pytest.mark.parametrize("field", ["to", "cc", "bcc", "reply_to"])
+@pytest.mark.parametrize("item", [123, None, ["a@example.com"], {"address": "a@example.com"}])
+def test_a_recipient_that_is_not_a_string_is_an_invalid_message_not_a_crash(field: str, item: Any) -> None:
+    # Not a TypeError from the address check: that would retry a poison message until the DLQ.
+    assert reason_of({**VALID, field: [item]}) == f"schema: message.{field}[0] must be string"
+
+
+def test_from_that_is_not_a_string_is_an_invalid_message() -> None:
+    assert reason_of({**VALID, "from": 7}) == "schema: message.from must be string"
+
+
+def address_of_length(length: int) -> str:
+    return "a" * (length - len("@example.com")) + "@example.com"
+
+
+@pytest.mark.parametrize("field", ["to", "cc", "bcc", "reply_to", "from"])
+def test_address_length_bounds_are_3_and_320(field: str) -> None:
+    def with_address(address: str) -> dict[str, Any]:
+        return {**VALID, field: address if field == "from" else [address]}
+
+    where = field if field == "from" else f"{field}[0]"
+    # Within the schema's bounds an address reaches the syntax check, which names it (a 64+ local part)...
+    assert reason_of(with_address(address_of_length(320))).startswith(f"{where}: ")
+    assert reason_of(with_address("a@b")).startswith(f"{where}: ")
+    # ...one character outside, the schema refuses it first.
+    assert reason_of(with_address(address_of_length(321))) == (
+        f"schema: message.{where} must be shorter than or equal to 320 characters"
+    )
+    assert (
+        reason_of(with_address("ab"))
+        == f"schema: message.{where} must be longer than or equal to 3 characters"
+    )
+
+
+def test_idempotency_key_is_at_most_256_characters() -> None:
+    assert parse({**VALID, "idempotency_key": "k" * 256}).idempotency_key == "k" * 256
+    assert parse({**VALID, "idempotency_key": "k"}).idempotency_key == "k"
+    assert reason_of({**VALID, "idempotency_key": "k" * 257}) == (
+        "schema: message.idempotency_key must be shorter than or equal to 256 characters"
+    )
+
+
+def test_template_name_is_at_most_64_characters() -> None:
+    assert parse({**VALID, "template": "t" * 64}).template == "t" * 64
+    assert reason_of({**VALID, "template": "t" * 65}).startswith(
+        "schema: message.template must match pattern"
+    )
+
+
+@pytest.mark.parametrize("field", ["to", "cc", "bcc"])
+def test_each_recipient_list_holds_at_most_fifty(field: str) -> None:
+    addresses = [f"user{i}@example.com" for i in range(MAX_RECIPIENTS + 1)]
+    message = {**VALID, field: addresses}
+    assert reason_of(message) == f"schema: message.{field} must contain less than or equal to 50 items"
 
 
 def test_no_from_and_no_sender_email_is_invalid() -> None:
@@ -194,6 +252,11 @@ def nearly_valid_bodies(draw: st.DrawFn) -> tuple[str, dict[str, Any] | None]:
     return body, message
 
 
+REASON = re.compile(
+    r"body is not JSON: |schema: message|\d+ recipients in |(to|cc|bcc|reply_to)\[\d+\]: |from: "
+)
+
+
 @settings(max_examples=400, deadline=None)
 @given(nearly_valid_bodies())
 def test_nearly_valid_bodies_are_accepted_only_when_they_fit_the_contract(case: tuple[str, Any]) -> None:
@@ -202,14 +265,26 @@ def test_nearly_valid_bodies_are_accepted_only_when_they_fit_the_contract(case: 
         request = parse_email_request(body, SENDER)
     except PermanentError as exc:
         assert exc.code == "InvalidMessage"
-        assert exc.message  # always a reason for the DLQ
+        # The DLQ's reason names the problem; a cut-off body is never mistaken for valid JSON.
+        assert REASON.match(exc.message), exc.message
+        if message is None:
+            assert exc.message.startswith("body is not JSON: ")
         return
     # Accepted: then it really is a well-formed request with nothing dropped.
     assert message is not None
     assert set(message) <= {"template", "to", "data", *_OPTIONAL}
     assert {"template", "to", "data"} <= set(message)
-    assert request.to == tuple(message["to"]) and all(address_problem(a) is None for a in request.to)
-    assert isinstance(request.data, dict)
+    assert all(address_problem(a) is None for a in request.to)
+    assert request == EmailRequest(
+        template=message["template"],
+        to=tuple(message["to"]),
+        data=message["data"],
+        sender=message.get("from") or SENDER,
+        cc=tuple(message.get("cc", ())),
+        bcc=tuple(message.get("bcc", ())),
+        reply_to=tuple(message.get("reply_to", ())),
+        idempotency_key=message.get("idempotency_key"),
+    )
     assert len(request.to) + len(request.cc) + len(request.bcc) <= MAX_RECIPIENTS
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import threading
 import time as real_time
 from typing import Any
@@ -154,7 +153,8 @@ def test_threads_share_one_pace() -> None:
         thread.join()
     started.sort()
     assert started[-1] - started[0] >= 11 / 40 - 0.01
-    assert min(b - a for a, b in itertools.pairwise(started)) >= 1 / 40 - 0.01
+    # A thread may wake late for its turn (shortening the next gap), so check spans from the first.
+    assert all(started[k] - started[0] >= k / 40 - 0.05 for k in range(1, len(started)))
 
 
 class FakeSes:
