@@ -49,8 +49,9 @@ if TYPE_CHECKING:
 DEADLINE_MARGIN_MS = 5_000
 
 
-def _mark_duplicate(response: Any, _record: DataRecord) -> Any:
+def _mark_duplicate(response: Any, idempotent_data: DataRecord) -> Any:
     # Powertools calls this only when it answers from the idempotency table, i.e. nothing was sent now.
+    del idempotent_data  # the hook's signature; the record itself is not needed
     return {**(response or {}), "outcome": Outcome.DUPLICATE}
 
 
