@@ -1,4 +1,4 @@
-"""`make bench`: runs every benchmark and prints one table (P1..P5), each figure a ratio from the same run."""
+"""`make bench`: runs every benchmark and prints one table, each figure a ratio from the same run."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ MODULES = [
     "bench.cold_start",
     "bench.cors_auditor",
     "bench.email_sender",
+    "bench.ses_rate",
     "bench.eip_janitor",
     "bench.build_sizes",
 ]
