@@ -30,7 +30,7 @@ from scripts.pipeline.world import (
     provision,
 )
 
-# The seeds' transfer pattern: threads for large files, multipart above 8 MiB.
+# Uploads as a typical producer makes them: threads for large files, multipart above 8 MiB.
 TRANSFER_CONFIG = TransferConfig(multipart_threshold=8 * 1024 * 1024, max_concurrency=4, use_threads=True)
 
 
