@@ -17,7 +17,7 @@ LOCAL_AWS := AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_SESSION
 # Runs a command with the container engine's DOCKER_HOST (empty when the ambient Docker works).
 WITH_ENGINE := eval "$$($(LOCAL)/docker-engine.sh env)" &&
 
-.PHONY: help setup venv engine base-image base-image-soak moto-up moto-down build local-ready test test-fast test-local \
+.PHONY: help setup venv engine base-image base-image-soak moto-up moto-down build local-ready test test-fast test-local mutate \
 	lint format demo bench sync-templates deploy stop clean
 
 help: ## List the targets
@@ -60,10 +60,16 @@ test-fast: venv ## Unit and integration tests only (no containers)
 test-local: venv ## The local SAM loop tests only
 	@$(LOCAL_AWS) $(BIN)/pytest tests/local
 
-lint: venv ## ruff, mypy, shellcheck, sam validate --lint, cfn-lint and checkov
+# RATCHET=update records the scores that rose; CHANGED=<git ref> mutates only the modules changed since it.
+mutate: venv ## Mutation testing of the decision modules against the score ratchet (docs/testing.md)
+	@$(BIN)/python scripts/mutation/run.py $(if $(filter update,$(RATCHET)),--update) \
+		$(if $(CHANGED),--changed-since $(CHANGED))
+
+lint: venv ## ruff, mypy, vulture, shellcheck, sam validate --lint, cfn-lint and checkov
 	@ruff check .
 	@ruff format --check .
 	@mypy
+	@vulture
 	@shellcheck -x scripts/*.sh scripts/local/*.sh .ci/run
 	@sam validate --lint
 	@cfn-lint template.yaml
