@@ -17,7 +17,7 @@ LOCAL_AWS := AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_SESSION
 # Runs a command with the container engine's DOCKER_HOST (empty when the ambient Docker works).
 WITH_ENGINE := eval "$$($(LOCAL)/docker-engine.sh env)" &&
 
-.PHONY: help setup venv engine base-image base-image-soak moto-up moto-down build local-ready test test-fast test-local mutate \
+.PHONY: help setup venv oracle engine base-image base-image-soak moto-up moto-down build local-ready test test-fast test-local mutate \
 	lint format demo bench sync-templates deploy stop clean
 
 help: ## List the targets
@@ -25,6 +25,9 @@ help: ## List the targets
 
 venv: ## Create .venv with python3.13 and the dev tools (skipped when up to date)
 	@$(LOCAL)/venv.sh
+
+oracle: ## Install Handlebars.js (dev only), the reference the email renderer is tested against
+	@scripts/oracle.sh
 
 engine: venv ## Start a container engine for `sam local` if none is running
 	@$(LOCAL)/docker-engine.sh start
@@ -50,11 +53,11 @@ local-ready: setup build
 
 # The local SAM loop runs in its own pytest process, one test at a time: its tests share one moto server and
 # one build (pytest-xdist's loadgroup does not keep them on one worker with pytest 9).
-test: venv ## Run every test: unit, integration (moto) and the local SAM loop
+test: venv oracle ## Run every test: unit, integration (moto) and the local SAM loop
 	@$(LOCAL_AWS) $(BIN)/pytest -n 2 tests/unit tests/integration
 	@$(LOCAL_AWS) $(BIN)/pytest tests/local
 
-test-fast: venv ## Unit and integration tests only (no containers)
+test-fast: venv oracle ## Unit and integration tests only (no containers)
 	@$(LOCAL_AWS) $(BIN)/pytest -n 2 tests/unit tests/integration
 
 test-local: venv ## The local SAM loop tests only

@@ -1,0 +1,58 @@
+// The reference for the email sender's renderer: Handlebars.js 4 renders each case read from stdin.
+// Input: a JSON array of {template, data, mode}. Both modes compile with {strict: true}, and both send every
+// mustache, {{{x}}} and {{& x}} included, through Handlebars' escapeExpression:
+// - "html": the real escapeExpression, as our HTML parts escape everything;
+// - "text": escapeExpression swapped for plain string conversion (what noEscape appends), for subject and text.
+// Why not {noEscape: true} itself: its generated code joins adjacent values with JavaScript's `+`, so
+// `{{a}}{{b}}` with 1 and 2 renders "3". That is an artefact of the code generator, not of the template
+// language; SES documents nothing like it, and our renderer concatenates strings ("12").
+// Output: a JSON array, per case {ok: true, output} or {ok: false, error}. One process for the whole corpus.
+"use strict";
+const Handlebars = require("handlebars");
+
+// The `log` helper and Handlebars' warnings must not write to stdout, which carries the results.
+for (const method of ["log", "info", "warn", "debug", "error"]) console[method] = () => {};
+
+const utils = require("handlebars/dist/cjs/handlebars/utils");
+const htmlEscape = utils.escapeExpression;
+
+function plainString(value) {
+  if (value == null) return "";
+  return typeof value === "string" ? value : String(value);
+}
+
+function escapeEverything(node) {
+  if (Array.isArray(node)) {
+    node.forEach(escapeEverything);
+  } else if (node && typeof node === "object") {
+    if (node.type === "MustacheStatement") node.escaped = true;
+    Object.values(node).forEach(escapeEverything);
+  }
+}
+
+function render(testCase) {
+  if (testCase.mode !== "text" && testCase.mode !== "html") throw new Error(`unknown mode ${testCase.mode}`);
+  const env = Handlebars.create();
+  const ast = env.parse(testCase.template);
+  escapeEverything(ast);
+  utils.escapeExpression = testCase.mode === "text" ? plainString : htmlEscape;
+  try {
+    return String(env.compile(ast, { strict: true })(testCase.data));
+  } finally {
+    utils.escapeExpression = htmlEscape;
+  }
+}
+
+const chunks = [];
+process.stdin.on("data", (chunk) => chunks.push(chunk));
+process.stdin.on("end", () => {
+  const cases = JSON.parse(Buffer.concat(chunks).toString("utf8"));
+  const results = cases.map((testCase) => {
+    try {
+      return { ok: true, output: render(testCase) };
+    } catch (error) {
+      return { ok: false, error: String((error && error.message) || error) };
+    }
+  });
+  process.stdout.write(JSON.stringify(results));
+});
