@@ -123,4 +123,9 @@ def run_audit(
     metrics.add_metric(name="CachedVerdicts", unit=MetricUnit.Count, value=len(cached))
     if targets.skipped:
         metrics.add_metric(name="RecordsSkipped", unit=MetricUnit.Count, value=targets.skipped)
-    return {"audited": audited, "skipped": targets.skipped, "source": targets.source}
+    return {
+        "audited": audited,
+        "skipped": targets.skipped,
+        "skip_reasons": dict(targets.reasons),
+        "source": targets.source,
+    }

@@ -51,7 +51,8 @@ class AuditResult(TypedDict):
     """The handler's return value."""
 
     audited: list[AuditedBucket]
-    skipped: int
+    skipped: int  # records that named nothing the auditor could use
+    skip_reasons: dict[str, int]  # SkipReason value -> how many of the skipped records it covers
     source: str
 
 

@@ -120,7 +120,12 @@ def test_sqs_wrapped_event(s3: S3Client, invoke: Invoke) -> None:
 
 
 def test_test_event_is_skipped(s3: S3Client, invoke: Invoke, api_calls: Counter[str]) -> None:
-    assert invoke(load_event("s3-test-event.json")) == {"audited": [], "skipped": 1, "source": "sqs"}
+    assert invoke(load_event("s3-test-event.json")) == {
+        "audited": [],
+        "skipped": 1,
+        "skip_reasons": {"s3_test_event": 1},
+        "source": "sqs",
+    }
     assert api_calls == Counter()
 
 

@@ -115,6 +115,110 @@ def test_junk_is_skipped_not_raised(event: Any) -> None:
 
 
 def test_a_record_without_an_object_still_names_its_bucket() -> None:
-    targets = targets_from_event({"Records": [{"eventSource": "aws:s3", "s3": {"bucket": {"name": "b"}}}]})
-    assert list(targets.buckets) == ["b"]
-    assert targets.buckets["b"].first_key is None
+    targets = targets_from_event({"Records": [{"eventSource": "aws:s3", "s3": {"bucket": {"name": "bkt"}}}]})
+    assert list(targets.buckets) == ["bkt"]
+    assert targets.buckets["bkt"].first_key is None
+
+
+# ---- Untrusted input: real envelopes, names S3 would refuse, bodies built to exhaust the parser.
+
+
+def sqs_batch(*bodies: str) -> dict[str, Any]:
+    """An SQS batch (the shape `sam local generate-event sqs receive-message` gives), one message per body."""
+    template = load_event("sqs-s3-object-created.json")["Records"][0]
+    return {"Records": [{**template, "messageId": f"m-{i}", "body": body} for i, body in enumerate(bodies)]}
+
+
+def s3_body(bucket: str, key: str = "k") -> str:
+    return json.dumps({"Records": [s3_record(bucket, key)]})
+
+
+def test_a_bucket_name_s3_would_refuse_is_skipped_with_its_reason() -> None:
+    targets = targets_from_event({"Records": [s3_record("bad name!", "k"), s3_record("b-good", "k")]})
+    assert list(targets.buckets) == ["b-good"]
+    assert (targets.skipped, targets.reasons) == (1, {"invalid_bucket_name": 1})
+
+
+def test_one_bad_record_in_an_sqs_batch_leaves_the_others_to_audit() -> None:
+    targets = targets_from_event(sqs_batch(s3_body("b-one"), s3_body("bad name!"), s3_body("b-two")))
+    assert list(targets.buckets) == ["b-one", "b-two"]
+    assert targets.reasons == {"invalid_bucket_name": 1}
+
+
+def test_a_directory_bucket_is_skipped_not_audited() -> None:
+    # S3's CORS API does not support directory buckets: GetBucketCors would only say NoSuchBucket.
+    targets = targets_from_event({"Records": [s3_record("logs--use1-az4--x-s3", "k")]})
+    assert (targets.buckets, targets.reasons) == ({}, {"directory_bucket": 1})
+
+
+@pytest.mark.parametrize(
+    "body",
+    ["[" * 100_000, "[" * 5_000 + "]" * 5_000, '{"a":' * 5_000 + "1" + "}" * 5_000],
+    ids=["unclosed-100k", "lists-5k-deep", "objects-5k-deep"],
+)
+def test_deeply_nested_bodies_are_skipped_not_raised(body: str) -> None:
+    targets = targets_from_event(sqs_batch(body, s3_body("b-good")))
+    assert list(targets.buckets) == ["b-good"]
+    assert targets.skipped == 1
+
+
+def test_the_parser_recursion_limit_is_a_named_reason() -> None:
+    assert targets_from_event(sqs_batch("[" * 100_000)).reasons == {"body_too_deep": 1}
+
+
+def test_an_oversized_body_is_skipped_unparsed() -> None:
+    huge = json.dumps({"Records": [s3_record("b-huge", "k" * 300_000)]})
+    assert targets_from_event(sqs_batch(huge)).reasons == {"body_too_large": 1}
+
+
+def test_s3_to_sns_to_sqs_envelope_is_unwrapped() -> None:
+    targets = targets_from_event(load_event("sqs-sns-s3-object-created.json"))
+    assert targets.source == "sqs"
+    assert list(targets.buckets) == ["groundskeeper-local-uploads"]
+    assert targets.buckets["groundskeeper-local-uploads"].first_key == "invoices/2026/november report.pdf"
+    assert targets.skipped == 0
+
+
+def test_s3_to_sns_to_lambda_envelope_is_unwrapped() -> None:
+    targets = targets_from_event(load_event("sns-s3-object-created.json"))
+    assert targets.source == "sns"
+    assert list(targets.buckets) == ["groundskeeper-local-uploads"]
+
+
+def test_an_sns_message_that_is_not_an_s3_event_is_skipped() -> None:
+    envelope = json.loads(load_event("sqs-sns-s3-object-created.json")["Records"][0]["body"])
+    envelope["Message"] = '{"message": "hello world", "username": "lessa"}'
+    targets = targets_from_event(sqs_batch(json.dumps(envelope)))
+    assert (targets.buckets, targets.reasons) == ({}, {"not_an_s3_notification": 1})
+
+
+def test_eventbridge_object_created_names_the_bucket() -> None:
+    targets = targets_from_event(load_event("eventbridge-s3-object-created.json"))
+    assert targets.source == "eventbridge"
+    assert list(targets.buckets) == ["groundskeeper-local-website"]
+    assert targets.buckets["groundskeeper-local-website"].first_key == "assets/app.js"
+    assert not targets.fresh and not targets.sweep
+
+
+def test_eventbridge_object_created_inside_sqs_names_the_bucket() -> None:
+    targets = targets_from_event(load_event("sqs-eventbridge-s3-object-created.json"))
+    assert (targets.source, list(targets.buckets)) == ("sqs", ["groundskeeper-local-website"])
+
+
+def test_a_schedule_inside_a_queue_does_not_start_a_sweep() -> None:
+    # Anyone who may send to the queue could otherwise make the auditor read every bucket.
+    targets = targets_from_event(sqs_batch(json.dumps(load_event("schedule-cors-sweep.json"))))
+    assert not targets.sweep
+    assert targets.reasons == {"unsupported_event": 1}
+
+
+def test_eventbridge_object_created_with_a_bad_bucket_is_skipped() -> None:
+    event = load_event("eventbridge-s3-object-created.json")
+    event["detail"]["bucket"]["name"] = "arn:aws:s3:us-east-1:123456789012:accesspoint/x"
+    assert targets_from_event(event).reasons == {"invalid_bucket_name": 1}
+
+
+def test_a_cloudtrail_cors_change_on_a_bad_name_is_skipped() -> None:
+    event = load_event("cloudtrail-put-bucket-cors.json")
+    event["detail"]["requestParameters"]["bucketName"] = "bad name!"
+    assert targets_from_event(event).reasons == {"invalid_bucket_name": 1}
