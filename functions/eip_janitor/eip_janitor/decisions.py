@@ -11,6 +11,8 @@ from typing import Any
 from eip_janitor.settings import Settings
 
 AMAZON_POOL = "amazon"
+# The longest ISO-8601 time fromisoformat reads ("2026-11-22T06:00:00.000000+01:00:00.000000") is 42.
+MAX_IDLE_TAG_CHARS = 64
 
 
 class Action(StrEnum):
@@ -61,12 +63,18 @@ def format_idle_tag(now: datetime) -> str:
 
 
 def parse_idle_tag(value: str) -> datetime | None:
-    """The tag's time in UTC; None when it isn't ISO-8601 (someone edited it), so it gets re-marked."""
-    try:
-        parsed = datetime.fromisoformat(value.strip())
-    except ValueError:
+    """The tag's time in UTC; None when it is no usable time (someone edited it), so it gets re-marked.
+
+    Unusable: not ISO-8601, longer than any ISO-8601 time, or outside datetime's range once in UTC
+    (`0001-01-01T00:00:00+01:00` raises OverflowError there). A naive time is read as UTC."""
+    text = value.strip()
+    if len(text) > MAX_IDLE_TAG_CHARS:
         return None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    try:
+        parsed = datetime.fromisoformat(text)
+        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    except (ValueError, OverflowError):
+        return None
 
 
 def decide(address: Mapping[str, Any], now: datetime, settings: Settings) -> Decision:
@@ -94,7 +102,8 @@ def _idle_decision(allocation_id: str, idle_tag: str | None, now: datetime, sett
         return Decision(Action.MARK, allocation_id, "idle")
     if idle_since is None or idle_since > now:
         # A tag we cannot read, or one from the future, says nothing trustworthy: start the clock again.
-        return Decision(Action.MARK, allocation_id, f"re-mark: bad idle tag {idle_tag!r}")
+        shown = idle_tag if len(idle_tag) <= MAX_IDLE_TAG_CHARS else idle_tag[:MAX_IDLE_TAG_CHARS] + "..."
+        return Decision(Action.MARK, allocation_id, f"re-mark: bad idle tag {shown!r}")
     reason = f"idle since {format_idle_tag(idle_since)}"
     if now - idle_since >= timedelta(hours=settings.grace_period_hours):
         return Decision(Action.RELEASE, allocation_id, reason, idle_since)

@@ -26,13 +26,20 @@ def _ec2(region: str) -> EC2Client:
     return client("ec2", region)
 
 
+def run_id_of(event: Any, context: LambdaContext) -> str:
+    """EventBridge and Lambda's async retries redeliver the same event id. Any other event (a manual
+    invoke with `null`, `[]`, `"run"` or an object without a usable id) is a manual run: the request id."""
+    if isinstance(event, dict):
+        event_id = EventBridgeEvent(event).get("id")
+        if isinstance(event_id, str | int) and not isinstance(event_id, bool) and str(event_id):
+            return str(event_id)
+    return context.aws_request_id
+
+
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics(capture_cold_start_metric=True)
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> JanitorReport:
-    scheduled = EventBridgeEvent(event)
-    # EventBridge and Lambda's async retries redeliver the same event id; a manual invoke without one
-    # falls back to the request id.
-    run_id = str(scheduled.get("id") or context.aws_request_id)
+def lambda_handler(event: Any, context: LambdaContext) -> JanitorReport:
+    run_id = run_id_of(event, context)
     own_region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
     sqs = client("sqs") if SETTINGS.notify.enabled else None
     return run_janitor(

@@ -19,6 +19,7 @@ from eip_janitor.report import (
     build_report,
     email_data,
     monthly_savings_usd,
+    notification_key,
     worth_mailing,
 )
 from eip_janitor.settings import Settings, resolve_regions
@@ -107,5 +108,5 @@ def _notify(settings: Settings, sqs: SQSClient | None, outcome: RunOutcome) -> s
     # One key per run: a retried invocation of the same scheduled event asks the sender for the same
     # email again, and the sender's idempotency store drops the duplicate.
     return settings.notify.send(
-        sqs, TEMPLATE, email_data(outcome), idempotency_key=f"eip-janitor:{outcome.run_id}"
+        sqs, TEMPLATE, email_data(outcome), idempotency_key=notification_key(outcome.run_id)
     )

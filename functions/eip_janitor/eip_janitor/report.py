@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import re
 from dataclasses import dataclass, field
 from typing import NotRequired, TypedDict
 
@@ -18,6 +20,11 @@ _SUMMARY_LIMIT = 50  # lines per list in the email; the full list is in the repo
 # What one address's (or region's) AWS call may raise and the report records; anything else is a bug
 # and fails the run loudly.
 AWS_FAILURES = (ClientError, BotoCoreError)
+# The email sender refuses a longer idempotency key (README, message contract).
+MAX_IDEMPOTENCY_KEY = 256
+_KEY_PREFIX = "eip-janitor:"
+# What an EventBridge event id or a Lambda request id looks like; kept readable in the key as it is.
+_PLAIN_RUN_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
 
 class SkippedAddress(TypedDict):
@@ -185,6 +192,17 @@ def build_report(outcome: RunOutcome, notification_id: str | None) -> JanitorRep
     if outcome.permission_check is not None:
         report["permission_check"] = outcome.permission_check
     return report
+
+
+def notification_key(run_id: str) -> str:
+    """One key per run, so a retried invocation of the same event asks the sender for the same email again.
+
+    A usual id stays readable; any other (too long, or with characters the id of a real event never has)
+    becomes its SHA-256, so the key always fits the sender's limit and two ids never share a key."""
+    if _PLAIN_RUN_ID.fullmatch(run_id):
+        return _KEY_PREFIX + run_id
+    digest = hashlib.sha256(run_id.encode("utf-8", "surrogatepass")).hexdigest()
+    return f"{_KEY_PREFIX}sha256:{digest}"
 
 
 def worth_mailing(outcome: RunOutcome) -> bool:
