@@ -100,7 +100,12 @@ def publish_templates(moto: MotoServer) -> None:
 
 def upload(moto: MotoServer, world: World, result: FlowResult, uploads_to_bad: int) -> None:
     s3 = moto.client("s3")
-    plan = {world.good_bucket: 3, world.plain_bucket: 3, world.bad_bucket: uploads_to_bad}
+    plan = {
+        world.good_bucket: 3,
+        world.plain_bucket: 3,
+        world.hostile_bucket: 1,
+        world.bad_bucket: uploads_to_bad,
+    }
     with tempfile.TemporaryDirectory() as scratch:
         for bucket, count in plan.items():
             for n in range(count):

@@ -27,6 +27,10 @@ BAD_CORS = {
         {"AllowedOrigins": ["*"], "AllowedMethods": ["GET", "PUT", "POST"], "AllowedHeaders": ["*"]},
     ]
 }
+# Whoever may set a bucket's CORS writes these strings, and S3 stores them as given: the findings email
+# must show them as text, never as markup, in both its HTML and its text part.
+HOSTILE_ORIGINS = ('https://x.example/"><img src=x onerror=alert(1)>', "<script>alert(1)</script>")
+HOSTILE_CORS = {"CORSRules": [{"AllowedOrigins": list(HOSTILE_ORIGINS), "AllowedMethods": ["GET"]}]}
 
 
 @dataclass
@@ -36,6 +40,7 @@ class World:
     good_bucket: str = "gk-demo-good"
     bad_bucket: str = "gk-demo-bad"
     plain_bucket: str = "gk-demo-plain"
+    hostile_bucket: str = "gk-demo-hostile"
     notifications_queue_url: str = ""
     email_queue_url: str = ""
     dead_letter_queue_url: str = ""
@@ -45,8 +50,8 @@ class World:
     addresses: dict[str, str] = field(default_factory=dict)
 
     @property
-    def buckets(self) -> tuple[str, str, str]:
-        return (self.good_bucket, self.bad_bucket, self.plain_bucket)
+    def buckets(self) -> tuple[str, ...]:
+        return (self.good_bucket, self.bad_bucket, self.plain_bucket, self.hostile_bucket)
 
     def expected(self, outcome: str) -> set[str]:
         return {alloc for alloc, expected in self.addresses.items() if expected == outcome}
@@ -96,6 +101,7 @@ def _buckets(clients: Any, world: World) -> None:
         )
     s3.put_bucket_cors(Bucket=world.good_bucket, CORSConfiguration=GOOD_CORS)
     s3.put_bucket_cors(Bucket=world.bad_bucket, CORSConfiguration=BAD_CORS)
+    s3.put_bucket_cors(Bucket=world.hostile_bucket, CORSConfiguration=HOSTILE_CORS)
 
 
 def _idempotency_table(clients: Any, world: World) -> None:

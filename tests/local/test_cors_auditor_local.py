@@ -73,3 +73,11 @@ def test_a_finding_is_queued_for_the_email_sender(moto_server: Any, sam_invoke: 
     assert body["template"] == "cors-finding"
     assert body["data"]["bucket"] == "groundskeeper-local-website"
     assert body["idempotency_key"].startswith("cors-")
+
+
+def test_an_s3_event_through_sns_and_sqs_is_unwrapped(moto_server: Any, sam_invoke: Any) -> None:
+    seed(moto_server, UPLOADS, WILDCARD_WRITE)
+    result = sam_invoke("CorsAuditorFunction", "sqs-sns-s3-object-created.json")
+    (report,) = result["audited"]
+    assert (report["bucket"], report["status"]) == (UPLOADS, "non_compliant")
+    assert report["trigger_key"] == "invoices/2026/november report.pdf"

@@ -34,16 +34,24 @@ def test_every_bucket_gets_its_verdict(flow: FlowResult) -> None:
         world.good_bucket: "compliant",
         world.bad_bucket: "non_compliant",
         world.plain_bucket: "no_cors",
+        world.hostile_bucket: "non_compliant",
     }
 
 
 def test_one_cors_finding_email_for_the_bad_bucket_despite_every_upload(flow: FlowResult) -> None:
-    findings = sent_for(flow, "cors-finding")
+    findings = [mail for mail in sent_for(flow, "cors-finding") if flow.world.bad_bucket in mail.subject]
     assert len(findings) == 1
     assert flow.world.bad_bucket in findings[0].subject
     assert "HIGH" in findings[0].subject
     assert findings[0].to == ["owners@example.com"]
     assert flow.world.bad_bucket in Path(findings[0].html_path).read_text()
+
+
+def test_a_hostile_origin_is_shown_as_text_in_its_email(flow: FlowResult) -> None:
+    (mail,) = [mail for mail in sent_for(flow, "cors-finding") if flow.world.hostile_bucket in mail.subject]
+    html = Path(mail.html_path).read_text()
+    assert "<script>" not in html and "<img" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
 
 
 def test_exactly_one_janitor_report(flow: FlowResult) -> None:
@@ -71,4 +79,8 @@ def test_nothing_was_dead_lettered(flow: FlowResult) -> None:
 
 
 def test_only_the_expected_emails_went_out(flow: FlowResult) -> None:
-    assert sorted(mail.template for mail in flow.delivered) == ["cors-finding", "eip-janitor-report"]
+    assert sorted(mail.template for mail in flow.delivered) == [
+        "cors-finding",
+        "cors-finding",
+        "eip-janitor-report",
+    ]
