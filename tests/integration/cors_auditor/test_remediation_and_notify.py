@@ -70,14 +70,15 @@ def test_remediation_rewrites_offending_origins_then_restore_gives_the_original_
     assert report["status"] == "non_compliant"
     assert report["remediated"] is True
     assert report["previous_configuration"] == original
-    assert report["remediation"]["rewritten_rules"] == [1, 2]
+    assert report["remediation"]["rewritten_rules"] == [1]
+    # The legacy rule had no good origin: it goes, rather than handing its access to the allowlist.
+    assert report["remediation"]["dropped_rules"] == [2]
     after = current_cors(s3, "b-fix")
     assert after is not None
-    site, upload, legacy = after["CORSRules"]
+    site, upload = after["CORSRules"]
     assert site == original["CORSRules"][0]  # type: ignore[index]
-    assert upload["AllowedOrigins"] == ["https://app.example.com"]
+    assert upload["AllowedOrigins"] == ["https://app.example.com"]  # the wildcard matched app
     assert upload["AllowedHeaders"] == ["*"]  # reported, never rewritten
-    assert legacy["AllowedOrigins"] == ["https://app.example.com"]
 
     saved = tmp_path / "result.json"
     saved.write_text(json.dumps(result))

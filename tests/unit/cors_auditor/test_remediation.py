@@ -28,12 +28,13 @@ def test_wildcard_is_replaced_by_the_allowlist_and_other_fields_are_kept() -> No
     assert plan.rules == [good, {**bad, "AllowedOrigins": ["https://app.example.com"]}]
 
 
-def test_good_origins_stay_beside_the_allowlist_without_duplicates() -> None:
+def test_a_disallowed_origin_is_removed_and_never_swapped_for_the_allowlist() -> None:
+    # Swapping evil.example.net for the allowlist would let admin.example.com PUT, which it could not before.
     plan = plan_remediation(
         {"CORSRules": [rule(["https://app.example.com", "https://evil.example.net"], ["PUT"])]},
         (*ALLOW, "https://admin.example.com"),
     )
-    assert plan.rules[0]["AllowedOrigins"] == ["https://app.example.com", "https://admin.example.com"]
+    assert plan.rules[0]["AllowedOrigins"] == ["https://app.example.com"]
 
 
 def test_without_an_allowlist_offending_origins_are_removed_and_empty_rules_dropped() -> None:
@@ -73,6 +74,6 @@ def test_report_only_findings_are_never_rewritten() -> None:
     assert plan_remediation(configuration).action == "none"
 
 
-def test_localhost_outside_an_allowlist_is_disallowed_and_rewritten() -> None:
+def test_localhost_outside_an_allowlist_is_disallowed_and_removed() -> None:
     plan = plan_remediation({"CORSRules": [rule(["http://localhost:3000"], ["GET"])]}, ALLOW)
-    assert plan.rules == [rule(["https://app.example.com"], ["GET"])]
+    assert (plan.action, plan.rules, plan.dropped) == ("delete", [], (0,))
