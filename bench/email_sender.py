@@ -67,8 +67,9 @@ def seed_world(moto: MotoServer) -> str:
 
 
 def sent(moto: MotoServer) -> list[dict[str, Any]]:
-    """Every templated email SES recorded as sent."""
-    messages: list[dict[str, Any]] = moto.state().get("ses", {}).get("TemplateMessage", [])
+    """Every email SES recorded: the handler's rendered ones (SendEmail) and the naive templated ones."""
+    state = moto.state().get("ses", {})
+    messages: list[dict[str, Any]] = state.get("Message", []) + state.get("TemplateMessage", [])
     return messages
 
 

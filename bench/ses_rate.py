@@ -2,7 +2,7 @@
 
 SES accepts at most N recipients per second for the whole account and answers `Throttling` "Maximum
 sending rate exceeded" above it. Here a token bucket shared by every sender (N tokens a second, at most
-one second's worth saved) answers in SES's place at `before-send` for each SendTemplatedEmail over the
+one second's worth saved) answers in SES's place at `before-send` for each SendEmail over the
 rate; GetSendQuota says N, so a sender can pace itself.
 
 SENDERS processes run at once, as the event source mapping's maximum concurrency allows (each its own
@@ -70,7 +70,8 @@ class SendRateLimit:
             time.sleep(RTT)
             return ses_answer(400, THROTTLED_XML)
 
-        ses.meta.events.register("before-send.ses.SendTemplatedEmail", over_the_rate)
+        for operation in ("SendEmail", "SendTemplatedEmail"):  # the handler's send, and a templated one
+            ses.meta.events.register(f"before-send.ses.{operation}", over_the_rate)
 
 
 def _sender(messages: list[str], env: dict[str, str], limit: SendRateLimit, ready: Any, results: Any) -> None:

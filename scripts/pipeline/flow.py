@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import email
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
-from email.message import Message
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +29,7 @@ from scripts.pipeline.world import (
     provision,
 )
 
+TEMPLATES_DIR = REPO_ROOT / "functions" / "email_sender" / "templates"
 # Uploads as a typical producer makes them: threads for large files, multipart above 8 MiB.
 TRANSFER_CONFIG = TransferConfig(multipart_threshold=8 * 1024 * 1024, max_concurrency=4, use_threads=True)
 
@@ -142,32 +142,31 @@ def drain_email_queue(moto: MotoServer, world: World, lam: LocalLambda, result: 
 
 
 def collect_delivered(moto: MotoServer, result: FlowResult, out_dir: Path) -> None:
-    """moto records what SES sent but does not render it; test_render_template renders each one."""
-    ses = moto.client("ses")
+    """What SES was asked to send: the sender renders each email itself, and moto keeps its subject and its
+    HTML body (not the text part), without the template's name, which the subject tells."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    sent = moto.state().get("ses", {}).get("TemplateMessage", [])
+    sent = moto.state().get("ses", {}).get("Message", [])
     for n, message in enumerate(sent, start=1):
-        template, data = message["template"], message["template_data"]
-        rendered = ses.test_render_template(TemplateName=template, TemplateData=data)["RenderedTemplate"]
-        mime = email.message_from_string(rendered)
+        template = _template_of(message["subject"])
         html_path = out_dir / f"{n:02d}-{template}.html"
-        html_path.write_text(_html_part(mime))
+        html_path.write_text(message["body"])
         result.delivered.append(
             DeliveredEmail(
                 template=template,
                 to=list(message.get("destinations", {}).get("ToAddresses", [])),
-                subject=str(mime.get("Subject", "")),
+                subject=message["subject"],
                 html_path=html_path,
             )
         )
 
 
-def _html_part(mime: Message) -> str:
-    for part in mime.walk():
-        if part.get_content_type() == "text/html":
-            payload = part.get_payload(decode=True)
-            return payload.decode() if isinstance(payload, bytes) else str(part.get_payload())
-    return ""
+def _template_of(subject: str) -> str:
+    """The bundled template whose subject line renders as `subject` ("unknown" when none does)."""
+    for folder in sorted(TEMPLATES_DIR.iterdir()):
+        pieces = re.split(r"\{\{.*?\}\}", (folder / "subject.txt").read_text(encoding="utf-8").strip())
+        if re.fullmatch(".*".join(map(re.escape, pieces)), subject, re.DOTALL):
+            return folder.name
+    return "unknown"
 
 
 def collect_dead_letters(moto: MotoServer, world: World, result: FlowResult) -> None:

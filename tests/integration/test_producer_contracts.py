@@ -1,4 +1,4 @@
-"""Each producer's real email request against the email sender's own pre-send check of the bundled template.
+"""Each producer's real email request rendered by the email sender's own renderer, with its bundled template.
 
 The auditor and the janitor write template data; the sender refuses a request whose data lacks a variable
 its template needs (SES would accept it and drop the email). Renaming a key on either side fails here,
@@ -18,7 +18,6 @@ from cors_auditor.verdict_cache import SeenKeys, VerdictCache
 from eip_janitor import handler as janitor
 from eip_janitor.settings import Settings as JanitorSettings
 from email_sender.template_store import check_template, load_bundled_template
-from email_sender.template_variables import missing_variables
 from groundskeeper.aws_clients import client
 from groundskeeper.notify import Notifier
 from tests.conftest import load_event
@@ -39,9 +38,8 @@ def _queued_request(queue_url: str) -> dict[str, Any]:
 def _assert_the_sender_accepts(request: dict[str, Any]) -> None:
     template = load_bundled_template(request["template"])
     assert template is not None, f"the sender ships no template named {request['template']}"
-    checked = check_template(template)
-    assert checked.syntax_error is None
-    assert missing_variables(checked.variables.required, request["data"]) == []
+    rendered = check_template(template).render(request["data"])  # raises if the data lacks anything
+    assert rendered.subject and rendered.text and rendered.html
     # Flat strings: SES's renderer (and moto's) refuses anything else.
     assert all(isinstance(value, str) for value in request["data"].values())
 

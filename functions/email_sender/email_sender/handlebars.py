@@ -21,13 +21,14 @@ import enum
 import functools
 import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 __all__ = [
     "Escaping",
+    "MissingVariableError",
     "Template",
     "TemplateRenderError",
     "TemplateSyntaxError",
@@ -42,6 +43,10 @@ class TemplateSyntaxError(ValueError):
 
 class TemplateRenderError(ValueError):
     """The template cannot be rendered with this data (Handlebars.js in strict mode throws too)."""
+
+
+class MissingVariableError(TemplateRenderError):
+    """A variable that the render reaches is not in the data (or a path walks through a missing value)."""
 
 
 class Escaping(enum.Enum):
@@ -255,20 +260,20 @@ def _own(parent: Any, name: str) -> tuple[bool, Any]:
 def _lookup(parent: Any, name: str) -> Any:
     """Handlebars' container.lookupProperty (own properties only); reading from null/undefined throws."""
     if parent is None or parent is UNDEFINED:
-        raise TemplateRenderError(f"Cannot read properties of {js_string_repr(parent)} (reading '{name}')")
+        raise MissingVariableError(f"Cannot read properties of {js_string_repr(parent)} (reading '{name}')")
     return _own(parent, name)[1]
 
 
 def _strict(parent: Any, name: str) -> Any:
     """Handlebars' container.strict: the property must exist (`name in parent`), else the render fails."""
     if not _truthy(parent):
-        raise TemplateRenderError(f'"{name}" not defined in {js_string_repr(parent)}')
+        raise MissingVariableError(f'"{name}" not defined in {js_string_repr(parent)}')
     if not _is_object(parent):
-        raise TemplateRenderError(f"Cannot use 'in' operator to search for '{name}' in {js_string(parent)}")
+        raise MissingVariableError(f"Cannot use 'in' operator to search for '{name}' in {js_string(parent)}")
     present, value = _own(parent, name)
     inherited = _ARRAY_PROTO if isinstance(parent, list) else _OBJECT_PROTO
     if not present and name not in inherited:
-        raise TemplateRenderError(f'"{name}" not defined in {js_string_repr(parent)}')
+        raise MissingVariableError(f'"{name}" not defined in {js_string_repr(parent)}')
     return value
 
 
@@ -1041,13 +1046,6 @@ class _Exec:
     block_params: list[str] | None = None
 
 
-def _fail(message: str) -> Evaluator:
-    def evaluate(state: _State) -> Any:
-        raise TemplateRenderError(message)
-
-    return evaluate
-
-
 def _this_for_helper(state: _State) -> Any:
     return NULL_CONTEXT if state.ctx is None or state.ctx is UNDEFINED else state.ctx
 
@@ -1171,15 +1169,20 @@ class _Compiler:
 
             return block_param
 
+        shown = path.original
+
         def resolve(base: Any) -> Any:
             if not parts:
                 return base
-            if strict:
-                for part in parts[:-1]:
+            try:
+                if strict:
+                    for part in parts[:-1]:
+                        base = _lookup(base, part)
+                    return _strict(base, parts[-1])
+                for part in parts:
                     base = _lookup(base, part)
-                return _strict(base, parts[-1])
-            for part in parts:
-                base = _lookup(base, part)
+            except MissingVariableError as exc:
+                raise MissingVariableError(f"{{{{{shown}}}}}: {exc}") from None
             return base
 
         if path.data:
@@ -1487,7 +1490,3 @@ def compile_template(source: str) -> Template:
         raise TemplateSyntaxError("blocks nested too deeply") from None
     assert program is not None
     return Template(source, program, tuple(compiler.raw_outputs))
-
-
-def render(source: str, data: Mapping[str, Any] | Any, escaping: Escaping) -> str:
-    return compile_template(source).render(data, escaping)

@@ -16,14 +16,10 @@ from email_sender.batch_metrics import BatchTally, emit_batch_metrics
 from email_sender.batch_processor import likely_idempotency_key, process_batch, sqs_records
 from email_sender.dead_letter import dead_letter
 from email_sender.email_request import EmailRequest, parse_email_request
-from email_sender.ses_delivery import send_templated_email
-from email_sender.template_variables import missing_variables
+from email_sender.ses_delivery import send_email
 from groundskeeper.errors import (
     DEADLINE_NEAR,
     IDEMPOTENCY_KEY_REUSED,
-    INVALID_TEMPLATE,
-    MISSING_RENDERING_ATTRIBUTE,
-    TEMPLATE_DOES_NOT_EXIST,
     Outcome,
     PermanentError,
     SendingPaused,
@@ -42,7 +38,7 @@ if TYPE_CHECKING:
     from email_sender.batch_processor import PartialBatchResponse
     from email_sender.send_pacing import SendPacer
     from email_sender.settings import Settings
-    from email_sender.template_store import CheckedTemplate, TemplateStore
+    from email_sender.template_store import RenderedEmail, TemplateStore
 
 # Don't start a record with less time than one slow SES call needs: a timed-out invocation returns the
 # whole batch to the queue and leaves the interrupted record's in-progress lock until the deadline.
@@ -165,28 +161,20 @@ class EmailSender:
         self, *, job: dict[str, Any], request: EmailRequest, invocation: Invocation
     ) -> dict[str, str]:
         """Runs at most once per key. Raising deletes the in-progress record, so that a retry may run."""
-        checked = self.templates.get(self.ses, request.template)
-        _check_renders(checked, request)
-        try:
-            message_id = self._send(request, invocation)
-        except PermanentError as exc:
-            if exc.code != TEMPLATE_DOES_NOT_EXIST:
-                raise
-            # Deleted since we cached it: publish the bundled one (if any) and try once more.
-            self.templates.forget(request.template)
-            checked = self.templates.get(self.ses, request.template)
-            _check_renders(checked, request)
-            message_id = self._send(request, invocation)
+        # Rendered here, not by SES: a render that fails is refused now, with its reason, where SES would
+        # accept the send and drop the email; and the HTML part escapes every value.
+        rendered = self.templates.get(self.ses, request.template).render(request.data)
+        message_id = self._send(request, rendered, invocation)
         return {"outcome": Outcome.SENT, "ses_message_id": message_id}
 
-    def _send(self, request: EmailRequest, invocation: Invocation) -> str:
+    def _send(self, request: EmailRequest, rendered: RenderedEmail, invocation: Invocation) -> str:
         remaining = invocation.remaining_ms()
         time_left = None if remaining is None else (remaining - DEADLINE_MARGIN_MS) / 1000
         self.pacer.wait_for_turn(len(request.to) + len(request.cc) + len(request.bcc), time_left)
         # Paused while this record waited, or started before another record saw the pause: stop short of a
         # send that would fail the same way. Raising here deletes this record's in-progress lock.
         invocation.stop_if_paused()
-        return send_templated_email(self.ses, request)
+        return send_email(self.ses, request, rendered)
 
     def _dead_letter(
         self, message_id: str, body: str, exc: PermanentError, invocation: Invocation
@@ -207,17 +195,6 @@ class EmailSender:
             extra={"message_id": message_id, "outcome": Outcome.DEAD_LETTERED, "error_code": exc.code},
         )
         return Outcome.DEAD_LETTERED
-
-
-def _check_renders(checked: CheckedTemplate, request: EmailRequest) -> None:
-    """Refuse what SES would accept and then silently drop: a template we can't check, a missing variable."""
-    if checked.syntax_error:
-        raise PermanentError(INVALID_TEMPLATE, f"{checked.template.name}: {checked.syntax_error}")
-    missing = missing_variables(checked.variables.required, request.data)
-    if missing:
-        raise PermanentError(
-            MISSING_RENDERING_ATTRIBUTE, f"template {request.template} needs data {', '.join(missing)}"
-        )
 
 
 def _log_failure(record: dict[str, Any], exc: Exception) -> None:

@@ -1,8 +1,7 @@
-"""Sends one templated email through SES v1 and sorts its failures into permanent, transient and paused."""
+"""Sends one rendered email through SES v1 and sorts its failures into permanent, transient and paused."""
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
@@ -22,25 +21,37 @@ from groundskeeper.errors import (
 
 if TYPE_CHECKING:
     from mypy_boto3_ses import SESClient
-    from mypy_boto3_ses.type_defs import DestinationTypeDef
+    from mypy_boto3_ses.type_defs import BodyTypeDef, DestinationTypeDef
 
     from email_sender.email_request import EmailRequest
+    from email_sender.template_store import RenderedEmail
+
+CHARSET = "UTF-8"
 
 
-def send_templated_email(ses: SESClient, request: EmailRequest) -> str:
-    """Send `request` and return SES's MessageId; failures come out as the classified exception."""
+def send_email(ses: SESClient, request: EmailRequest, rendered: RenderedEmail) -> str:
+    """Send `rendered` to `request`'s recipients and return SES's MessageId; failures come out classified.
+
+    The parts are rendered here, not by SES (see docs/email-sender.md, HTML safety): SES gets the finished
+    subject, text and HTML. A part that renders empty is left out, as SES leaves out an empty template
+    part.
+    """
     destination: DestinationTypeDef = {"ToAddresses": list(request.to)}
     if request.cc:
         destination["CcAddresses"] = list(request.cc)
     if request.bcc:
         destination["BccAddresses"] = list(request.bcc)
+    body: BodyTypeDef = {}
+    if rendered.text or not rendered.html:
+        body["Text"] = {"Data": rendered.text, "Charset": CHARSET}
+    if rendered.html:
+        body["Html"] = {"Data": rendered.html, "Charset": CHARSET}
     try:
-        response = ses.send_templated_email(
+        response = ses.send_email(
             Source=request.sender,
             Destination=destination,
             ReplyToAddresses=list(request.reply_to),
-            Template=request.template,
-            TemplateData=json.dumps(request.data, separators=(",", ":"), ensure_ascii=False),
+            Message={"Subject": {"Data": rendered.subject, "Charset": CHARSET}, "Body": body},
         )
     except ClientError as exc:
         raise classify_send_error(exc) from exc

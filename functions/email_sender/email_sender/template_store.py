@@ -1,4 +1,5 @@
-"""SES templates: the bundled ones shipped with the function, publishing them, and a per-container cache."""
+"""SES templates: the bundled ones shipped with the function, publishing them, a per-container cache of
+compiled templates, and rendering a request's email from one (subject and text as is, HTML escaped)."""
 
 from __future__ import annotations
 
@@ -7,15 +8,22 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from email_sender.html_wellformed import html_problems
-from email_sender.template_variables import TemplateSyntaxError, TemplateVariables, template_variables
+from email_sender.handlebars import (
+    Escaping,
+    MissingVariableError,
+    TemplateRenderError,
+    TemplateSyntaxError,
+    compile_template,
+)
+from email_sender.handlebars import Template as CompiledPart
 from groundskeeper.errors import (
     ALREADY_EXISTS,
     INVALID_TEMPLATE,
+    MISSING_RENDERING_ATTRIBUTE,
     TEMPLATE_DOES_NOT_EXIST,
     PermanentError,
     error_code,
@@ -38,28 +46,70 @@ class Template:
 
 
 @dataclass(frozen=True)
+class RenderedEmail:
+    subject: str
+    text: str
+    html: str
+
+
+# The parts, named as in this module's Template, and how each treats data: as plain text, or escaped as HTML.
+PARTS = (("subject", Escaping.NONE), ("text", Escaping.NONE), ("html", Escaping.HTML))
+
+
+@dataclass(frozen=True)
 class CheckedTemplate:
-    """A template with what the pre-send check needs: its variables, or why it cannot be checked."""
+    """A template compiled for sending, or why it cannot be (then every send with it is refused)."""
 
     template: Template
-    variables: TemplateVariables
+    parts: tuple[CompiledPart, ...] = ()  # subject, text, html
     syntax_error: str | None = None
+
+    def render(self, data: dict[str, Any]) -> RenderedEmail:
+        """The email SES would send for `data`, with every value escaped in the HTML part.
+
+        Raises PermanentError where SES would accept the send and then drop the email silently:
+        InvalidTemplate (the template does not compile, or fails to render whatever the data), or
+        MissingRenderingAttribute (the data lacks a value that the render reaches).
+        """
+        name = self.template.name
+        if self.syntax_error:
+            raise PermanentError(INVALID_TEMPLATE, f"{name}: {self.syntax_error}")
+        rendered = []
+        for compiled, (part, escaping) in zip(self.parts, PARTS, strict=True):
+            try:
+                rendered.append(compiled.render(data, escaping))
+            except MissingVariableError as exc:
+                reason = f"template {name}, {part} part: {exc}"
+                raise PermanentError(MISSING_RENDERING_ATTRIBUTE, reason) from None
+            except TemplateRenderError as exc:
+                raise PermanentError(INVALID_TEMPLATE, f"template {name}, {part} part: {exc}") from None
+        return RenderedEmail(*rendered)
 
 
 def check_template(template: Template) -> CheckedTemplate:
-    try:
-        variables = template_variables(template.subject, template.text, template.html)
-    except TemplateSyntaxError as exc:
-        return CheckedTemplate(template, TemplateVariables(frozenset(), frozenset()), str(exc))
-    return CheckedTemplate(template, variables)
+    """Compile the three parts (each distinct source once per container); a syntax error names its part."""
+    parts = []
+    for part, _ in PARTS:
+        try:
+            parts.append(compile_template(getattr(template, part)))
+        except TemplateSyntaxError as exc:
+            return CheckedTemplate(template, syntax_error=f"{part}: {exc}")
+    return CheckedTemplate(template, tuple(parts))
 
 
 def template_problems(template: Template) -> list[str]:
-    """Why `template` must not be published (empty when it may be)."""
-    problems = [f"html: {problem}" for problem in html_problems(template.html)]
-    syntax_error = check_template(template).syntax_error
-    if syntax_error:
-        problems.append(f"syntax: {syntax_error}")
+    """Why `template` must not be published as a bundled template (empty when it may be).
+
+    Besides syntax, the rule for template authors: the HTML part never asks for raw data ({{{x}}} or
+    {{& x}}). The sender escapes it anyway; a bundled template that asks for it is a mistake to catch.
+    """
+    checked = check_template(template)
+    problems = [f"syntax: {checked.syntax_error}"] if checked.syntax_error else []
+    if checked.parts:
+        problems += [
+            f"html: {where} would put data into markup unescaped: write {{{{x}}}}"
+            for where in checked.parts[2].raw_outputs
+        ]
     if not template.subject.strip() or "\n" in template.subject:
         problems.append("subject: must be one non-empty line")
     return problems
@@ -132,9 +182,6 @@ class TemplateStore:
             if cached is not None:
                 return cached
             return self._fetch(ses, name)
-
-    def forget(self, name: str) -> None:
-        self._cache.pop(name, None)
 
     def _fresh(self, name: str) -> CheckedTemplate | None:
         cached = self._cache.get(name)

@@ -33,6 +33,33 @@ Failure = tuple[str, str, int]
 UNPACED_SEND_RATE = 100_000.0
 
 
+@dataclass(frozen=True)
+class SentEmail:
+    """One SendEmail call that SES accepted, as the sender made it: the email exactly as rendered.
+
+    moto keeps only the HTML body of a SendEmail, so the tests read the call itself.
+    """
+
+    source: str
+    destinations: dict[str, list[str]]
+    reply_to: list[str]
+    subject: str
+    text: str | None
+    html: str | None
+
+    @classmethod
+    def from_params(cls, params: dict[str, Any]) -> SentEmail:
+        body = params["Message"]["Body"]
+        return cls(
+            source=params["Source"],
+            destinations=params["Destination"],
+            reply_to=params.get("ReplyToAddresses", []),
+            subject=params["Message"]["Subject"]["Data"],
+            text=body["Text"]["Data"] if "Text" in body else None,
+            html=body["Html"]["Data"] if "Html" in body else None,
+        )
+
+
 @dataclass
 class SenderWorld:
     settings: Settings
@@ -40,6 +67,7 @@ class SenderWorld:
     calls: Counter[str] = field(default_factory=Counter)
     # What GetSendQuota answers as MaxSendRate; None answers AccessDenied.
     max_send_rate: float | None = UNPACED_SEND_RATE
+    accepted: list[SentEmail] = field(default_factory=list)
 
     @property
     def ses(self) -> Any:
@@ -71,9 +99,10 @@ class SenderWorld:
     def failed_ids(self, result: dict[str, Any]) -> list[str]:
         return [item["itemIdentifier"] for item in result["batchItemFailures"]]
 
-    def sent(self) -> list[Any]:
-        """moto's record of every templated email sent (template, template_data, destinations, source)."""
-        return list(moto.backends.get_backend("ses")[ACCOUNT][REGION].sent_messages)
+    def sent(self) -> list[SentEmail]:
+        """Every email SES accepted, in order; moto's own record must count the same."""
+        assert len(moto.backends.get_backend("ses")[ACCOUNT][REGION].sent_messages) == len(self.accepted)
+        return list(self.accepted)
 
     def dead_letters(self) -> list[tuple[str, dict[str, str]]]:
         """Drain the DLQ: (body, {attribute: value}) per message."""
@@ -150,6 +179,16 @@ def world(aws: None, monkeypatch: pytest.MonkeyPatch, lambda_context: Any) -> Se
         return response, {**quota, "ResponseMetadata": {"HTTPStatusCode": 200}}
 
     client("ses").meta.events.register("before-call.ses.GetSendQuota", send_quota)
+
+    def remember_send(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+        context["send_email_params"] = params
+
+    def keep_accepted(parsed: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+        if "MessageId" in parsed:
+            world.accepted.append(SentEmail.from_params(context["send_email_params"]))
+
+    client("ses").meta.events.register("before-parameter-build.ses.SendEmail", remember_send)
+    client("ses").meta.events.register("after-call.ses.SendEmail", keep_accepted)
 
     def count(event_name: str, **_: Any) -> None:
         world.calls[event_name.removeprefix("before-parameter-build.")] += 1

@@ -95,7 +95,7 @@ def test_sends_overlap_only_with_concurrency(
 ) -> None:
     world.configure(send_concurrency=concurrency)
     world.invoke(world.record(welcome("warm@example.com")))  # the template is cached from here on
-    max_in_flight = track_in_flight("SendTemplatedEmail", 0.05)
+    max_in_flight = track_in_flight("SendEmail", 0.05)
     records = [world.record(welcome(f"u{i}@example.com")) for i in range(10)]
 
     assert world.invoke(*records) == {"batchItemFailures": []}
@@ -119,7 +119,7 @@ def test_concurrent_first_uses_fetch_and_publish_the_template_once(world: Sender
 
 
 def test_records_with_one_key_in_one_batch_send_once_without_retries(world: SenderWorld) -> None:
-    track_in_flight("SendTemplatedEmail", 0.05)  # the first of a pair is still sending when the next runs
+    track_in_flight("SendEmail", 0.05)  # the first of a pair is still sending when the next runs
     records = [world.record(welcome(f"u{i % 5}@example.com", idempotency_key=f"k{i % 5}")) for i in range(10)]
 
     assert world.invoke(*records) == {"batchItemFailures": []}
@@ -145,7 +145,7 @@ def test_a_duplicate_whose_twin_is_in_progress_is_retried_then_skipped(
             assert time.monotonic() < deadline, "the twin never finished"
             time.sleep(0.005)
 
-    world.fail_ses("SendTemplatedEmail", hold_the_send)
+    world.fail_ses("SendEmail", hold_the_send)
 
     with handled_lines() as lines:
         [refused] = world.failed_ids(world.invoke(*pair))
@@ -176,7 +176,7 @@ def test_paused_an_in_flight_send_finishes_and_records_not_started_make_no_call(
         senders.wait_until_paused()  # a's send is already under way when b sees the pause
         return None
 
-    world.fail_ses("SendTemplatedEmail", decide)
+    world.fail_ses("SendEmail", decide)
 
     result = world.invoke(a, b, c, d)
 
@@ -184,7 +184,7 @@ def test_paused_an_in_flight_send_finishes_and_records_not_started_make_no_call(
     assert [m.destinations["ToAddresses"] for m in world.sent()][1:] == [["a@example.com"]]
     calls = Counter(world.calls)
     calls.subtract(calls_before)
-    assert calls["ses.SendTemplatedEmail"] == 2  # a and b; c and d never started
+    assert calls["ses.SendEmail"] == 2  # a and b; c and d never started
     assert calls["dynamodb.PutItem"] == 2
     assert len(world.idempotency_items()) == 2  # warm-up and a, both completed
 
@@ -194,7 +194,7 @@ def test_paused_a_started_record_stops_before_its_send(
 ) -> None:
     world.configure(send_concurrency=2)
     senders = Senders(monkeypatch)
-    world.fail_ses("SendTemplatedEmail", lambda params: PAUSED)
+    world.fail_ses("SendEmail", lambda params: PAUSED)
     lock, first_write = threading.Lock(), {"seen": False}
 
     def hold_the_first_in_progress_write(**_: Any) -> None:
@@ -209,7 +209,7 @@ def test_paused_a_started_record_stops_before_its_send(
     result = world.invoke(*records)
 
     assert world.failed_ids(result) == [r["messageId"] for r in records]
-    assert world.calls["ses.SendTemplatedEmail"] == 1  # the held record never called SES
+    assert world.calls["ses.SendEmail"] == 1  # the held record never called SES
     assert world.calls["dynamodb.PutItem"] == 2
     assert world.calls["dynamodb.DeleteItem"] == 2  # both in-progress locks released, so retries send
     assert world.idempotency_items() == [] and world.sent() == []
@@ -217,13 +217,13 @@ def test_paused_a_started_record_stops_before_its_send(
 
 def test_paused_with_more_records_than_threads(world: SenderWorld, monkeypatch: pytest.MonkeyPatch) -> None:
     world.configure(send_concurrency=3)
-    world.fail_ses("SendTemplatedEmail", lambda params: PAUSED)
+    world.fail_ses("SendEmail", lambda params: PAUSED)
     records = [world.record(welcome(f"u{i}@example.com")) for i in range(9)]
 
     result = world.invoke(*records)
 
     assert world.failed_ids(result) == [r["messageId"] for r in records]
-    assert 1 <= world.calls["ses.SendTemplatedEmail"] <= 3  # at most the records already in flight
+    assert 1 <= world.calls["ses.SendEmail"] <= 3  # at most the records already in flight
     assert world.calls["dynamodb.PutItem"] <= 3
     assert world.calls["ses.GetTemplate"] == 1
     assert world.sent() == [] and world.idempotency_items() == []
@@ -232,7 +232,7 @@ def test_paused_with_more_records_than_threads(world: SenderWorld, monkeypatch: 
 def test_counts_and_logs_from_many_threads_add_up(
     world: SenderWorld, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    track_in_flight("SendTemplatedEmail", 0.02)
+    track_in_flight("SendEmail", 0.02)
     missing = {"template": "example-welcome", "to": ["m@example.com"], "data": {"name": "x"}}
     records = (
         [world.record(welcome(f"u{i}@example.com")) for i in range(4)]

@@ -28,9 +28,8 @@ def test_the_issue_batch_sends_one_and_dead_letters_two(world: SenderWorld) -> N
 
     assert result == {"batchItemFailures": []}
     [sent] = world.sent()
-    assert (sent.template, sent.source) == ("example-welcome", SENDER)
+    assert (sent.subject, sent.source) == ("Welcome to Groundskeeper, Ada!", SENDER)
     assert sent.destinations == {"ToAddresses": ["ada@example.com"]}
-    assert json.loads(sent.template_data) == {"name": "Ada", "product": "Groundskeeper"}
     dead = {attrs["source_message_id"]: (body, attrs) for body, attrs in world.dead_letters()}
     assert set(dead) == {missing["messageId"], not_json["messageId"]}
     body, attrs = dead[missing["messageId"]]
@@ -41,23 +40,29 @@ def test_the_issue_batch_sends_one_and_dead_letters_two(world: SenderWorld) -> N
     assert (body, attrs["error_code"]) == (not_json["body"], "InvalidMessage")
 
 
-def test_the_subject_renders_with_the_recorded_data(world: SenderWorld) -> None:
-    world.invoke(world.record(welcome()))
+def test_the_sender_renders_every_part_and_escapes_data_only_in_the_html(world: SenderWorld) -> None:
+    hostile = '"><img src=x onerror=alert(1)> <script>alert(2)</script>'
+    data = {"name": hostile, "product": "Groundskeeper", "support_email": 'help@example.com" onclick="x'}
+    world.invoke(world.record(welcome(data=data)))
     [sent] = world.sent()
-    rendered = world.ses.test_render_template(TemplateName=sent.template, TemplateData=sent.template_data)
-    assert "Subject: Welcome to Groundskeeper, Ada!" in rendered["RenderedTemplate"]
+    assert sent.subject == f"Welcome to Groundskeeper, {hostile}!"  # plain text: no entities
+    assert sent.text is not None and f"Hello {hostile}," in sent.text
+    assert 'help@example.com" onclick="x' in sent.text
+    assert sent.html is not None and "<img" not in sent.html and "<script" not in sent.html
+    assert "Hello &quot;&gt;&lt;img src&#x3D;x onerror&#x3D;alert(1)&gt;" in sent.html
+    assert 'href="mailto:help@example.com&quot; onclick&#x3D;&quot;x"' in sent.html
 
 
 def test_the_sample_event_delivers_the_bundled_template(world: SenderWorld) -> None:
     result = world.invoke(*load_event("sqs-email-request.json")["Records"])
     assert result == {"batchItemFailures": []}
-    assert [m.template for m in world.sent()] == ["example-welcome"]
+    assert [m.subject for m in world.sent()] == ["Welcome to Groundskeeper, Ada!"]
     assert world.ses.get_template(TemplateName="example-welcome")["Template"]["SubjectPart"]  # published
 
 
 def test_throttling_is_retried_and_a_retry_delivers_exactly_once(world: SenderWorld) -> None:
     throttle = {"on": True}
-    world.fail_ses("SendTemplatedEmail", lambda params: THROTTLED if throttle["on"] else None)
+    world.fail_ses("SendEmail", lambda params: THROTTLED if throttle["on"] else None)
     first, second = world.record(welcome("a@example.com")), world.record(welcome("b@example.com"))
 
     result = world.invoke(first, second)
@@ -76,7 +81,7 @@ def test_throttling_is_retried_and_a_retry_delivers_exactly_once(world: SenderWo
 
 def test_only_the_throttled_record_is_reported(world: SenderWorld) -> None:
     world.fail_ses(
-        "SendTemplatedEmail",
+        "SendEmail",
         lambda params: THROTTLED if params["Destination"]["ToAddresses"] == ["b@x.com"] else None,
     )
     records = [world.record(welcome(to)) for to in ("a@x.com", "b@x.com", "c@x.com")]
@@ -90,7 +95,7 @@ def test_only_the_throttled_record_is_reported(world: SenderWorld) -> None:
     [("ServiceUnavailable", "later", 503), ("InternalFailure", "oops", 500), ("SomethingNew", "x", 502)],
 )
 def test_server_errors_are_retried(world: SenderWorld, failure: tuple[str, str, int]) -> None:
-    world.fail_ses("SendTemplatedEmail", lambda params: failure)
+    world.fail_ses("SendEmail", lambda params: failure)
     record = world.record(welcome())
     assert world.failed_ids(world.invoke(record)) == [record["messageId"]]
     assert world.dead_letters() == []
@@ -102,7 +107,7 @@ def test_timeouts_are_retried(world: SenderWorld) -> None:
     def time_out(**_: Any) -> None:
         raise ReadTimeoutError(endpoint_url="https://email.us-east-1.amazonaws.com")
 
-    world.ses.meta.events.register("before-call.ses.SendTemplatedEmail", time_out)
+    world.ses.meta.events.register("before-call.ses.SendEmail", time_out)
     record = world.record(welcome())
     assert world.failed_ids(world.invoke(record)) == [record["messageId"]]
     assert world.idempotency_items() == []
@@ -112,13 +117,13 @@ def test_timeouts_are_retried(world: SenderWorld) -> None:
 def test_sending_paused_stops_the_batch(world: SenderWorld, code: str) -> None:
     # One record at a time, so the counts below are exact; test_concurrency covers SEND_CONCURRENCY > 1.
     world.configure(send_concurrency=1)
-    world.fail_ses("SendTemplatedEmail", lambda params: (code, "Sending paused for this account.", 400))
+    world.fail_ses("SendEmail", lambda params: (code, "Sending paused for this account.", 400))
     records = [world.record(welcome(f"user{i}@example.com")) for i in range(4)]
 
     result = world.invoke(*records)
 
     assert world.failed_ids(result) == [r["messageId"] for r in records]
-    assert world.calls["ses.SendTemplatedEmail"] == 1  # no further SES calls once paused
+    assert world.calls["ses.SendEmail"] == 1  # no further SES calls once paused
     assert world.calls["ses.GetTemplate"] == 1
     assert world.calls["dynamodb.PutItem"] == 1  # the later records were not even deduplicated
     assert world.sent() == [] and world.dead_letters() == [] and world.idempotency_items() == []
@@ -136,7 +141,7 @@ def test_sending_paused_stops_the_batch(world: SenderWorld, code: str) -> None:
 def test_permanent_ses_errors_go_to_the_dlq(
     world: SenderWorld, failure: tuple[str, str, int], expected_code: str
 ) -> None:
-    world.fail_ses("SendTemplatedEmail", lambda params: failure)
+    world.fail_ses("SendEmail", lambda params: failure)
     record = world.record(welcome(idempotency_key="k"))
     assert world.invoke(record) == {"batchItemFailures": []}
     [(body, attrs)] = world.dead_letters()
@@ -147,7 +152,7 @@ def test_permanent_ses_errors_go_to_the_dlq(
 
 def test_a_redriven_dead_letter_is_sent_once_fixed(world: SenderWorld) -> None:
     reject = {"on": True}
-    world.fail_ses("SendTemplatedEmail", lambda p: ("MessageRejected", "x", 400) if reject["on"] else None)
+    world.fail_ses("SendEmail", lambda p: ("MessageRejected", "x", 400) if reject["on"] else None)
     record = world.record(welcome(idempotency_key="k"))
     world.invoke(record)
     [(body, _)] = world.dead_letters()
@@ -169,20 +174,20 @@ def test_unknown_template_is_published_from_the_bundle_or_dead_lettered(world: S
     assert world.invoke(unknown, bundled) == {"batchItemFailures": []}
     [(_, attrs)] = world.dead_letters()
     assert attrs["error_code"] == "TemplateDoesNotExist"
-    assert [m.template for m in world.sent()] == ["example-welcome"]
+    assert [m.subject for m in world.sent()] == ["Welcome to Groundskeeper, Ada!"]
 
 
-def test_a_template_deleted_after_caching_is_republished_and_sent(world: SenderWorld) -> None:
+def test_a_template_deleted_after_caching_still_renders_from_the_cache(world: SenderWorld) -> None:
     world.invoke(world.record(welcome("a@example.com")))
     world.ses.delete_template(TemplateName="example-welcome")
     assert world.invoke(world.record(welcome("b@example.com"))) == {"batchItemFailures": []}
     assert len(world.sent()) == 2
-    assert world.calls["ses.CreateTemplate"] == 2
+    assert world.calls["ses.CreateTemplate"] == 1  # the next fetch, after the cache's TTL, republishes
 
 
 def test_application_template_with_unsupported_syntax_is_refused(world: SenderWorld) -> None:
     world.ses.create_template(
-        Template={"TemplateName": "app", "SubjectPart": "Hi", "TextPart": "{{#with user}}{{name}}{{/with}}"}
+        Template={"TemplateName": "app", "SubjectPart": "Hi", "TextPart": "{{uppercase user.name}}"}
     )
     record = world.record({"template": "app", "to": ["a@example.com"], "data": {"user": {"name": "x"}}})
     world.invoke(record)
@@ -207,6 +212,67 @@ def test_dotted_and_conditional_variables_in_application_templates(world: Sender
     assert len(world.sent()) == 1
     [(_, attrs)] = world.dead_letters()
     assert attrs["error_code"] == "MissingRenderingAttribute" and "order.id" in attrs["error_message"]
+
+
+GRANT_TEXT = (
+    "{{#if approved}}Approved on {{approval.date}}{{else}}Pending{{/if}}\n"
+    "{{#each reviewers}}- {{name}}\n{{/each}}"
+)
+
+
+@pytest.mark.parametrize(
+    ("data", "missing"),
+    [
+        ({"approved": True, "approval": {}, "reviewers": []}, "approval.date"),  # in the branch taken
+        ({"approved": False, "reviewers": [{"name": "a"}, {}]}, "name"),  # in an #each item
+    ],
+)
+def test_a_variable_missing_where_the_render_reaches_is_refused(
+    world: SenderWorld, data: dict[str, Any], missing: str
+) -> None:
+    world.ses.create_template(
+        Template={"TemplateName": "grant", "SubjectPart": "Grant", "TextPart": GRANT_TEXT}
+    )
+    world.invoke(world.record({"template": "grant", "to": ["a@example.com"], "data": data}))
+    [(_, attrs)] = world.dead_letters()
+    assert attrs["error_code"] == "MissingRenderingAttribute" and missing in attrs["error_message"]
+    assert world.sent() == []
+
+
+def test_valid_handlebars_that_ses_renders_is_sent(world: SenderWorld) -> None:
+    html = (
+        '{{#*inline "full"}}{{first}}{{#if last}} {{last}}{{/if}}{{/inline}}'
+        "<p>{{> full}}</p>{{#with team}}<p>{{name}}</p>{{/with}}<p>{{lookup roles role}}</p>"
+        "<p>{{list.[0]}}</p>{{#if a}}A{{else if b}}B{{else}}C{{/if}}<p>\\{{literal}}</p>"
+    )
+    world.ses.create_template(
+        Template={"TemplateName": "rich", "SubjectPart": "Hi {{first}}", "HtmlPart": html}
+    )
+    data = {
+        "first": "Ada", "team": {"name": "Core"}, "roles": {"x": "admin"}, "role": "x", "list": ["one"],
+        "a": False, "b": True,
+    }  # fmt: skip
+    assert world.invoke(world.record({"template": "rich", "to": ["a@example.com"], "data": data})) == {
+        "batchItemFailures": []
+    }
+    [sent] = world.sent()
+    assert sent.html == "<p>Ada</p><p>Core</p><p>admin</p><p>one</p>B<p>{{literal}}</p>"
+    assert sent.text is None  # the template has no text part, so neither has the email
+
+
+def test_a_hostile_cors_origin_is_text_in_the_html_and_verbatim_in_the_text(world: SenderWorld) -> None:
+    origin = '"><img src=x onerror=alert(document.domain)><script>alert(1)</script>'
+    data = {
+        "bucket": "open-bucket", "severity": "HIGH", "status": "non_compliant", "finding_count": "1",
+        "findings_summary": f"HIGH rule 0: origin {origin} is allowed", "remediated": "false",
+        "audited_at": "2026-11-28T10:00:00Z",
+    }  # fmt: skip
+    world.invoke(world.record({"template": "cors-finding", "to": ["ops@example.com"], "data": data}))
+    [sent] = world.sent()
+    assert sent.html is not None and sent.text is not None
+    assert "<img" not in sent.html and "<script" not in sent.html and origin not in sent.html
+    assert "&quot;&gt;&lt;img src&#x3D;x onerror&#x3D;alert(document.domain)&gt;" in sent.html
+    assert origin in sent.text
 
 
 def test_an_idempotency_key_reused_for_different_content_is_dead_lettered(world: SenderWorld) -> None:
@@ -244,14 +310,14 @@ def test_templates_are_fetched_once_per_ttl(world: SenderWorld) -> None:
     world.invoke(*[world.record(welcome(f"u{i}@example.com")) for i in range(5)])
     world.invoke(world.record(welcome("late@example.com")))
     assert world.calls["ses.GetTemplate"] == 1
-    assert world.calls["ses.SendTemplatedEmail"] == 6
+    assert world.calls["ses.SendEmail"] == 6
 
 
 def test_one_log_line_per_message_without_content_and_emf_metrics(
     world: SenderWorld, capsys: pytest.CaptureFixture[str]
 ) -> None:
     world.fail_ses(
-        "SendTemplatedEmail",
+        "SendEmail",
         lambda params: THROTTLED if params["Destination"]["ToAddresses"] == ["t@x.com"] else None,
     )
     records = [

@@ -20,7 +20,7 @@ def span_in_gaps(times: list[float], gap: float) -> None:
 
 
 def send_times(world: SenderWorld) -> list[float]:
-    """Filled with the time of every SendTemplatedEmail call from now on."""
+    """Filled with the time of every SendEmail call from now on."""
     times: list[float] = []
     lock = threading.Lock()
 
@@ -28,7 +28,7 @@ def send_times(world: SenderWorld) -> list[float]:
         with lock:
             times.append(time.monotonic())
 
-    world.ses.meta.events.register("before-call.ses.SendTemplatedEmail", stamp)
+    world.ses.meta.events.register("before-call.ses.SendEmail", stamp)
     return times
 
 

@@ -64,7 +64,7 @@ def test_thousand_messages_nothing_lost_nothing_duplicated(world: SenderWorld) -
                 return ("Throttling", "Maximum sending rate exceeded.", 400)
         return None
 
-    world.fail_ses("SendTemplatedEmail", throttle)
+    world.fail_ses("SendEmail", throttle)
 
     rounds = 0
     while queue:  # SQS: whatever is in batchItemFailures comes back later

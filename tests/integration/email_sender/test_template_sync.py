@@ -56,11 +56,17 @@ def test_list_follows_pagination() -> None:
         assert template_sync.list_names(ses) == ["a", "b"]
 
 
-def test_broken_html_is_never_published(aws: None) -> None:
-    broken = Template(name="broken", subject="Hi", text="t", html="<p>unclosed")
+@pytest.mark.parametrize(
+    ("html", "reason"),
+    [("<p>{{{summary}}}</p>", "unescaped"), ("<p>{{& summary}}</p>", "unescaped"), ("{{#if a}}", "expected")],
+)
+def test_a_template_with_raw_data_in_its_html_or_bad_syntax_is_never_published(
+    aws: None, html: str, reason: str
+) -> None:
+    broken = Template(name="broken", subject="Hi", text="t", html=html)
     with pytest.raises(PermanentError) as caught:
         publish_template(client("ses"), broken, update_existing=True)
-    assert caught.value.code == "InvalidTemplate" and "never closed" in caught.value.message
+    assert caught.value.code == "InvalidTemplate" and reason in caught.value.message
     assert client("ses").list_templates()["TemplatesMetadata"] == []
 
 
@@ -72,7 +78,7 @@ def test_the_store_publishes_a_missing_bundled_template_and_caches_with_a_ttl(aw
     ses.meta.events.register("before-parameter-build.ses", lambda event_name, **_: calls.append(event_name))
 
     checked = store.get(ses, "cors-finding")
-    assert checked.variables.required >= {"bucket", "severity"}
+    assert checked.syntax_error is None and len(checked.parts) == 3
     assert calls == ["before-parameter-build.ses.GetTemplate", "before-parameter-build.ses.CreateTemplate"]
     store.get(ses, "cors-finding")
     now[0] += 59

@@ -1,10 +1,9 @@
-"""Every bundled template is publishable: well-formed HTML, supported syntax, and only known variables."""
+"""Every bundled template is publishable, renders the producers' data, and escapes it in the HTML part."""
 
 from __future__ import annotations
 
 import pytest
 
-from email_sender.html_wellformed import html_problems
 from email_sender.template_store import (
     Template,
     bundled_template_names,
@@ -12,6 +11,7 @@ from email_sender.template_store import (
     load_bundled_template,
     template_problems,
 )
+from groundskeeper.errors import MISSING_RENDERING_ATTRIBUTE, PermanentError
 
 # The data keys each template may use: the contract with the auditor, the janitor and applications.
 KNOWN_DATA = {
@@ -24,6 +24,12 @@ KNOWN_DATA = {
     },
     "example-welcome": {"name", "product", "support_email"},
 }  # fmt: skip
+OPTIONAL = {"example-welcome": {"support_email"}}
+HOSTILE = ["<script>alert(1)</script>", '"><img src=x onerror=alert(1)>', "https://a.example' onclick='x"]
+
+
+def _data(name: str, value: str = "value") -> dict[str, str]:
+    return {key: f"{key}-{value}" for key in KNOWN_DATA[name]}
 
 
 def test_the_expected_templates_are_bundled() -> None:
@@ -34,35 +40,39 @@ def test_the_expected_templates_are_bundled() -> None:
 def test_bundled_template_is_publishable(name: str) -> None:
     template = load_bundled_template(name)
     assert template is not None
-    assert html_problems(template.html) == []
     assert template_problems(template) == []
     assert template.text.strip() and template.html.strip()
 
 
 @pytest.mark.parametrize("name", sorted(KNOWN_DATA))
-def test_bundled_template_uses_only_known_variables(name: str) -> None:
+def test_bundled_template_renders_the_documented_data_and_needs_each_required_key(name: str) -> None:
     template = load_bundled_template(name)
     assert template is not None
     checked = check_template(template)
-    assert checked.syntax_error is None
-    used = checked.variables.required | checked.variables.optional
-    assert used <= KNOWN_DATA[name]
+    rendered = checked.render(_data(name))
+    assert all(f"{key}-value" in rendered.text for key in KNOWN_DATA[name])
+    for key in KNOWN_DATA[name] - OPTIONAL.get(name, set()):
+        data = _data(name)
+        del data[key]
+        with pytest.raises(PermanentError) as refused:
+            checked.render(data)
+        assert refused.value.code == MISSING_RENDERING_ATTRIBUTE
+        assert key in refused.value.message
+    for key in OPTIONAL.get(name, set()):
+        data = _data(name)
+        del data[key]
+        assert checked.render(data).html
 
 
-def test_cors_and_janitor_templates_need_every_documented_key() -> None:
-    # The producers always send all of these, as flat strings; the templates may rely on each.
-    for name in ("cors-finding", "eip-janitor-report"):
-        template = load_bundled_template(name)
-        assert template is not None
-        assert check_template(template).variables.required == KNOWN_DATA[name]
-
-
-def test_example_welcome_needs_name_and_product_only() -> None:
-    template = load_bundled_template("example-welcome")
+@pytest.mark.parametrize("name", sorted(KNOWN_DATA))
+@pytest.mark.parametrize("hostile", HOSTILE)
+def test_hostile_data_is_text_in_the_html_part_and_verbatim_in_the_text_part(name: str, hostile: str) -> None:
+    template = load_bundled_template(name)
     assert template is not None
-    variables = check_template(template).variables
-    assert variables.required == {"name", "product"}
-    assert variables.optional == {"support_email"}
+    rendered = check_template(template).render({key: hostile for key in KNOWN_DATA[name]})
+    assert hostile not in rendered.html
+    assert "<script" not in rendered.html and "<img" not in rendered.html and "' onclick" not in rendered.html
+    assert hostile in rendered.text
 
 
 def test_unknown_or_escaping_names_are_not_bundled() -> None:
@@ -71,8 +81,17 @@ def test_unknown_or_escaping_names_are_not_bundled() -> None:
 
 
 def test_template_problems_reports_each_kind() -> None:
-    bad = Template(name="bad", subject="two\nlines", text="{{#with x}}{{/with}}", html="<p>unclosed")
+    bad = Template(name="bad", subject="two\nlines", text="{{#with x}}", html="<p>{{{raw}}} {{& also}}</p>")
     problems = template_problems(bad)
-    assert any(p.startswith("html: ") for p in problems)
-    assert any(p.startswith("syntax: ") and "#with" in p for p in problems)
+    assert any(p.startswith("syntax: text: ") for p in problems)
     assert "subject: must be one non-empty line" in problems
+    raw_html = Template(name="raw", subject="s", text="t", html="<p>{{{raw}}} {{& also}}</p>")
+    assert [p for p in template_problems(raw_html) if "unescaped" in p] == [
+        "html: line 1: {{{raw}}} / {{& raw}} would put data into markup unescaped: write {{x}}",
+        "html: line 1: {{{also}}} / {{& also}} would put data into markup unescaped: write {{x}}",
+    ]
+
+
+def test_valid_html5_is_not_a_problem() -> None:
+    html = "<p>one<p>two{{#if a}}<div class=a>{{else}}<div class=b>{{/if}}body</div><br>"
+    assert template_problems(Template(name="html5", subject="s", text="t", html=html)) == []
