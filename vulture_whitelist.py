@@ -19,6 +19,7 @@ _ = (
     _.new_configuration,  # the auditor's report: the CORS configuration a remediation wrote
     _.remediation_error,  # the auditor's report: why a remediation failed
     _.trigger_key,  # the auditor's report: the object key that triggered the audit
+    _.skip_reasons,  # the auditor's report: how many records were skipped, per reason
     _.savings_usd,  # eip-janitor-report template
     # The SQS partial batch response: Lambda's event source mapping reads these keys.
     _.itemIdentifier,
