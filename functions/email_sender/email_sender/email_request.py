@@ -153,23 +153,36 @@ def _abridged(literal: str) -> str:
     return literal if len(literal) <= 24 else f"{literal[:20]}...({len(literal)} characters)"
 
 
-# A JSON string (skipped whole, so brackets inside it don't count) or one bracket.
-_STRING_OR_BRACKET = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]', re.DOTALL)
+_NOT_BRACKETS = re.compile(r"[^\[\]{}]+")
+_AS_PARENTHESES = str.maketrans("[{]}", "(())")
 
 
 def _nesting_problem(body: str) -> str | None:
-    """Why `body` nests too deep to parse safely, or None. Linear, with no recursion, before json.loads."""
+    """Why `body` nests too deep to parse safely, or None: no recursion, and C-speed string operations."""
+    too_deep = f"arrays and objects nest deeper than {MAX_NESTING} levels"
     if body.count("[") + body.count("{") <= MAX_NESTING:
         return None
+    # The brackets outside strings: without escaped backslashes and quotes, every other piece between quotes.
+    # Up to a first syntax error this reads the text as json.loads does, so it sees at least the depth that
+    # json.loads would recurse to.
+    outside = "".join(body.replace("\\\\", "").replace('\\"', "").split('"')[::2])
+    levels = _NOT_BRACKETS.sub("", outside).translate(_AS_PARENTHESES)
+    if "(" * (MAX_NESTING + 1) in levels:
+        return too_deep
+    # Each pass drops the innermost pairs, which lowers the depth by exactly one; shallow data ends empty.
+    remains = levels
+    for _ in range(MAX_NESTING):
+        if not remains:
+            return None
+        remains = remains.replace("()", "")
+    if not remains:
+        return None
+    # Deeper than MAX_NESTING, or unbalanced (then json.loads says why): count to tell which.
     depth = 0
-    for token in _STRING_OR_BRACKET.finditer(body):
-        bracket = token.group()
-        if bracket in "[{":
-            depth += 1
-            if depth > MAX_NESTING:
-                return f"arrays and objects nest deeper than {MAX_NESTING} levels"
-        elif bracket in "]}":
-            depth -= 1
+    for level in levels:
+        depth += 1 if level == "(" else -1
+        if depth > MAX_NESTING:
+            return too_deep
     return None
 
 

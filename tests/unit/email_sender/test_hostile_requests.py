@@ -130,6 +130,35 @@ def test_deep_bodies_are_refused_without_recursion(body: str) -> None:
     assert "nest" in reason_of(body)
 
 
+@pytest.mark.parametrize("depth", [33, 40, 64, 65, 200])
+def test_every_depth_beyond_the_limit_is_refused(depth: int) -> None:
+    assert f"deeper than {MAX_NESTING}" in reason_of(body_with('{"x":' + nested(depth - 2) + "}"))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    depth=st.integers(0, 80),
+    filler=st.text(st.sampled_from(["[", "]", "{", "}", '"', "\\", "a", "é"]), max_size=12),
+)
+def test_nesting_is_judged_on_structure_whatever_the_strings_hold(depth: int, filler: str) -> None:
+    # Strings full of brackets, quotes and backslashes at every level: only the real arrays count.
+    value: Any = filler
+    for _ in range(depth):
+        value = [filler, value, {filler: filler}]
+    body = body_with(json.dumps({"x": value}))
+    levels = 2 + depth + (1 if depth else 0)  # the request, data, the lists, and the innermost {filler: ...}
+    if levels > MAX_NESTING:
+        assert "nest deeper" in reason_of(body)
+    else:
+        assert parse_email_request(body, SENDER).data == {"x": value}
+
+
+def test_a_truncated_body_is_not_json_rather_than_too_deep() -> None:
+    # Many brackets (past the cheap count), shallow, cut in the middle: unbalanced, yet only 4 deep.
+    body = body_with(json.dumps({"x": [[index, {"y": "]"}] for index in range(40)]}))
+    assert reason_of(body[: len(body) // 2]).startswith("body is not JSON")
+
+
 def test_brackets_inside_strings_do_not_count_as_nesting() -> None:
     text = "[{" * 1000 + '\\"[' + "\\\\"
     request = parse_email_request(body_with(json.dumps({"s": text})), SENDER)
