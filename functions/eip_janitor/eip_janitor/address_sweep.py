@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from eip_janitor.decisions import Action, Decision, decide, format_idle_tag, tags_of
+from eip_janitor.decisions import Action, Decision, decide, format_idle_tag, guard_release, tags_of
+from eip_janitor.dns_index import DnsIndex
 from eip_janitor.release_budget import Candidate
 from eip_janitor.report import AWS_FAILURES, RegionReport
 from eip_janitor.settings import Settings
@@ -35,7 +36,8 @@ class RegionSurvey:
 
 def survey_region(ec2: EC2Client, region: str, now: datetime, settings: Settings) -> RegionSurvey:
     """Describe and decide every address in the region, apply marks and unmarks (unless dry run), and
-    return the release candidates; releasing waits until the cap has been applied across regions."""
+    return the release candidates; releasing waits until the DNS guard (hold_back_for_dns) and the cap
+    have been applied across regions."""
     report = RegionReport()
     survey = RegionSurvey(region, report, [])
     try:
@@ -74,6 +76,40 @@ def survey_region(ec2: EC2Client, region: str, now: datetime, settings: Settings
     return survey
 
 
+def hold_back_for_dns(survey: RegionSurvey, dns: DnsIndex) -> None:
+    """Keep, out of the candidates, every address a DNS record points at (listed in the report with its
+    records) and, when the index is incomplete, every address (skipped with the guard's error). Neither
+    takes a place under the release cap. Their idle tags stay, so they are released on the first run
+    after the record is deleted or repointed."""
+    kept: list[Candidate] = []
+    for candidate in survey.candidates:
+        guarded = guard_release(candidate.decision, candidate.address, dns)
+        if guarded.action is Action.RELEASE:
+            kept.append(candidate)
+            continue
+        if guarded.action is Action.DNS_PROTECTED:
+            public_ip = str(candidate.address.get("PublicIp") or "")
+            survey.report.dns_protected.append(
+                {
+                    "allocation_id": candidate.allocation_id,
+                    "public_ip": public_ip,
+                    "records": list(dns.records_for(public_ip)),
+                }
+            )
+            logger.info(
+                "eip_dns_protected",
+                extra={
+                    "allocation_id": candidate.allocation_id,
+                    "public_ip": public_ip,
+                    "region": survey.region,
+                    "records": list(dns.records_for(public_ip)),
+                },
+            )
+        else:
+            survey.report.skip(candidate.allocation_id, guarded.reason)
+    survey.candidates = kept
+
+
 def _change_tags(
     call: Callable[[list[str]], object], ids: list[str], settings: Settings, report: RegionReport
 ) -> list[str]:
@@ -106,12 +142,14 @@ def release_chosen(
     now: datetime,
     settings: Settings,
     report: RegionReport,
+    *,
+    dns: DnsIndex,
 ) -> None:
     """Release (or, in a dry run, list) this region's share of the capped candidates.
 
     The sweep's view may be stale by now, and real AWS is our only other guard (moto would even release
     an associated address): so the chosen addresses are described again, together, right before their
-    releases, and each is decided again on that fresh data."""
+    releases, and each is decided again on that fresh data (and the run's DNS index)."""
     if settings.dry_run:
         for candidate in chosen:
             report.would_release.append(candidate.allocation_id)
@@ -124,7 +162,13 @@ def release_chosen(
             continue
         for candidate in batch:
             _release_one(
-                ec2, candidate, fresh.get(candidate.allocation_id), now, settings=settings, report=report
+                ec2,
+                candidate,
+                fresh.get(candidate.allocation_id),
+                now,
+                settings=settings,
+                report=report,
+                dns=dns,
             )
 
 
@@ -154,12 +198,13 @@ def _release_one(
     *,
     settings: Settings,
     report: RegionReport,
+    dns: DnsIndex,
 ) -> None:
     allocation_id = candidate.allocation_id
     if address is None:
         report.skip(allocation_id, "already released")
         return
-    fresh = decide(address, now, settings)
+    fresh = decide(address, now, settings, dns)
     if fresh.action is not Action.RELEASE:
         report.skip(allocation_id, _changed_since_sweep(fresh))
         return
@@ -184,7 +229,7 @@ def _changed_since_sweep(decision: Decision) -> str:
         return "associated since sweep"
     if decision.action is Action.EXEMPT:
         return "exempt since sweep"
-    if decision.action is Action.SKIP:
+    if decision.action in (Action.SKIP, Action.DNS_PROTECTED, Action.HOLD):
         return decision.reason
     return f"idle tag changed since sweep ({decision.reason})"
 

@@ -1,4 +1,5 @@
-"""Pure rules: what the janitor does with one Elastic IP, given the address, the time and the settings."""
+"""Pure rules: what the janitor does with one Elastic IP, given the address, the time, the settings and
+the run's DNS index."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from eip_janitor.dns_index import GUARD_OFF, DnsIndex, GuardStatus
 from eip_janitor.settings import Settings
 
 AMAZON_POOL = "amazon"
@@ -23,6 +25,8 @@ class Action(StrEnum):
     MARK = "mark"  # idle and not (validly) tagged yet: start the grace period
     WAIT = "wait"  # idle, tagged, still in its grace period
     RELEASE = "release"  # idle for longer than the grace period
+    DNS_PROTECTED = "dns_protected"  # due, but a DNS record points at it: kept (and marked) until it goes
+    HOLD = "hold"  # due, but the DNS guard could not read every zone this run: kept, decided again next run
 
 
 @dataclass(frozen=True)
@@ -77,9 +81,12 @@ def parse_idle_tag(value: str) -> datetime | None:
         return None
 
 
-def decide(address: Mapping[str, Any], now: datetime, settings: Settings) -> Decision:
+def decide(
+    address: Mapping[str, Any], now: datetime, settings: Settings, dns: DnsIndex = GUARD_OFF
+) -> Decision:
     """The one decision for an address. Protection comes first: exempt, never-ours and in-use addresses
-    can only ever be reported or unmarked, whatever their idle tag says."""
+    can only ever be reported or unmarked, whatever their idle tag says; a due address is then checked
+    against the DNS index (see guard_release)."""
     allocation_id = str(address.get("AllocationId") or "")
     tags = tags_of(address)
     if settings.exempt_tag_key in tags:
@@ -91,7 +98,30 @@ def decide(address: Mapping[str, Any], now: datetime, settings: Settings) -> Dec
     if in_use(address):
         return Decision(Action.UNMARK if idle_tag is not None else Action.IN_USE, allocation_id)
 
-    return _idle_decision(allocation_id, idle_tag, now, settings)
+    return guard_release(_idle_decision(allocation_id, idle_tag, now, settings), address, dns)
+
+
+def guard_release(decision: Decision, address: Mapping[str, Any], dns: DnsIndex) -> Decision:
+    """A RELEASE stands only if no record in the index points at the address's public IP, and only if
+    the index is complete: with a zone unread, any address might be named there, so none is released.
+    Anything else passes unchanged. The janitor applies this once the index is built, so the index is
+    read concurrently with the region sweeps; decide() applies it too, for the re-check before a release."""
+    if decision.action is not Action.RELEASE or dns.status is GuardStatus.OFF:
+        return decision
+    if dns.status is GuardStatus.FAILED:
+        return Decision(
+            Action.HOLD, decision.allocation_id, f"DNS guard failed: {dns.error}", decision.idle_since
+        )
+    public_ip = str(address.get("PublicIp") or "")
+    if not public_ip:
+        return Decision(
+            Action.HOLD, decision.allocation_id, "no public IP to check against DNS", decision.idle_since
+        )
+    records = dns.records_for(public_ip)
+    if records:
+        names = ", ".join(sorted({record["name"] for record in records}))
+        return Decision(Action.DNS_PROTECTED, decision.allocation_id, f"DNS: {names}", decision.idle_since)
+    return decision
 
 
 def _idle_decision(allocation_id: str, idle_tag: str | None, now: datetime, settings: Settings) -> Decision:

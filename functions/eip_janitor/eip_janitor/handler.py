@@ -42,6 +42,14 @@ def lambda_handler(event: Any, context: LambdaContext) -> JanitorReport:
     run_id = run_id_of(event, context)
     own_region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
     sqs = client("sqs") if SETTINGS.notify.enabled else None
+    # Route 53 is global: one client reads every zone.
+    route53 = client("route53") if SETTINGS.dns_guard else None
     return run_janitor(
-        SETTINGS, ec2_for=_ec2, sqs=sqs, own_region=own_region, now=datetime.now(UTC), run_id=run_id
+        SETTINGS,
+        ec2_for=_ec2,
+        sqs=sqs,
+        own_region=own_region,
+        now=datetime.now(UTC),
+        run_id=run_id,
+        route53=route53,
     )

@@ -1,4 +1,5 @@
-"""One janitor run: sweep the regions concurrently, apply the release cap globally, release, report."""
+"""One janitor run: read DNS and sweep the regions concurrently, hold back what DNS names, apply the
+release cap globally, release, report."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from eip_janitor import release_budget
-from eip_janitor.address_sweep import release_chosen, survey_region
+from eip_janitor.address_sweep import hold_back_for_dns, release_chosen, survey_region
+from eip_janitor.dns_index import GUARD_OFF, build_dns_index
 from eip_janitor.permission_check import check_release_permission
 from eip_janitor.release_budget import Candidate
 from eip_janitor.report import (
@@ -27,6 +29,7 @@ from groundskeeper.observability import MetricUnit, logger, metrics
 
 if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client
+    from mypy_boto3_route53 import Route53Client
     from mypy_boto3_sqs import SQSClient
 
 # Regions are I/O-bound; 16 threads cover the usual enabled regions in one wave without flooding EC2.
@@ -41,16 +44,25 @@ def run_janitor(
     own_region: str,
     now: datetime,
     run_id: str,
+    route53: Route53Client | None = None,
 ) -> JanitorReport:
-    """Three phases, so that the cap is global and the same fleet always gives the same choice:
-    1. describe, decide and (un)mark every region concurrently;
-    2. choose at most MAX_RELEASES_PER_RUN candidates, longest idle first, across all regions;
-    3. release the chosen ones, regions concurrently, each address re-checked just before."""
+    """Four phases, so that the cap is global and the same fleet always gives the same choice:
+    1. read every Route 53 zone once (unless the guard is off, route53=None), while every region is
+       described, decided and (un)marked concurrently;
+    2. hold back the candidates a DNS record points at (all of them when a zone could not be read);
+    3. choose at most MAX_RELEASES_PER_RUN of the rest, longest idle first, across all regions;
+    4. release the chosen ones, regions concurrently, each address re-checked just before."""
     regions = resolve_regions(settings.regions, own_region, ec2_for)
-    with ThreadPoolExecutor(max_workers=max(1, min(MAX_REGION_WORKERS, len(regions)))) as pool:
+    workers = min(MAX_REGION_WORKERS, len(regions)) + (1 if route53 is not None else 0)
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        # Submitted first, on a worker of its own: no region ever waits for it, nor it for a region.
+        dns_job = pool.submit(build_dns_index, route53) if route53 is not None else None
         surveys = {
             s.region: s for s in pool.map(lambda r: survey_region(ec2_for(r), r, now, settings), regions)
         }
+        dns = dns_job.result() if dns_job is not None else GUARD_OFF
+        for survey in surveys.values():
+            hold_back_for_dns(survey, dns)
         candidates = [c for s in surveys.values() for c in s.candidates]
         chosen, deferred = release_budget.choose(candidates, settings.max_releases_per_run)
         for candidate in deferred:
@@ -61,7 +73,7 @@ def run_janitor(
         # list() waits for every region and re-raises anything unexpected from a worker.
         list(
             pool.map(
-                lambda r: release_chosen(ec2_for(r), by_region[r], now, settings, surveys[r].report),
+                lambda r: release_chosen(ec2_for(r), by_region[r], now, settings, surveys[r].report, dns=dns),
                 by_region,
             )
         )
@@ -69,7 +81,9 @@ def run_janitor(
     permission = (
         check_release_permission(ec2_for, chosen[0] if chosen else None) if settings.dry_run else None
     )
-    outcome = RunOutcome(settings.dry_run, run_id, {r: s.report for r, s in surveys.items()}, permission)
+    outcome = RunOutcome(
+        settings.dry_run, run_id, {r: s.report for r, s in surveys.items()}, permission, dns.entry()
+    )
     _record_metrics(outcome, len(candidates))
     return build_report(outcome, _notify(settings, sqs, outcome))
 
@@ -82,6 +96,8 @@ def _record_metrics(outcome: RunOutcome, candidates: int) -> None:
     metrics.add_metric(name="WouldReleaseAddresses", unit=MetricUnit.Count, value=would)
     metrics.add_metric(name="DeferredAddresses", unit=MetricUnit.Count, value=outcome.deferred_count)
     metrics.add_metric(name="AddressErrors", unit=MetricUnit.Count, value=outcome.error_count)
+    metrics.add_metric(name="DnsProtectedAddresses", unit=MetricUnit.Count, value=outcome.dns_protected_count)
+    metrics.add_metric(name="DnsGuardFailures", unit=MetricUnit.Count, value=int(outcome.dns_guard_failed))
     # Money actually saved: a dry run saves nothing, whatever its report estimates.
     saved = monthly_savings_usd(outcome.released_count)
     metrics.add_metric(name="MonthlySavingsUSD", unit=MetricUnit.NoUnit, value=saved)
@@ -96,6 +112,8 @@ def _record_metrics(outcome: RunOutcome, candidates: int) -> None:
             "marked_count": outcome.marked_count,
             "deferred_count": outcome.deferred_count,
             "error_count": outcome.error_count,
+            "dns_protected_count": outcome.dns_protected_count,
+            "dns_guard": outcome.dns_guard,
             "estimated_monthly_savings_usd": outcome.estimated_monthly_savings_usd,
         },
     )

@@ -37,6 +37,38 @@ class AddressError(TypedDict):
     code: str
 
 
+class DnsRecordEntry(TypedDict):
+    """One Route 53 record that points at an address."""
+
+    name: str
+    type: str  # "A", or "CNAME" to the address's EC2 public host name
+    zone: str
+    zone_id: str
+    private: bool
+
+
+class DnsProtectedAddress(TypedDict):
+    """An address due for release that is kept because DNS records still point at it."""
+
+    allocation_id: str
+    public_ip: str
+    records: list[DnsRecordEntry]
+
+
+class DnsGuardEntry(TypedDict):
+    """The report's `dns_guard` section: whether the run could read every hosted zone."""
+
+    status: str  # ok | failed (nothing was released) | off (DNS_GUARD=off)
+    zones_read: int
+    records_read: int
+    calls: int  # Route 53 requests: ListHostedZones pages + ListResourceRecordSets pages
+    error: str | None
+
+
+def guard_off() -> DnsGuardEntry:
+    return {"status": "off", "zones_read": 0, "records_read": 0, "calls": 0, "error": None}
+
+
 class RegionEntry(TypedDict):
     released: list[str]
     would_release: list[str]
@@ -46,6 +78,7 @@ class RegionEntry(TypedDict):
     skipped: list[SkippedAddress]
     deferred: list[str]
     errors: list[AddressError]
+    dns_protected: list[DnsProtectedAddress]
     addresses: int
     idle: int
 
@@ -69,6 +102,8 @@ class JanitorReport(TypedDict):
     marked_count: int
     deferred_count: int
     error_count: int
+    dns_protected_count: int
+    dns_guard: DnsGuardEntry
     estimated_monthly_savings_usd: float
     permission_check: NotRequired[PermissionCheck]  # dry runs only
     notification_id: str | None
@@ -86,6 +121,8 @@ class EipJanitorReportData(TypedDict):
     savings_usd: str
     summary: str
     run_id: str
+    dns_protected_count: str
+    dns_held_back: str
 
 
 def failure_code(exc: Exception) -> str:
@@ -104,6 +141,7 @@ class RegionReport:
     skipped: list[SkippedAddress] = field(default_factory=list)
     deferred: list[str] = field(default_factory=list)
     errors: list[AddressError] = field(default_factory=list)
+    dns_protected: list[DnsProtectedAddress] = field(default_factory=list)
     addresses: int = 0
     idle: int = 0
 
@@ -127,6 +165,7 @@ class RegionReport:
             "skipped": list(self.skipped),
             "deferred": list(self.deferred),
             "errors": list(self.errors),
+            "dns_protected": list(self.dns_protected),
             "addresses": self.addresses,
             "idle": self.idle,
         }
@@ -140,6 +179,15 @@ class RunOutcome:
     run_id: str
     regions: dict[str, RegionReport]
     permission_check: PermissionCheck | None = None
+    dns_guard: DnsGuardEntry = field(default_factory=guard_off)
+
+    @property
+    def dns_protected_count(self) -> int:
+        return sum(len(r.dns_protected) for r in self.regions.values())
+
+    @property
+    def dns_guard_failed(self) -> bool:
+        return self.dns_guard["status"] == "failed"
 
     @property
     def released_count(self) -> int:
@@ -186,6 +234,8 @@ def build_report(outcome: RunOutcome, notification_id: str | None) -> JanitorRep
         "marked_count": outcome.marked_count,
         "deferred_count": outcome.deferred_count,
         "error_count": outcome.error_count,
+        "dns_protected_count": outcome.dns_protected_count,
+        "dns_guard": outcome.dns_guard,
         "estimated_monthly_savings_usd": outcome.estimated_monthly_savings_usd,
         "notification_id": notification_id,
     }
@@ -206,8 +256,15 @@ def notification_key(run_id: str) -> str:
 
 
 def worth_mailing(outcome: RunOutcome) -> bool:
-    """Mail when something was released, would be released, or failed; marking alone is routine."""
-    return bool(outcome.released_count or outcome.would_release_count or outcome.error_count)
+    """Mail when something was released, would be released, failed, or is held back by DNS (a record to
+    delete or repoint); marking alone is routine."""
+    return bool(
+        outcome.released_count
+        or outcome.would_release_count
+        or outcome.error_count
+        or outcome.dns_protected_count
+        or outcome.dns_guard_failed
+    )
 
 
 def email_data(outcome: RunOutcome) -> EipJanitorReportData:
@@ -221,6 +278,8 @@ def email_data(outcome: RunOutcome) -> EipJanitorReportData:
         "savings_usd": f"{outcome.estimated_monthly_savings_usd:.2f}",
         "summary": summary_text(outcome),
         "run_id": outcome.run_id,
+        "dns_protected_count": str(outcome.dns_protected_count),
+        "dns_held_back": dns_held_back_text(outcome),
     }
 
 
@@ -232,12 +291,15 @@ def summary_text(outcome: RunOutcome) -> str:
     check = outcome.permission_check
     if check:
         lines.append(f"Permission check {check['action']}: allowed={check['allowed']} ({check['code']})")
+    if outcome.dns_guard_failed:
+        lines.append(f"DNS guard FAILED ({outcome.dns_guard['error']}): nothing was released.")
     for name, region in sorted(outcome.regions.items()):
         lines.append(
             f"{name}: {region.addresses} addresses, {region.idle} idle, "
             f"{len(region.released)} released, {len(region.would_release)} would be released, "
             f"{len(region.marked)} marked, {len(region.unmarked)} unmarked, "
-            f"{len(region.deferred)} deferred, {len(region.errors)} errors"
+            f"{len(region.deferred)} deferred, {len(region.dns_protected)} held back by DNS, "
+            f"{len(region.errors)} errors"
         )
         items = (
             [f"  released {a}" for a in region.released]
@@ -248,4 +310,31 @@ def summary_text(outcome: RunOutcome) -> str:
         lines.extend(items[:_SUMMARY_LIMIT])
         if len(items) > _SUMMARY_LIMIT:
             lines.append(f"  ... and {len(items) - _SUMMARY_LIMIT} more (see the report)")
+    return "\n".join(lines)
+
+
+def dns_held_back_text(outcome: RunOutcome) -> str:
+    """The email's "held back by DNS" section: each address, its region and the records naming it."""
+    guard = outcome.dns_guard
+    if guard["status"] == "off":
+        return "The DNS guard is off (DNS_GUARD=off): addresses were released without checking Route 53."
+    lines: list[str] = []
+    if guard["status"] == "failed":
+        lines.append(
+            f"The DNS guard could not read every hosted zone ({guard['error']}), so no address was "
+            "released this run."
+        )
+    held = [(name, a) for name, region in sorted(outcome.regions.items()) for a in region.dns_protected]
+    for region_name, address in held[:_SUMMARY_LIMIT]:
+        records = "; ".join(
+            f"{r['name']} {r['type']} in zone {r['zone']} ({'private' if r['private'] else 'public'})"
+            for r in address["records"]
+        )
+        lines.append(f"{address['public_ip']} ({address['allocation_id']}, {region_name}): {records}")
+    if len(held) > _SUMMARY_LIMIT:
+        lines.append(f"... and {len(held) - _SUMMARY_LIMIT} more (see the report)")
+    if not lines:
+        lines.append(
+            f"None: no record in the {guard['zones_read']} hosted zones read points at an address due."
+        )
     return "\n".join(lines)

@@ -20,6 +20,7 @@ MAX_GRACE = 24 * 3650  # ten years: anything longer is a typo
 _REGION_NAME = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
 # EC2 refuses tag keys with this prefix, so such a setting could never work.
 _RESERVED_TAG_PREFIX = "aws:"
+DNS_GUARD_VALUES = ("on", "off")
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,8 @@ class Settings:
     # () = the function's own region; ("all",) = every enabled region; else region names.
     regions: tuple[str, ...] = ()
     max_releases_per_run: int = 10
+    # Never release an address a Route 53 record points at (subdomain takeover); off only by choice.
+    dns_guard: bool = True
     notify: Notifier = field(default_factory=Notifier)
 
     @classmethod
@@ -47,6 +50,7 @@ class Settings:
             idle_tag_key=idle,
             regions=_regions(environ),
             max_releases_per_run=env_int("MAX_RELEASES_PER_RUN", 10, minimum=0, environ=environ),
+            dns_guard=_dns_guard(environ),
             notify=Notifier.from_env(environ),
         )
 
@@ -56,6 +60,13 @@ def _tag_key(name: str, default: str, environ: Mapping[str, str]) -> str:
     if key.lower().startswith(_RESERVED_TAG_PREFIX) or len(key) > 128:
         raise SettingsError(name, f"is not a usable EC2 tag key: {key!r}")
     return key
+
+
+def _dns_guard(environ: Mapping[str, str]) -> bool:
+    value = env_str("DNS_GUARD", "on", environ=environ).lower() or "on"
+    if value not in DNS_GUARD_VALUES:
+        raise SettingsError("DNS_GUARD", f"must be on or off; got {value!r}")
+    return value == "on"
 
 
 def _regions(environ: Mapping[str, str]) -> tuple[str, ...]:

@@ -11,6 +11,7 @@ from botocore.config import Config
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_ec2 import EC2Client
+    from mypy_boto3_route53 import Route53Client
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_ses import SESClient
     from mypy_boto3_sqs import SQSClient
@@ -23,6 +24,20 @@ BOTO_CONFIG = Config(
     read_timeout=10,
     max_pool_connections=32,
 )
+# For a call that must not be repeated behind the caller's back (SES SendEmail: a retry of a send whose
+# answer was lost sends the email twice): one attempt, and timeouts short enough to finish well inside the
+# deadline margin a caller keeps. The caller's own retry (SQS redelivery, guarded by idempotency) replaces
+# botocore's.
+SINGLE_ATTEMPT_CONNECT_TIMEOUT = 1
+SINGLE_ATTEMPT_READ_TIMEOUT = 3
+SINGLE_ATTEMPT_CONFIG = Config(
+    retries={"mode": "standard", "total_max_attempts": 1},
+    connect_timeout=SINGLE_ATTEMPT_CONNECT_TIMEOUT,
+    read_timeout=SINGLE_ATTEMPT_READ_TIMEOUT,
+    max_pool_connections=32,
+)
+Purpose = Literal["default", "single-attempt"]
+_CONFIGS: dict[str, Config] = {"default": BOTO_CONFIG, "single-attempt": SINGLE_ATTEMPT_CONFIG}
 
 
 class _ClientCache:
@@ -35,10 +50,10 @@ class _ClientCache:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._session: boto3.session.Session | None = None
-        self._made: dict[tuple[str, str | None], Any] = {}
+        self._made: dict[tuple[str, str | None, str], Any] = {}
 
-    def get(self, service: str, region: str | None) -> Any:
-        key = (service, region)
+    def get(self, service: str, region: str | None, purpose: Purpose = "default") -> Any:
+        key = (service, region, purpose)
         found = self._made.get(key)
         if found is not None:
             return found
@@ -47,7 +62,7 @@ class _ClientCache:
                 if self._session is None:
                     self._session = boto3.session.Session()
                 make: Any = self._session.client
-                self._made[key] = make(service, region_name=region, config=BOTO_CONFIG)
+                self._made[key] = make(service, region_name=region, config=_CONFIGS[purpose])
             return self._made[key]
 
     def clear(self) -> None:
@@ -69,9 +84,16 @@ def client(service: Literal["ses"], region: str | None = None) -> SESClient: ...
 def client(service: Literal["ec2"], region: str | None = None) -> EC2Client: ...
 @overload
 def client(service: Literal["dynamodb"], region: str | None = None) -> DynamoDBClient: ...
+@overload
+def client(service: Literal["route53"], region: str | None = None) -> Route53Client: ...
 def client(service: str, region: str | None = None) -> Any:
     """The cached client for (service, region); region None means the environment's default region."""
     return _cache.get(service, region)
+
+
+def single_attempt_client(service: Literal["ses"], region: str | None = None) -> SESClient:
+    """The cached client for (service, region) that makes each call once: no botocore retries at all."""
+    return _cache.get(service, region, "single-attempt")  # type: ignore[no-any-return]
 
 
 def reset_clients() -> None:

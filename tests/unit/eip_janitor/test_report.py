@@ -49,7 +49,7 @@ def test_region_entry_has_the_documented_keys() -> None:
     entry = build_report(RunOutcome(False, "r", {"us-east-1": region}), None)["regions"]["us-east-1"]
     assert list(entry) == [
         "released", "would_release", "marked", "unmarked", "exempt", "skipped", "deferred", "errors",
-        "addresses", "idle",
+        "dns_protected", "addresses", "idle",
     ]  # fmt: skip
     assert entry["skipped"] == [{"allocation_id": "eipalloc-1", "reason": "already released"}]
 
@@ -72,7 +72,7 @@ def test_email_data_is_flat_strings_and_summary_is_bounded() -> None:
     assert all(isinstance(value, str) for value in data.values())
     assert set(data) == {
         "dry_run", "released_count", "would_release_count", "marked_count", "error_count",
-        "regions", "savings_usd", "summary", "run_id",
+        "regions", "savings_usd", "summary", "run_id", "dns_protected_count", "dns_held_back",
     }  # fmt: skip
     assert (data["savings_usd"], data["dry_run"], data["regions"]) == ("288.00", "false", "us-east-1")
     summary = summary_text(outcome)
