@@ -17,6 +17,7 @@ def test_defaults_are_safe() -> None:
     assert settings == Settings()
     assert settings.dry_run is True
     assert (settings.grace_period_hours, settings.max_releases_per_run) == (168, 10)
+    assert settings.dns_guard is True
     assert not settings.notify.enabled
 
 
@@ -29,12 +30,15 @@ def test_values_are_parsed() -> None:
             "IDLE_TAG_KEY": "team:idle",
             "JANITOR_REGIONS": " us-east-1, eu-west-1 ,us-east-1",
             "MAX_RELEASES_PER_RUN": "3",
+            "DNS_GUARD": "off",
             "NOTIFY_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/q",
             "NOTIFY_EMAIL": "ops@example.com",
         }
     )
     assert settings.regions == ("us-east-1", "eu-west-1")
     assert (settings.dry_run, settings.grace_period_hours, settings.max_releases_per_run) == (False, 0, 3)
+    assert settings.dns_guard is False
+    assert Settings.from_env({"DNS_GUARD": " ON "}).dns_guard is True
     assert settings.notify.enabled
     assert settings.notify.recipients == ("ops@example.com",)
     assert Settings.from_env({"JANITOR_REGIONS": "ALL"}).regions == ("all",)
@@ -51,6 +55,8 @@ def test_values_are_parsed() -> None:
         ({"JANITOR_REGIONS": "all,us-east-1"}, "JANITOR_REGIONS"),
         ({"EXEMPT_TAG_KEY": "aws:keep"}, "EXEMPT_TAG_KEY"),
         ({"EXEMPT_TAG_KEY": "same", "IDLE_TAG_KEY": "same"}, "IDLE_TAG_KEY"),
+        ({"DNS_GUARD": "false"}, "DNS_GUARD"),
+        ({"DNS_GUARD": "disabled"}, "DNS_GUARD"),
     ],
 )
 def test_bad_values_name_the_variable(env: dict[str, str], variable: str) -> None:
