@@ -17,7 +17,7 @@ LOCAL_AWS := AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_SESSION
 # Runs a command with the container engine's DOCKER_HOST (empty when the ambient Docker works).
 WITH_ENGINE := eval "$$($(LOCAL)/docker-engine.sh env)" &&
 
-.PHONY: help setup venv oracle engine base-image base-image-soak moto-up moto-down build local-ready test test-fast test-local mutate \
+.PHONY: help setup venv oracle engine base-image base-image-soak moto-up moto-down build local-ready test test-fast test-local soak mutate \
 	lint format demo bench sync-templates deploy stop clean
 
 help: ## List the targets
@@ -53,15 +53,19 @@ local-ready: setup build
 
 # The local SAM loop runs in its own pytest process, one test at a time: its tests share one moto server and
 # one build (pytest-xdist's loadgroup does not keep them on one worker with pytest 9).
-test: venv oracle ## Run every test: unit, integration (moto) and the local SAM loop
-	@$(LOCAL_AWS) $(BIN)/pytest -n 2 tests/unit tests/integration
+test: venv oracle ## Run every test: unit, integration (moto), CI-sized soaks and the local SAM loop
+	@$(LOCAL_AWS) $(BIN)/pytest -n 2 tests/unit tests/integration tests/soak
 	@$(LOCAL_AWS) $(BIN)/pytest tests/local
 
-test-fast: venv oracle ## Unit and integration tests only (no containers)
-	@$(LOCAL_AWS) $(BIN)/pytest -n 2 tests/unit tests/integration
+test-fast: venv oracle ## Unit, integration and CI-sized soak tests only (no containers)
+	@$(LOCAL_AWS) $(BIN)/pytest -n 2 tests/unit tests/integration tests/soak
 
 test-local: venv ## The local SAM loop tests only
 	@$(LOCAL_AWS) $(BIN)/pytest tests/local
+
+# One process, so the end-of-run table gathers every suite; SOAK_SEED=<n> replays another random draw.
+soak: venv ## The soak suites at full size, each with its table: tried / lost / duplicated / wrong / crashed
+	@SOAK_PROFILE=full $(LOCAL_AWS) $(BIN)/pytest -n 0 -q -p no:cacheprovider tests/soak
 
 # RATCHET=update records the scores that rose; CHANGED=<git ref> mutates only the modules changed since it.
 mutate: venv ## Mutation testing of the decision modules against the score ratchet (docs/testing.md)
