@@ -20,7 +20,7 @@ KNOWN_DATA = {
     },
     "eip-janitor-report": {
         "dry_run", "released_count", "would_release_count", "marked_count", "error_count", "regions",
-        "savings_usd", "summary", "run_id",
+        "savings_usd", "summary", "run_id", "dns_protected_count", "dns_held_back",
     },
     "example-welcome": {"name", "product", "support_email"},
 }  # fmt: skip
