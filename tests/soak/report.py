@@ -69,7 +69,10 @@ class Tally:
 
 def table(tallies: Iterable[Tally]) -> str:
     tallies = list(tallies)
-    rows = [[t.suite, *(str(getattr(t, column)) for column in COLUMNS), f"{t.seconds:.1f}"] for t in tallies]
+    rows = [
+        [t.suite, *map(str, (t.tried, t.lost, t.duplicated, t.wrong, t.crashed)), f"{t.seconds:.1f}"]
+        for t in tallies
+    ]
     header = ["suite", *COLUMNS, "seconds"]
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
 
