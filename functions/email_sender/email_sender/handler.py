@@ -5,11 +5,13 @@ from __future__ import annotations
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from email_sender.email_request import ascii_address
+from email_sender.request_policy import RequestPolicy
 from email_sender.send_pacing import SendPacer, read_max_send_rate
 from email_sender.sender import EmailSender
 from email_sender.settings import Settings
-from email_sender.template_store import TemplateStore
-from groundskeeper.aws_clients import client
+from email_sender.template_store import TemplateStore, bundled_template_names
+from groundskeeper.aws_clients import client, single_attempt_client
 from groundskeeper.observability import logger, metrics
 
 if TYPE_CHECKING:
@@ -26,6 +28,19 @@ def build_sender(settings: Settings) -> EmailSender:
         dynamodb=client("dynamodb"),
         templates=TemplateStore(settings.template_cache_seconds),
         pacer=SendPacer(partial(read_max_send_rate, ses), share=settings.send_rate_share),
+        policy=build_policy(settings),
+        # The send itself makes one attempt: SQS redelivery, guarded by idempotency, is its retry.
+        send_ses=single_attempt_client("ses"),
+    )
+
+
+def build_policy(settings: Settings) -> RequestPolicy:
+    # In their ASCII form, as a request's "from" is once parsed (the settings were checked at cold start).
+    senders = {ascii_address(a) for a in (settings.sender_email, *settings.allowed_senders) if a}
+    return RequestPolicy(
+        senders=frozenset(senders),
+        templates=settings.allowed_templates,
+        always_allowed=frozenset(bundled_template_names()),
     )
 
 

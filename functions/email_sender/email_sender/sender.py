@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -10,25 +11,39 @@ from aws_lambda_powertools.utilities.idempotency import (
     IdempotencyConfig,
     idempotent_function,
 )
-from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyValidationError
+from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    IdempotencyAlreadyInProgressError,
+    IdempotencyPersistenceLayerError,
+    IdempotencyValidationError,
+)
+from botocore.exceptions import BotoCoreError, ClientError
 
 from email_sender.batch_metrics import BatchTally, emit_batch_metrics
 from email_sender.batch_processor import likely_idempotency_key, process_batch, sqs_records
 from email_sender.dead_letter import dead_letter
 from email_sender.email_request import EmailRequest, parse_email_request
 from email_sender.ses_delivery import send_email
+from groundskeeper.aws_clients import SINGLE_ATTEMPT_CONNECT_TIMEOUT, SINGLE_ATTEMPT_READ_TIMEOUT
 from groundskeeper.errors import (
     DEADLINE_NEAR,
     IDEMPOTENCY_KEY_REUSED,
+    IDEMPOTENCY_UNAVAILABLE,
+    SEND_IN_PROGRESS,
+    SEND_OUTCOME_UNKNOWN,
+    CodedError,
     Outcome,
+    OutcomeUnknown,
     PermanentError,
     SendingPaused,
     TransientError,
     error_code,
+    error_message,
 )
-from groundskeeper.observability import logger
+from groundskeeper.observability import MetricUnit, logger, metrics
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
     from aws_lambda_powertools.utilities.typing import LambdaContext
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -36,6 +51,7 @@ if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
 
     from email_sender.batch_processor import PartialBatchResponse
+    from email_sender.request_policy import RequestPolicy
     from email_sender.send_pacing import SendPacer
     from email_sender.settings import Settings
     from email_sender.template_store import RenderedEmail, TemplateStore
@@ -43,12 +59,43 @@ if TYPE_CHECKING:
 # Don't start a record with less time than one slow SES call needs: a timed-out invocation returns the
 # whole batch to the queue and leaves the interrupted record's in-progress lock until the deadline.
 DEADLINE_MARGIN_MS = 5_000
+# The longest a send can take (one attempt, the send client's connect and read timeouts). A send is only
+# started with at least this much time left, so the Lambda timeout never kills an invocation mid-send.
+SEND_WORST_CASE_MS = (SINGLE_ATTEMPT_CONNECT_TIMEOUT + SINGLE_ATTEMPT_READ_TIMEOUT) * 1000
+# Lambda's longest timeout: the deadline of an invocation whose context is unknown.
+MAX_INVOCATION_MS = 15 * 60 * 1000
+# An invocation is judged dead this long after its deadline (Lambda's clocks agree far better than this).
+CLOCK_SKEW_MS = 5_000
+# The attribute a send-started mark adds to the idempotency record: the deadline of the sending invocation.
+SEND_DEADLINE_ATTRIBUTE = "send_deadline"
+# What a stored result holds besides the outcome.
+SES_MESSAGE_ID = "ses_message_id"
 
 
 def _mark_duplicate(response: Any, idempotent_data: DataRecord) -> Any:
     # Powertools calls this only when it answers from the idempotency table, i.e. nothing was sent now.
     del idempotent_data  # the hook's signature; the record itself is not needed
+    if (response or {}).get("outcome") == Outcome.DEAD_LETTERED:
+        # An earlier delivery's send had an unknown outcome: this copy goes to the DLQ too, with the reason,
+        # in case the first copy's dead-lettering failed. It is never sent.
+        return response
     return {**(response or {}), "outcome": Outcome.DUPLICATE}
+
+
+def _unknown_outcome(reason: str) -> dict[str, str]:
+    """The result stored for a send SES may have accepted: COMPLETED, so no redelivery sends it again."""
+    return {"outcome": Outcome.DEAD_LETTERED, "error_code": SEND_OUTCOME_UNKNOWN, "reason": reason}
+
+
+@dataclass
+class Attempt:
+    """One record's delivery, as far as it got: what `_deliver` returned, kept even if Powertools then raises.
+
+    Powertools completes the idempotency record after the wrapped function returns; if that write fails it
+    raises IdempotencyPersistenceLayerError, although the email went out. `result` says so.
+    """
+
+    result: dict[str, str] | None = None
 
 
 @dataclass(eq=False)
@@ -59,6 +106,8 @@ class Invocation:
     tally: BatchTally = field(default_factory=BatchTally)
     # Set by the first record that SES answers "paused", never unset; records that start later make no call.
     paused_by: str | None = None
+    # Records delivered whose idempotency record could not be completed; appended to from the record threads.
+    incomplete: list[str] = field(default_factory=list)
 
     def stop_if_paused(self) -> None:
         if self.paused_by:
@@ -66,6 +115,9 @@ class Invocation:
 
     def remaining_ms(self) -> int | None:
         return self.lambda_context.get_remaining_time_in_millis() if self.lambda_context else None
+
+    def record_incomplete(self, message_id: str) -> None:
+        self.incomplete.append(message_id)  # list.append is atomic
 
 
 class EmailSender:
@@ -86,12 +138,20 @@ class EmailSender:
         dynamodb: DynamoDBClient,
         templates: TemplateStore,
         pacer: SendPacer,
+        policy: RequestPolicy,
+        send_ses: SESClient | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.settings = settings
         self.ses = ses
+        # The client that sends: one attempt per call (see docs/email-sender.md, exactly once).
+        self.send_ses = send_ses or ses
         self.sqs = sqs
+        self.dynamodb = dynamodb
         self.templates = templates
         self.pacer = pacer
+        self.policy = policy
+        self.clock = clock
         self._idempotency = IdempotencyConfig(
             event_key_jmespath="key",
             # The same key with a different request is a producer bug: refuse it loudly, don't skip it.
@@ -101,6 +161,7 @@ class EmailSender:
             response_hook=_mark_duplicate,
         )
         persistence = DynamoDBPersistenceLayer(table_name=settings.idempotency_table, boto3_client=dynamodb)
+        self._persistence = persistence
         # Powertools configures the layer on every call, but its first configure() is not atomic: another
         # thread could see `configured` set before the key expression is, and hash the wrong key. Doing it
         # now, single-threaded, leaves the calls only re-assigning the same function name.
@@ -128,77 +189,223 @@ class EmailSender:
             group_key=likely_idempotency_key,
         )
         emit_batch_metrics(invocation.tally, response, paused=bool(invocation.paused_by))
+        if invocation.incomplete:
+            metrics.add_metric(
+                name="IdempotencyCompleteFailed", unit=MetricUnit.Count, value=len(invocation.incomplete)
+            )
         return response
 
     def handle(self, record: dict[str, Any], invocation: Invocation) -> Outcome:
         """Deliver one record; returns its outcome. Raising puts the record in batchItemFailures."""
+        try:
+            return self._handle(record, invocation)
+        # On the queue's last receive, whatever failed: the redrive policy would move the record to the DLQ
+        # with no reason, so it goes there now with its last error. Earlier receives re-raise, as before.
+        except Exception as exc:
+            receives = receive_count(record)
+            if receives < self.settings.max_receive_count:
+                raise
+            code, reason = failure_reason(exc)
+            reason = f"{reason} (receive {receives} of {self.settings.max_receive_count}: not retried again)"
+            return self._dead_letter(str(record["messageId"]), str(record["body"]), code, reason, invocation)
+
+    def _handle(self, record: dict[str, Any], invocation: Invocation) -> Outcome:
         invocation.stop_if_paused()
         remaining = invocation.remaining_ms()
         if remaining is not None and remaining < DEADLINE_MARGIN_MS:
             raise TransientError(DEADLINE_NEAR, "too little time left in this invocation; not attempted")
         message_id = str(record["messageId"])
         body = str(record["body"])
+        attempt = Attempt()
         try:
             request = parse_email_request(body, self.settings.sender_email)
+            self.policy.check(request)
             job = {"key": request.idempotency_key or message_id, "request": request.fingerprint()}
-            result = self._deliver_once(job=job, request=request, invocation=invocation)
+            try:
+                result = self._deliver_once(job=job, request=request, invocation=invocation, attempt=attempt)
+            except IdempotencyAlreadyInProgressError:
+                result = self._in_progress_elsewhere(job)
+            except IdempotencyPersistenceLayerError as exc:
+                if attempt.result is None:  # nothing was sent: SQS retries
+                    raise TransientError(IDEMPOTENCY_UNAVAILABLE, _persistence_failure(exc)) from exc
+                result = self._delivered_but_not_recorded(message_id, attempt.result, exc, invocation)
         except IdempotencyValidationError:
             reused = PermanentError(
                 IDEMPOTENCY_KEY_REUSED, "idempotency_key was already used for a different request"
             )
-            return self._dead_letter(message_id, body, reused, invocation)
+            return self._dead_letter(message_id, body, reused.code, reused.message, invocation)
         except PermanentError as exc:
-            return self._dead_letter(message_id, body, exc, invocation)
+            return self._dead_letter(message_id, body, exc.code, exc.message, invocation)
         except SendingPaused as exc:
             invocation.paused_by = exc.code
             raise
         outcome = Outcome(result["outcome"])
+        if outcome is Outcome.DEAD_LETTERED:  # the send's outcome is unknown: an operator decides
+            return self._dead_letter(message_id, body, result["error_code"], result["reason"], invocation)
         invocation.tally.count(outcome)
         logger.info("email request handled", extra={"message_id": message_id, "outcome": outcome})
         return outcome
 
     def _deliver(
-        self, *, job: dict[str, Any], request: EmailRequest, invocation: Invocation
+        self, *, job: dict[str, Any], request: EmailRequest, invocation: Invocation, attempt: Attempt
     ) -> dict[str, str]:
-        """Runs at most once per key. Raising deletes the in-progress record, so that a retry may run."""
+        """Runs at most once per key. Raising deletes the in-progress record, so that a retry may run.
+
+        So it raises only when nothing was sent; a send SES may have accepted returns a result instead.
+        """
         # Rendered here, not by SES: a render that fails is refused now, with its reason, where SES would
         # accept the send and drop the email; and the HTML part escapes every value.
         rendered = self.templates.get(self.ses, request.template).render(request.data)
-        message_id = self._send(request, rendered, invocation)
-        return {"outcome": Outcome.SENT, "ses_message_id": message_id}
+        try:
+            message_id = self._send(job, request, rendered, invocation)
+        except OutcomeUnknown as exc:
+            attempt.result = _unknown_outcome(exc.message)
+        else:
+            attempt.result = {"outcome": Outcome.SENT, SES_MESSAGE_ID: message_id}
+        return attempt.result
 
-    def _send(self, request: EmailRequest, rendered: RenderedEmail, invocation: Invocation) -> str:
+    def _send(
+        self, job: dict[str, Any], request: EmailRequest, rendered: RenderedEmail, invocation: Invocation
+    ) -> str:
         remaining = invocation.remaining_ms()
         time_left = None if remaining is None else (remaining - DEADLINE_MARGIN_MS) / 1000
         self.pacer.wait_for_turn(len(request.to) + len(request.cc) + len(request.bcc), time_left)
         # Paused while this record waited, or started before another record saw the pause: stop short of a
         # send that would fail the same way. Raising here deletes this record's in-progress lock.
         invocation.stop_if_paused()
-        return send_email(self.ses, request, rendered)
+        self._mark_send_started(job, invocation)
+        remaining = invocation.remaining_ms()
+        if remaining is not None and remaining < SEND_WORST_CASE_MS:
+            raise TransientError(DEADLINE_NEAR, "too little time left for the send; not attempted")
+        return send_email(self.send_ses, request, rendered)
+
+    def _mark_send_started(self, job: dict[str, Any], invocation: Invocation) -> None:
+        """Record, before the send, that it starts, and until when this invocation can be running it.
+
+        Powertools lets an in-progress record expire with the invocation that wrote it, and a redelivery
+        after that runs the send again: a second email if the first invocation was killed after SES
+        accepted. The mark keeps the record in progress until the record itself expires; a redelivery
+        that finds it after the deadline knows a send may have happened and does not repeat it.
+        """
+        now_ms = int(self.clock() * 1000)
+        remaining = invocation.remaining_ms()
+        deadline_ms = now_ms + (MAX_INVOCATION_MS if remaining is None else remaining)
+        store = self._persistence
+        try:
+            self.dynamodb.update_item(
+                TableName=self.settings.idempotency_table,
+                Key={store.key_attr: {"S": self._record_key(job)}},
+                UpdateExpression="SET #in_progress_expiry = :hold, #send_deadline = :deadline",
+                ConditionExpression="#status = :in_progress",
+                ExpressionAttributeNames={
+                    "#in_progress_expiry": store.in_progress_expiry_attr,
+                    "#send_deadline": SEND_DEADLINE_ATTRIBUTE,
+                    "#status": store.status_attr,
+                },
+                ExpressionAttributeValues={
+                    ":hold": {"N": str(now_ms + self.settings.idempotency_ttl_seconds * 1000)},
+                    ":deadline": {"N": str(deadline_ms)},
+                    ":in_progress": {"S": "INPROGRESS"},
+                },
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise TransientError(
+                IDEMPOTENCY_UNAVAILABLE, f"could not mark the send as started: {failure_reason(exc)[1]}"
+            ) from exc
+
+    def _record_key(self, job: dict[str, Any]) -> str:
+        # Powertools' own key for `job` ("<function>#<hash of job.key>"), so the mark lands on its record.
+        key: str | None = self._persistence._get_hashed_idempotency_key(job)
+        if key is None:  # not reached: raise_on_no_idempotency_key is set and job always has a key
+            raise TransientError(IDEMPOTENCY_UNAVAILABLE, "no idempotency key")
+        return key
+
+    def _in_progress_elsewhere(self, job: dict[str, Any]) -> dict[str, str]:
+        """The key's record is in progress: a live invocation delivers it, or one died during its send."""
+        try:
+            item = self.dynamodb.get_item(
+                TableName=self.settings.idempotency_table,
+                Key={self._persistence.key_attr: {"S": self._record_key(job)}},
+                ConsistentRead=True,
+            ).get("Item", {})
+        except (ClientError, BotoCoreError) as exc:
+            raise TransientError(IDEMPOTENCY_UNAVAILABLE, failure_reason(exc)[1]) from exc
+        deadline = item.get(SEND_DEADLINE_ATTRIBUTE, {}).get("N")
+        if deadline is not None and int(deadline) + CLOCK_SKEW_MS < self.clock() * 1000:
+            return _unknown_outcome(
+                "an earlier delivery of this key started its send and was stopped (killed or timed out) "
+                "before it recorded the result: SES may have accepted it"
+            )
+        raise TransientError(SEND_IN_PROGRESS, "another invocation is delivering this idempotency key")
+
+    def _delivered_but_not_recorded(
+        self,
+        message_id: str,
+        result: dict[str, str],
+        exc: IdempotencyPersistenceLayerError,
+        invocation: Invocation,
+    ) -> dict[str, str]:
+        # The send is done (or its outcome unknown): sending again would be the duplicate. The record stays in
+        # progress with its send mark, so a redelivery will not send either.
+        invocation.record_incomplete(message_id)
+        logger.warning(
+            "idempotency record not completed after the send",
+            extra={
+                "message_id": message_id,
+                SES_MESSAGE_ID: result.get(SES_MESSAGE_ID),
+                "error_code": IDEMPOTENCY_UNAVAILABLE,
+                "reason": _persistence_failure(exc),
+            },
+        )
+        return result
 
     def _dead_letter(
-        self, message_id: str, body: str, exc: PermanentError, invocation: Invocation
+        self, message_id: str, body: str, code: str, reason: str, invocation: Invocation
     ) -> Outcome:
         # If this send fails the exception propagates and the record is retried: nothing is lost.
         dead_letter(
             self.sqs,
             self.settings.dead_letter_queue_url,
             body,
-            code=exc.code,
-            reason=exc.message,
+            code=code,
+            reason=reason,
             source_message_id=message_id,
         )
-        invocation.tally.count(Outcome.DEAD_LETTERED, exc.code)
+        invocation.tally.count(Outcome.DEAD_LETTERED, code)
         # The reason stays out of the log: it may quote an address. It travels with the DLQ message.
         logger.info(
             "email request handled",
-            extra={"message_id": message_id, "outcome": Outcome.DEAD_LETTERED, "error_code": exc.code},
+            extra={"message_id": message_id, "outcome": Outcome.DEAD_LETTERED, "error_code": code},
         )
         return Outcome.DEAD_LETTERED
 
 
+def receive_count(record: dict[str, Any]) -> int:
+    """How many times SQS has delivered `record`, this time included (1 if the attribute is missing)."""
+    try:
+        return int(record.get("attributes", {}).get("ApproximateReceiveCount", 1))
+    except (TypeError, ValueError):
+        return 1
+
+
+def failure_reason(exc: BaseException) -> tuple[str, str]:
+    """(error_code, message) for any failure: its own code, else AWS's, else the exception's type."""
+    if isinstance(exc, CodedError):
+        return exc.code, exc.message
+    if isinstance(exc, IdempotencyPersistenceLayerError):
+        return IDEMPOTENCY_UNAVAILABLE, _persistence_failure(exc)
+    return error_code(exc) or type(exc).__name__, error_message(exc)
+
+
+def _persistence_failure(exc: IdempotencyPersistenceLayerError) -> str:
+    cause = exc.__cause__
+    if cause is None:
+        return str(exc)
+    return f"{exc.message}: {error_code(cause) or type(cause).__name__}: {error_message(cause)}"
+
+
 def _log_failure(record: dict[str, Any], exc: Exception) -> None:
-    code = getattr(exc, "code", None) or error_code(exc) or type(exc).__name__
+    code, _ = failure_reason(exc)
     outcome = Outcome.PAUSED if isinstance(exc, SendingPaused) else Outcome.RETRY
     logger.warning(
         "email request handled",

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as BotocoreConnectionError
 
 from groundskeeper.errors import (
     DAILY_QUOTA_EXCEEDED,
     PAUSED_CODES,
+    SEND_OUTCOME_UNKNOWN,
     UNKNOWN_ERROR,
     CodedError,
+    OutcomeUnknown,
     PermanentError,
     SendingPaused,
     TransientError,
@@ -55,6 +58,16 @@ def send_email(ses: SESClient, request: EmailRequest, rendered: RenderedEmail) -
         )
     except ClientError as exc:
         raise classify_send_error(exc) from exc
+    # The client makes one attempt (no botocore retries: a retry of a send whose answer was lost is a second
+    # email). No connection, or none in time: nothing reached SES, so SQS may safely retry.
+    except BotocoreConnectionError as exc:
+        raise TransientError(type(exc).__name__, str(exc)) from exc
+    # The request went out and the answer did not come back (a read timeout, a connection closed): SES may
+    # have accepted it. Nobody can tell, so it is never sent again automatically.
+    except HTTPClientError as exc:
+        raise OutcomeUnknown(
+            SEND_OUTCOME_UNKNOWN, f"{type(exc).__name__} after the request was sent: {exc}"
+        ) from exc
     return response["MessageId"]
 
 

@@ -37,8 +37,16 @@ DAILY_QUOTA_EXCEEDED = "DailyQuotaExceeded"
 # A ClientError that carries no code at all.
 UNKNOWN_ERROR = "UnknownError"
 
-# Retried by SQS (TransientError): too little time left in the invocation to start a record.
+# Dead-lettered at once: a send SES may or may not have accepted (a read timeout, a connection closed
+# before the answer, or an earlier invocation killed during its send). It is never sent again on its own.
+SEND_OUTCOME_UNKNOWN = "SendOutcomeUnknown"
+
+# Retried by SQS (TransientError): too little time left in the invocation to start a record, or its send.
 DEADLINE_NEAR = "DeadlineNear"
+# Retried by SQS: the idempotency table could not be read or written before the send.
+IDEMPOTENCY_UNAVAILABLE = "IdempotencyUnavailable"
+# Retried by SQS: another invocation is delivering the same key right now.
+SEND_IN_PROGRESS = "SendInProgress"
 
 # The rest of the batch is retried with no further SES call (SendingPaused).
 PAUSED_CODES = frozenset({"AccountSendingPausedException", "ConfigurationSetSendingPausedException"})
@@ -113,6 +121,10 @@ class TransientError(CodedError):
 
 class SendingPaused(CodedError):
     """SES refuses to send until someone resumes sending: stop the batch, don't burn the other messages."""
+
+
+class OutcomeUnknown(CodedError):
+    """The request went out but no answer came back: AWS may have acted on it. Never repeat it blindly."""
 
 
 def error_code(exc: BaseException) -> str | None:

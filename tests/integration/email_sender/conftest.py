@@ -22,7 +22,7 @@ os.environ.setdefault("DEAD_LETTER_QUEUE_URL", "https://sqs.us-east-1.amazonaws.
 
 from email_sender import handler
 from email_sender.settings import Settings
-from groundskeeper.aws_clients import client
+from groundskeeper.aws_clients import client, single_attempt_client
 from tests.conftest import REGION
 
 SENDER = "alerts@example.com"
@@ -72,6 +72,14 @@ class SenderWorld:
     @property
     def ses(self) -> Any:
         return client("ses")
+
+    @property
+    def send_ses(self) -> Any:
+        """The client the sender sends with: one attempt per call, no botocore retries."""
+        return single_attempt_client("ses")
+
+    def ses_for(self, operation: str) -> Any:
+        return self.send_ses if operation == "SendEmail" else self.ses
 
     def record(self, body: str | dict[str, Any], message_id: str | None = None) -> dict[str, Any]:
         text = body if isinstance(body, str) else json.dumps(body)
@@ -148,8 +156,8 @@ class SenderWorld:
             }
             return AWSResponse(f"https://email.{REGION}.amazonaws.com/", status, HTTPHeaders(), None), parsed
 
-        self.ses.meta.events.register(f"before-parameter-build.ses.{operation}", remember)
-        self.ses.meta.events.register(f"before-call.ses.{operation}", answer)
+        self.ses_for(operation).meta.events.register(f"before-parameter-build.ses.{operation}", remember)
+        self.ses_for(operation).meta.events.register(f"before-call.ses.{operation}", answer)
 
 
 @pytest.fixture
@@ -187,14 +195,15 @@ def world(aws: None, monkeypatch: pytest.MonkeyPatch, lambda_context: Any) -> Se
         if "MessageId" in parsed:
             world.accepted.append(SentEmail.from_params(context["send_email_params"]))
 
-    client("ses").meta.events.register("before-parameter-build.ses.SendEmail", remember_send)
-    client("ses").meta.events.register("after-call.ses.SendEmail", keep_accepted)
+    world.send_ses.meta.events.register("before-parameter-build.ses.SendEmail", remember_send)
+    world.send_ses.meta.events.register("after-call.ses.SendEmail", keep_accepted)
 
     def count(event_name: str, **_: Any) -> None:
         world.calls[event_name.removeprefix("before-parameter-build.")] += 1
 
     for service in ("ses", "sqs", "dynamodb"):
         client(service).meta.events.register("before-parameter-build", count)
+    world.send_ses.meta.events.register("before-parameter-build", count)
     return world
 
 

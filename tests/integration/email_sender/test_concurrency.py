@@ -15,7 +15,7 @@ import pytest
 
 from email_sender import handler, sender
 from email_sender.sender import Invocation
-from groundskeeper.aws_clients import client
+from groundskeeper.aws_clients import client, single_attempt_client
 from groundskeeper.observability import logger
 from tests.integration.email_sender.conftest import SenderWorld, welcome
 
@@ -83,7 +83,7 @@ def track_in_flight(operation: str, delay: float) -> Callable[[], int]:
         with lock:
             state["now"] -= 1
 
-    ses = client("ses")
+    ses = single_attempt_client("ses") if operation == "SendEmail" else client("ses")
     ses.meta.events.register(f"before-call.ses.{operation}", start)
     ses.meta.events.register(f"after-call.ses.{operation}", end)
     return lambda: state["max"]
@@ -151,7 +151,7 @@ def test_a_duplicate_whose_twin_is_in_progress_is_retried_then_skipped(
         [refused] = world.failed_ids(world.invoke(*pair))
 
     outcomes = {line["message_id"]: (line["outcome"], line.get("error_code")) for line in lines}
-    assert outcomes[refused] == ("retry", "IdempotencyAlreadyInProgressError")
+    assert outcomes[refused] == ("retry", "SendInProgress")
 
     assert len(world.sent()) == 1
     retry = next(record for record in pair if record["messageId"] == refused)

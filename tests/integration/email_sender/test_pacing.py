@@ -28,7 +28,7 @@ def send_times(world: SenderWorld) -> list[float]:
         with lock:
             times.append(time.monotonic())
 
-    world.ses.meta.events.register("before-call.ses.SendEmail", stamp)
+    world.send_ses.meta.events.register("before-call.ses.SendEmail", stamp)
     return times
 
 
