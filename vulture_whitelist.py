@@ -21,6 +21,7 @@ _ = (
     _.trigger_key,  # the auditor's report: the object key that triggered the audit
     _.skip_reasons,  # the auditor's report: how many records were skipped, per reason
     _.savings_usd,  # eip-janitor-report template
+    _.dns_held_back,  # eip-janitor-report template
     # The SQS partial batch response: Lambda's event source mapping reads these keys.
     _.itemIdentifier,
     _.batchItemFailures,

@@ -1,4 +1,5 @@
-"""R2: over 1,000 random fleets, the pure rules never release a protected address and the cap holds."""
+"""R2: over 1,000 random fleets and random Route 53 zones, the pure rules never release a protected address
+(associated, exempt, never ours, in grace, or named by a DNS record) and the cap holds."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from eip_janitor.decisions import Action, decide
+from eip_janitor.dns_index import DnsIndex, GuardStatus
 from eip_janitor.release_budget import Candidate, choose
 from eip_janitor.settings import Settings
 from tests.unit.eip_janitor.addresses import IDLE, KEEP, NOW
@@ -57,7 +59,41 @@ def fleets(draw: st.DrawFn) -> dict[str, list[dict[str, Any]]]:
     fleet = {region: draw(st.lists(addresses(), max_size=8)) for region in regions}
     for number, address in enumerate(a for region in fleet.values() for a in region):
         address["AllocationId"] = f"eipalloc-{number:04d}"
+        address["PublicIp"] = f"198.51.100.{number}"
     return fleet
+
+
+# A zone: (name, private, [(record name, IP it points at)]); IPs are the fleet's or strangers'.
+Zone = tuple[str, bool, list[tuple[str, str]]]
+
+
+@st.composite
+def zones(draw: st.DrawFn, fleet: dict[str, list[dict[str, Any]]]) -> list[Zone]:
+    ips = [a["PublicIp"] for addresses_ in fleet.values() for a in addresses_] + ["192.0.2.1"]
+    drawn = draw(st.lists(st.tuples(st.booleans(), st.lists(st.sampled_from(ips), max_size=4)), max_size=4))
+    return [
+        (f"zone{z}.example.", private, [(f"host{n}.zone{z}.example.", ip) for n, ip in enumerate(targets)])
+        for z, (private, targets) in enumerate(drawn)
+    ]
+
+
+def index_of(zones_: list[Zone], status: GuardStatus) -> DnsIndex:
+    by_ip: dict[str, list[Any]] = {}
+    for zone, private, records in zones_:
+        for name, ip in records:
+            entry = {"name": name, "type": "A", "zone": zone, "zone_id": zone, "private": private}
+            by_ip.setdefault(ip, []).append(entry)
+    found = {ip: tuple(entries) for ip, entries in by_ip.items()} if status is GuardStatus.OK else {}
+    return DnsIndex(status, found, zones_read=len(zones_))
+
+
+def named_by_dns(address: dict[str, Any], zones_: list[Zone], status: GuardStatus) -> bool:
+    """May a record point at the address? Yes if one does, and for every address if a zone was unread."""
+    if status is GuardStatus.OFF:
+        return False
+    return status is GuardStatus.FAILED or any(
+        ip == address["PublicIp"] for _, _, rs in zones_ for _, ip in rs
+    )
 
 
 def protected(address: dict[str, Any], settings: Settings) -> bool:
@@ -85,17 +121,21 @@ def protected(address: dict[str, Any], settings: Settings) -> bool:
     fleet=fleets(),
     grace=st.sampled_from([0, 1, 24, 168, 240]),
     cap=st.integers(min_value=0, max_value=8),
+    status=st.sampled_from([GuardStatus.OK, GuardStatus.OK, GuardStatus.FAILED, GuardStatus.OFF]),
+    data=st.data(),
 )
 def test_no_protected_address_is_ever_released_and_the_cap_holds(
-    fleet: dict[str, list[dict[str, Any]]], grace: int, cap: int
+    fleet: dict[str, list[dict[str, Any]]], grace: int, cap: int, status: GuardStatus, data: st.DataObject
 ) -> None:
     settings_ = Settings(grace_period_hours=grace, max_releases_per_run=cap)
+    zones_ = data.draw(zones(fleet))
+    dns = index_of(zones_, status)
     by_id = {a["AllocationId"]: a for addresses_ in fleet.values() for a in addresses_}
     candidates = [
         Candidate(region, decision, address)
         for region, addresses_ in fleet.items()
         for address in addresses_
-        if (decision := decide(address, NOW, settings_)).action is Action.RELEASE
+        if (decision := decide(address, NOW, settings_, dns)).action is Action.RELEASE
     ]
     chosen, deferred = choose(candidates, cap)
 
@@ -103,6 +143,11 @@ def test_no_protected_address_is_ever_released_and_the_cap_holds(
     assert len(chosen) + len(deferred) == len(candidates)
     for candidate in chosen + deferred:
         assert not protected(by_id[candidate.allocation_id], settings_)
+        assert not named_by_dns(by_id[candidate.allocation_id], zones_, status)
+    # An address held back by DNS is due all the same, and takes no place under the cap.
+    due = [a for a in by_id.values() if decide(a, NOW, settings_).action is Action.RELEASE]
+    assert len(candidates) == sum(not named_by_dns(a, zones_, status) for a in due)
+    assert len(chosen) == min(cap, len(candidates))
     # Deferral takes the oldest idle tag first: nothing deferred is older than anything chosen.
     chosen_ages = [c.decision.idle_since for c in chosen if c.decision.idle_since]
     deferred_ages = [c.decision.idle_since for c in deferred if c.decision.idle_since]
