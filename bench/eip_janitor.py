@@ -1,5 +1,6 @@
 """Benchmark of the EIP janitor: 16 regions x 50 addresses on a moto server, against its own slowest
-region and against Cloud Custodian releasing the same fleet, with and without a simulated round trip.
+region and against Cloud Custodian releasing the same fleet, with and without a simulated round trip;
+and what the DNS guard adds to a run (Route 53 calls, wall time) with DNS_ZONES zones of DNS_RECORDS records.
 
 Run: python -m bench.eip_janitor   (starts its own moto server; Custodian runs from .local/c7n-venv,
 which this script creates from PyPI when it can, and skips with a note when it cannot).
@@ -8,11 +9,13 @@ which this script creates from PyPI when it can, and skips with a note when it c
 from __future__ import annotations
 
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,7 +23,7 @@ from typing import Any
 
 import boto3
 
-from bench.harness import REPO_ROOT, row
+from bench.harness import REPO_ROOT, instrument, row
 from scripts.pipeline.moto_server import MotoServer
 
 REGIONS = [
@@ -31,6 +34,12 @@ REGIONS = [
 PER_REGION = 50
 IDLE_PER_REGION = 35
 DELAY_S = 0.030  # a typical in-region AWS round trip, added to every HTTP request on both sides
+# The DNS guard's load: zones (half public, half private) of records pointing at addresses not in the fleet,
+# plus one record naming one idle address of the fleet, which the guard must hold back.
+DNS_ZONES = 10
+DNS_RECORDS = 500
+ROUTE53_PAGE = 300  # ListResourceRecordSets' default page; ListHostedZones' is 100
+GUARD_REPEATS = 3
 C7N_VERSION = "0.9.53"
 C7N_VENV = REPO_ROOT / ".local" / "c7n-venv"
 EXEMPT = "groundskeeper:keep"
@@ -147,6 +156,160 @@ def sweep(regions: list[str], *, delay: float, release: bool) -> tuple[float, in
     if done != expected or report["error_count"]:
         raise RuntimeError(f"janitor did {done} of {expected} with {report['error_count']} errors")
     return elapsed, calls[0], report
+
+
+def seed_zones(endpoint: str, named_ip: str) -> int:
+    """DNS_ZONES zones of DNS_RECORDS A records each; returns the pages the guard must read (the floor)."""
+    route53 = boto3.client("route53", region_name="us-east-1", endpoint_url=endpoint)
+    ec2 = boto3.client("ec2", region_name="us-east-1", endpoint_url=endpoint)
+    vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+    record_pages = 0
+    for z in range(DNS_ZONES):
+        name = f"zone{z}.bench.example."
+        private: dict[str, Any] = (
+            {"HostedZoneConfig": {"PrivateZone": True}, "VPC": {"VPCRegion": "us-east-1", "VPCId": vpc}}
+            if z % 2
+            else {}
+        )
+        zone_id = route53.create_hosted_zone(Name=name, CallerReference=name, **private)["HostedZone"]["Id"]
+        changes = [
+            {
+                "Action": "CREATE",
+                "ResourceRecordSet": {
+                    "Name": f"host{n}.{name}",
+                    "Type": "A",
+                    "TTL": 300,
+                    "ResourceRecords": [{"Value": named_ip if (z, n) == (0, 0) else f"198.18.{z}.{n % 250}"}],
+                },
+            }
+            for n in range(DNS_RECORDS)
+        ]
+        route53.change_resource_record_sets(HostedZoneId=zone_id, ChangeBatch={"Changes": changes})
+        total = len(
+            route53.list_resource_record_sets(HostedZoneId=zone_id, MaxItems="1000")["ResourceRecordSets"]
+        )
+        record_pages += -(-total // ROUTE53_PAGE)  # every zone also has its SOA and NS records
+    return 1 + record_pages  # one ListHostedZones page holds up to 100 zones
+
+
+def guarded_dry_run(
+    regions: list[str], *, delay: float, guard: bool
+) -> tuple[float, Counter[str], dict[str, Any]]:
+    """A dry run that would release every idle address (grace 0, no cap), so it changes nothing and can be
+    repeated on the same fleet: (seconds, API calls by operation, report), with the guard on or off."""
+    from eip_janitor.janitor import run_janitor
+    from eip_janitor.settings import Settings
+    from groundskeeper import aws_clients
+    from groundskeeper.observability import metrics
+
+    aws_clients.reset_clients()
+    calls: Counter[str] = Counter()
+    hooked: set[str] = set()
+    lock = threading.Lock()
+
+    def ec2_for(region: str) -> Any:
+        ec2 = aws_clients.client("ec2", region)
+        with lock:
+            if region not in hooked:
+                instrument(ec2, calls, delay)
+                hooked.add(region)
+        return ec2
+
+    route53 = None
+    if guard:
+        route53 = aws_clients.client("route53")
+        instrument(route53, calls, delay)
+    settings = Settings(
+        dry_run=True,
+        grace_period_hours=0,
+        max_releases_per_run=100_000,
+        regions=tuple(regions),
+        dns_guard=guard,
+    )
+    started = time.perf_counter()
+    report = run_janitor(
+        settings,
+        ec2_for=ec2_for,
+        sqs=None,
+        own_region=regions[0],
+        now=datetime.now(UTC),
+        run_id="bench",
+        route53=route53,
+    )
+    elapsed = time.perf_counter() - started
+    metrics.clear_metrics()
+    if report["error_count"] or (guard and report["dns_guard"]["status"] != "ok"):
+        raise RuntimeError(f"guarded dry run failed: {report['dns_guard']}, {report['error_count']} errors")
+    return elapsed, calls, dict(report)
+
+
+def time_index_alone(delay: float) -> float:
+    """Seconds to read every zone once, without the sweep: what the guard costs when nothing overlaps it."""
+    from eip_janitor.dns_index import build_dns_index
+    from groundskeeper import aws_clients
+
+    aws_clients.reset_clients()
+    route53 = aws_clients.client("route53")
+    instrument(route53, Counter(), delay)
+    started = time.perf_counter()
+    build_dns_index(route53)
+    return time.perf_counter() - started
+
+
+def dns_guard_rows(server: MotoServer, *, delay: float, tag: str, suffix: str) -> list[dict[str, Any]]:
+    """EIP4: the Route 53 calls the guard adds per run, against the floor; EIP5: wall time, on vs off."""
+    server.reset()
+    seed(server.endpoint, REGIONS)
+    idle = next(
+        a["PublicIp"]
+        for a in boto3.client(
+            "ec2", region_name=REGIONS[0], endpoint_url=server.endpoint
+        ).describe_addresses()["Addresses"]
+        if not a.get("AssociationId")
+    )
+    floor = seed_zones(server.endpoint, idle)
+    on_s: list[float] = []
+    off_s: list[float] = []
+    for _ in range(GUARD_REPEATS):  # alternated, so drift in the machine's load hits both sides alike
+        seconds, on_calls, report = guarded_dry_run(REGIONS, delay=delay, guard=True)
+        on_s.append(seconds)
+        seconds, off_calls, _ = guarded_dry_run(REGIONS, delay=delay, guard=False)
+        off_s.append(seconds)
+    _, small_calls, _ = guarded_dry_run(REGIONS[:1], delay=delay, guard=True)
+    index_s = time_index_alone(delay)
+    added = {name: n - off_calls.get(name, 0) for name, n in on_calls.items() if n != off_calls.get(name, 0)}
+    route53_calls = sum(added.values())
+    small_route53 = small_calls["ListHostedZones"] + small_calls["ListResourceRecordSets"]
+    addresses = PER_REGION * len(REGIONS)
+    on, off = statistics.median(on_s), statistics.median(off_s)
+    rows = [
+        row(
+            f"EIP5{suffix}",
+            f"DNS guard: dry-run release sweep, 16 x 50, guard on vs off, {DNS_ZONES} zones x {DNS_RECORDS} "
+            f"records ({tag})",
+            on,
+            off,
+            unit="s",
+            note=f"median of {GUARD_REPEATS}; +{(on - off) * 1000:.0f} ms; the index alone takes "
+            f"{index_s:.2f} s ({route53_calls} sequential pages: {route53_calls * delay:.2f} s of round "
+            "trips, the rest moto's server), read while the regions are swept; "
+            f"held back {report['dns_protected_count']} (expected 1)",
+        )
+    ]
+    if delay:  # the calls do not depend on the round trip: one row
+        rows.append(
+            row(
+                "EIP4",
+                f"Route 53 calls the DNS guard adds per run, {DNS_ZONES} zones x {DNS_RECORDS} records, "
+                f"{addresses} addresses, vs 1 + zone pages + record pages",
+                route53_calls,
+                floor,
+                unit="calls/run",
+                note=f"goal 1.0x; {added}; the same fleet in 1 region (50 addresses): {small_route53} calls; "
+                "no EC2 call added",
+            )
+        )
+    return rows
 
 
 def ensure_c7n() -> Path | None:
@@ -300,6 +463,7 @@ def _variant(server: MotoServer, c7n_python: Path | None, *, delay: float, tag: 
                 f"one release per address); goal <= 1.0x; {peer}",
             )
         )
+    rows += dns_guard_rows(server, delay=delay, tag=tag, suffix=suffix)
     return rows
 
 
