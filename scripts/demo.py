@@ -48,6 +48,15 @@ def summary(result: FlowResult, out_dir: Path) -> str:
         f"  released {report.get('released_count', 0)} address(es), "
         f"saving about ${report.get('estimated_monthly_savings_usd', 0):.2f} a month"
     )
+    guard = report.get("dns_guard", {})
+    lines.append(
+        f"  DNS guard {guard.get('status')}: {guard.get('zones_read', 0)} zone(s) read in "
+        f"{guard.get('calls', 0)} Route 53 call(s); held back by DNS: {report.get('dns_protected_count', 0)}"
+    )
+    for region, outcome in sorted(report.get("regions", {}).items()):
+        for held in outcome.get("dns_protected", []):
+            names = ", ".join(f"{r['name']} ({r['zone']})" for r in held["records"])
+            lines.append(f"    {held['public_ip']} {held['allocation_id']} {region}: still named by {names}")
     delivered = len(result.delivered)
     lines.append(f"\nEmail sender ({result.sender_invocations} invocation(s)): {delivered} delivered")
     for mail in result.delivered:

@@ -73,6 +73,7 @@ def function_env(moto: MotoServer, world: World) -> dict[str, dict[str, str]]:
             "DRY_RUN": "false",
             "JANITOR_REGIONS": ",".join(world.regions),
             "GRACE_PERIOD_HOURS": "168",
+            "DNS_GUARD": "on",
             "IDLE_TAG_KEY": IDLE_TAG,
             "EXEMPT_TAG_KEY": EXEMPT_TAG,
         },

@@ -15,6 +15,9 @@ OWNERS = "owners@example.com"
 ALLOWED_ORIGIN = "https://app.example.com"
 IDLE_TAG = "groundskeeper:idle-since"
 EXEMPT_TAG = "groundskeeper:keep"
+# A public zone whose A record still names one idle, long-due address: the janitor must hold it back.
+DNS_ZONE = "shop.example.com"
+DNS_RECORD = "www.shop.example.com"
 
 GOOD_CORS = {
     "CORSRules": [
@@ -48,6 +51,7 @@ class World:
     regions: tuple[str, ...] = (HOME_REGION, OTHER_REGION)
     # allocation id -> what the janitor should do with it on its first non-dry run
     addresses: dict[str, str] = field(default_factory=dict)
+    dns_named_ip: str = ""  # the public IP the zone's record points at
 
     @property
     def buckets(self) -> tuple[str, ...]:
@@ -132,7 +136,20 @@ def _addresses(clients: Any, world: World) -> None:
         allocate("marked", {})
         allocate("in_grace", {IDLE_TAG: yesterday})
         allocate("exempt", {EXEMPT_TAG: "true"})
+        if region == HOME_REGION:
+            named = allocate("dns_protected", {IDLE_TAG: ten_days_ago, "Name": "still-in-dns"})
+            world.dns_named_ip = ec2.describe_addresses(AllocationIds=[named])["Addresses"][0]["PublicIp"]
+            _dns_zone(clients, world.dns_named_ip)
         in_use = allocate("unmarked", {IDLE_TAG: ten_days_ago})
         image_id = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
         instance = ec2.run_instances(ImageId=image_id, MinCount=1, MaxCount=1)["Instances"][0]
         ec2.associate_address(AllocationId=in_use, InstanceId=instance["InstanceId"])
+
+
+def _dns_zone(clients: Any, ip: str) -> None:
+    route53 = clients("route53", HOME_REGION)
+    zone = route53.create_hosted_zone(Name=DNS_ZONE, CallerReference=DNS_ZONE)["HostedZone"]["Id"]
+    record = {"Name": DNS_RECORD, "Type": "A", "TTL": 300, "ResourceRecords": [{"Value": ip}]}
+    route53.change_resource_record_sets(
+        HostedZoneId=zone, ChangeBatch={"Changes": [{"Action": "CREATE", "ResourceRecordSet": record}]}
+    )

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from scripts.pipeline.flow import FlowResult, run_flow
+from scripts.pipeline.world import DNS_RECORD
 from tests.local.conftest import LOCAL_LOOP, MotoServer
 
 UPLOADS_TO_BAD_BUCKET = 100
@@ -60,6 +61,13 @@ def test_exactly_one_janitor_report(flow: FlowResult) -> None:
     assert "Elastic IP" in reports[0].subject
 
 
+def test_the_janitor_report_email_names_the_record_that_held_an_address_back(flow: FlowResult) -> None:
+    (report,) = sent_for(flow, "eip-janitor-report")
+    html = Path(report.html_path).read_text()
+    assert "Held back by DNS" in html
+    assert f"{flow.world.dns_named_ip} (" in html and f"{DNS_RECORD}. A in zone" in html
+
+
 def test_the_janitor_released_exactly_the_expected_addresses(flow: FlowResult) -> None:
     report = flow.janitor_report
     assert report["dry_run"] is False
@@ -70,6 +78,11 @@ def test_the_janitor_released_exactly_the_expected_addresses(flow: FlowResult) -
     assert marked == flow.world.expected("marked")
     unmarked = {alloc for region in report["regions"].values() for alloc in region["unmarked"]}
     assert unmarked == flow.world.expected("unmarked")
+    # Due, but a Route 53 record still names it: kept, so the name cannot be taken over.
+    held = {h["allocation_id"]: h for region in report["regions"].values() for h in region["dns_protected"]}
+    assert set(held) == flow.world.expected("dns_protected")
+    assert [r["name"] for h in held.values() for r in h["records"]] == [f"{DNS_RECORD}."]
+    assert report["dns_guard"]["status"] == "ok"
     # What moto still holds agrees with the report: released addresses are gone, the rest remain.
     assert set(flow.address_states) == set(flow.world.addresses) - released
 
