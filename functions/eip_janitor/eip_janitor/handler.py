@@ -10,6 +10,7 @@ from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent
 
 from eip_janitor.janitor import run_janitor
 from eip_janitor.report import JanitorReport
+from eip_janitor.run_ledger import RunLedger
 from eip_janitor.settings import Settings
 from groundskeeper.aws_clients import client
 from groundskeeper.observability import logger, metrics
@@ -44,6 +45,7 @@ def lambda_handler(event: Any, context: LambdaContext) -> JanitorReport:
     sqs = client("sqs") if SETTINGS.notify.enabled else None
     # Route 53 is global: one client reads every zone.
     route53 = client("route53") if SETTINGS.dns_guard else None
+    ledger = RunLedger(client("dynamodb"), SETTINGS.run_ledger_table) if SETTINGS.run_ledger_table else None
     return run_janitor(
         SETTINGS,
         ec2_for=_ec2,
@@ -52,4 +54,5 @@ def lambda_handler(event: Any, context: LambdaContext) -> JanitorReport:
         now=datetime.now(UTC),
         run_id=run_id,
         route53=route53,
+        ledger=ledger,
     )

@@ -24,6 +24,7 @@ from eip_janitor.report import (
     notification_key,
     worth_mailing,
 )
+from eip_janitor.run_ledger import RunLedger
 from eip_janitor.settings import Settings, resolve_regions
 from groundskeeper.observability import MetricUnit, logger, metrics
 
@@ -45,12 +46,14 @@ def run_janitor(
     now: datetime,
     run_id: str,
     route53: Route53Client | None = None,
+    ledger: RunLedger | None = None,
 ) -> JanitorReport:
     """Four phases, so that the cap is global and the same fleet always gives the same choice:
     1. read every Route 53 zone once (unless the guard is off, route53=None), while every region is
        described, decided and (un)marked concurrently;
     2. hold back the candidates a DNS record points at (all of them when a zone could not be read);
-    3. choose at most MAX_RELEASES_PER_RUN of the rest, longest idle first, across all regions;
+    3. choose at most MAX_RELEASES_PER_RUN of the rest, longest idle first, across all regions (with a
+       ledger, at most what is left of the cap for this run id: a redelivered event spends no new budget);
     4. release the chosen ones, regions concurrently, each address re-checked just before."""
     regions = resolve_regions(settings.regions, own_region, ec2_for)
     workers = min(MAX_REGION_WORKERS, len(regions)) + (1 if route53 is not None else 0)
@@ -64,7 +67,10 @@ def run_janitor(
         for survey in surveys.values():
             hold_back_for_dns(survey, dns)
         candidates = [c for s in surveys.values() for c in s.candidates]
-        chosen, deferred = release_budget.choose(candidates, settings.max_releases_per_run)
+        allowance = settings.max_releases_per_run
+        if ledger is not None and not settings.dry_run:
+            allowance = ledger.claim(run_id, min(len(candidates), allowance), allowance, now)
+        chosen, deferred = release_budget.choose(candidates, allowance)
         for candidate in deferred:
             surveys[candidate.region].report.deferred.append(candidate.allocation_id)
         by_region: dict[str, list[Candidate]] = defaultdict(list)

@@ -35,6 +35,8 @@ class Settings:
     # Never release an address a Route 53 record points at (subdomain takeover); off only by choice.
     dns_guard: bool = True
     notify: Notifier = field(default_factory=Notifier)
+    # The DynamoDB table that keeps each run's release budget (run_ledger); "" = the budget is in memory only.
+    run_ledger_table: str = ""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
@@ -52,6 +54,7 @@ class Settings:
             max_releases_per_run=env_int("MAX_RELEASES_PER_RUN", 10, minimum=0, environ=environ),
             dns_guard=_dns_guard(environ),
             notify=Notifier.from_env(environ),
+            run_ledger_table=env_str("RUN_LEDGER_TABLE", environ=environ),
         )
 
 
