@@ -277,7 +277,7 @@ class EmailSender:
         remaining = invocation.remaining_ms()
         if remaining is not None and remaining < SEND_WORST_CASE_MS:
             raise TransientError(DEADLINE_NEAR, "too little time left for the send; not attempted")
-        return send_email(self.send_ses, request, rendered)
+        return send_email(self.send_ses, request, rendered, self.settings.ses_configuration_set)
 
     def _mark_send_started(self, job: dict[str, Any], invocation: Invocation) -> None:
         """Record, before the send, that it starts, and until when this invocation can be running it.

@@ -20,6 +20,8 @@ MAX_SEND_RATE_SHARE = 1000
 # SQS's own bounds on a redrive policy's maxReceiveCount.
 MAX_RECEIVE_COUNT = 1000
 # A template name (SES: letters, digits, _ and -, at most 64), optionally ending in * to allow a prefix.
+# SES: a configuration set name is 1-64 ASCII letters, digits, underscores and dashes.
+_CONFIGURATION_SET_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _TEMPLATE_ENTRY = re.compile(r"[A-Za-z0-9_-]{1,64}\*?|[A-Za-z0-9_-]{0,63}\*")
 
 
@@ -43,6 +45,8 @@ class Settings:
     allowed_senders: tuple[str, ...] = ()
     # Templates producers may send, by name or "prefix*"; empty = any. The bundled ones are always allowed.
     allowed_templates: tuple[str, ...] = ()
+    # The SES configuration set every send names (bounce, complaint, reject events); "" = none (tests, local).
+    ses_configuration_set: str = ""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
@@ -92,4 +96,15 @@ class Settings:
             ),
             allowed_senders=allowed_senders,
             allowed_templates=allowed_templates,
+            ses_configuration_set=_configuration_set(environ),
         )
+
+
+def _configuration_set(environ: Mapping[str, str]) -> str:
+    name = env_str("SES_CONFIGURATION_SET", environ=environ)
+    if name and not _CONFIGURATION_SET_NAME.fullmatch(name):
+        raise SettingsError(
+            "SES_CONFIGURATION_SET",
+            f"{name!r} is not a configuration set name (letters, digits, _ and -, 1-64)",
+        )
+    return name
