@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from cors_auditor.rules import ALL_METHODS, WRITE_METHODS, cors_rules, methods_of, offends, strings
+from cors_auditor.rules import ALL_METHODS, cors_rules, methods_of, offends, strings
 
 # The only fields put_bucket_cors accepts in a rule; anything else would fail botocore's validation.
 RULE_FIELDS = ("ID", "AllowedHeaders", "AllowedMethods", "AllowedOrigins", "ExposeHeaders", "MaxAgeSeconds")
@@ -68,7 +68,6 @@ def _narrowed(
     Without one: an origin that a later rule grants, only when dropping the wildcard would hand that origin's
     requests to the later rule and so expose more headers than before (S3 applies the first matching rule).
     """
-    writes = bool(methods_of(rule) & WRITE_METHODS)
     if allowed_origins:
         candidates = [o for o in allowed_origins if "*" not in o]
     else:
@@ -78,8 +77,7 @@ def _narrowed(
     return [
         origin
         for origin in candidates
-        if any(_matches(pattern, origin) for pattern in removed)
-        and not offends(origin, writes, allowed_origins)
+        if any(_matches(pattern, origin) for pattern in removed) and not offends(origin, allowed_origins)
     ]
 
 
@@ -104,9 +102,8 @@ def plan_remediation(configuration: Any, allowed_origins: Sequence[str] = ()) ->
         if not isinstance(rule, Mapping) or not _serves_anything(rule):
             dropped.append(index)
             continue
-        writes = bool(methods_of(rule) & WRITE_METHODS)
         origins = strings(rule.get("AllowedOrigins"))
-        removed = [origin for origin in origins if offends(origin, writes, allowed_origins)]
+        removed = [origin for origin in origins if offends(origin, allowed_origins)]
         if not removed:
             planned.append(_clean(rule))
             continue

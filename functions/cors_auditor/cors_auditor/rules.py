@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass
-from typing import Any, TypedDict, cast
+from dataclasses import dataclass
+from typing import Any, TypedDict
+from urllib.parse import urlsplit
 
 SEVERITY_RANK = {"NONE": 0, "LOW": 1, "MEDIUM": 2, "HIGH": 3}
 WRITE_METHODS = frozenset({"PUT", "POST", "DELETE"})
@@ -52,7 +53,9 @@ class Finding:
     detail: str
 
     def to_dict(self) -> FindingRecord:
-        return cast("FindingRecord", asdict(self))
+        return FindingRecord(
+            rule_id=self.rule_id, severity=self.severity, rule_index=self.rule_index, detail=self.detail
+        )
 
 
 def strings(value: Any) -> list[str]:
@@ -64,17 +67,21 @@ def strings(value: Any) -> list[str]:
     return []
 
 
-def _host(origin: str) -> str:
-    # Origins are scheme://host[:port]; parsed by hand because urlsplit raises on odd IPv6 brackets.
-    rest = origin.partition("://")[2] or origin
-    host = rest.split("/", 1)[0].rsplit("@", 1)[-1].lower()
-    if host.startswith("["):
-        return host[1:].split("]", 1)[0]
-    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
-
-
 def is_loopback(origin: str) -> bool:
-    host = _host(origin)
+    """True when the origin's host is localhost (or a name under it) or a loopback IP address.
+
+    The host is the authority's, which ends at the first "/", "?" or "#": `http://evil.example/?u=http://localhost`
+    is evil.example. An authority with userinfo is ambiguous (browsers read `http://evil.example\\@localhost`
+    as evil.example, urlsplit as localhost) and a real Origin header never has one: it is never loopback.
+    """
+    try:
+        authority = urlsplit(origin if "://" in origin else f"//{origin}")
+        host = authority.hostname
+    except ValueError:  # an unbalanced IPv6 bracket
+        return False
+    if host is None or "@" in authority.netloc:
+        return False
+    host = host.removesuffix(".")
     if host == "localhost" or host.endswith(".localhost"):
         return True
     try:
@@ -103,9 +110,10 @@ def origin_finding(origin: str, writes: bool, allowed_origins: Sequence[str]) ->
     return found
 
 
-def offends(origin: str, writes: bool, allowed_origins: Sequence[str]) -> bool:
-    """True when remediation must take this origin out of its rule."""
-    found = origin_finding(origin, writes, allowed_origins)
+def offends(origin: str, allowed_origins: Sequence[str]) -> bool:
+    """True when remediation must take this origin out of its rule, whatever the rule's methods: the
+    findings that depend on them (a wildcard, an origin outside the allowlist) are rewritten either way."""
+    found = origin_finding(origin, False, allowed_origins)
     return found is not None and found[0] in REWRITTEN_ORIGIN_RULES
 
 

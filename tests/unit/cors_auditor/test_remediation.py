@@ -77,3 +77,24 @@ def test_report_only_findings_are_never_rewritten() -> None:
 def test_localhost_outside_an_allowlist_is_disallowed_and_removed() -> None:
     plan = plan_remediation({"CORSRules": [rule(["http://localhost:3000"], ["GET"])]}, ALLOW)
     assert (plan.action, plan.rules, plan.dropped) == ("delete", [], (0,))
+
+
+def test_a_malformed_rule_in_the_middle_is_dropped_and_the_scan_goes_on() -> None:
+    first = rule(["https://app.example.com"], ["GET"])
+    last = rule(["*"], ["PUT"], ID="upload")
+    plan = plan_remediation({"CORSRules": [first, "junk", None, last]}, ALLOW)
+    assert plan.action == "put"
+    assert plan.rules == [first, {**last, "AllowedOrigins": ["https://app.example.com"]}]
+    assert (plan.rewritten, plan.dropped) == ((3,), (1, 2))
+
+
+def test_a_malformed_rule_alone_among_good_ones_is_still_removed() -> None:
+    good = [rule(["https://app.example.com"], ["GET"]), rule(["https://admin.example.com"], ["PUT"])]
+    plan = plan_remediation({"CORSRules": [good[0], 7, good[1]]})
+    assert (plan.action, plan.rules, plan.rewritten, plan.dropped) == ("put", good, (), (1,))
+
+
+def test_fields_put_bucket_cors_would_refuse_are_left_out_of_a_rewritten_rule() -> None:
+    bad = rule(["*"], ["GET"], ID="r", Other="x", ExposeHeaders=["ETag"])
+    plan = plan_remediation({"CORSRules": [bad]}, ALLOW)
+    assert plan.rules == [rule(["https://app.example.com"], ["GET"], ID="r", ExposeHeaders=["ETag"])]

@@ -209,6 +209,29 @@ def test_each_finding_has_a_readable_detail() -> None:
     }
 
 
+@pytest.mark.parametrize(
+    ("cors_rule", "detail"),
+    [
+        (rule(["*"], []), "origin '*' may no methods"),
+        (rule(["*"], ["get", "PUT"]), "origin '*' may GET,PUT"),
+        (rule(["https://a.example"], ["PUT"], AllowedHeaders=["*"]), "AllowedHeaders '*' with PUT"),
+        (
+            rule(["https://a.example"], ["GET", "HEAD", "PUT", "POST", "DELETE"]),
+            "all five methods are allowed",
+        ),
+        (rule(["https://a.example"], ["GET"], MaxAgeSeconds=90000), "MaxAgeSeconds 90000 is above 86400"),
+        (
+            rule(["https://a.example"], ["GET"], ExposeHeaders=["x-amz-server-side-encryption-context", "*"]),
+            "ExposeHeaders leaks *, x-amz-server-side-encryption-context",
+        ),
+    ],
+)
+def test_each_finding_explains_itself(cors_rule: dict[str, Any], detail: str) -> None:
+    details = [f.detail for f in evaluate([cors_rule])]
+    assert detail in details
+    assert all(details)
+
+
 def test_a_duplicated_origin_is_reported_once() -> None:
     assert len(evaluate({"CORSRules": [rule(["*", "*"], ["GET"])]})) == 1
 
@@ -218,23 +241,81 @@ def test_a_bare_rule_list_is_accepted() -> None:
 
 
 @pytest.mark.parametrize(
-    "garbage",
+    ("garbage", "expected"),
     [
-        None,
-        7,
-        "CORSRules",
-        {},
-        {"CORSRules": None},
-        {"CORSRules": "x"},
-        {"CORSRules": [None, 3, "rule"]},
-        {"CORSRules": [{"AllowedOrigins": "*", "AllowedMethods": "PUT"}]},
-        {"CORSRules": [{"AllowedOrigins": [None, 5], "AllowedMethods": [1], "MaxAgeSeconds": "9999999"}]},
-        {"CORSRules": [{"AllowedOrigins": ["http://["], "AllowedMethods": ["GET"], "MaxAgeSeconds": True}]},
+        (None, set()),
+        (7, set()),
+        ("CORSRules", set()),
+        ({}, set()),
+        ({"CORSRules": None}, set()),
+        ({"CORSRules": "x"}, set()),
+        ({"CORSRules": [None, 3, "rule"]}, set()),
+        # A bare string where a list belongs is read as a one-item list, not ignored.
+        (
+            {"CORSRules": [{"AllowedOrigins": "*", "AllowedMethods": "PUT"}]},
+            {("wildcard-origin-write", "HIGH", 0)},
+        ),
+        (
+            {"CORSRules": [{"AllowedOrigins": [None, 5], "AllowedMethods": [1], "MaxAgeSeconds": "9999999"}]},
+            set(),
+        ),
+        (
+            {
+                "CORSRules": [
+                    {"AllowedOrigins": ["http://["], "AllowedMethods": ["GET"], "MaxAgeSeconds": True}
+                ]
+            },
+            {("insecure-origin", "MEDIUM", 0)},
+        ),
+        # A malformed rule between two good ones keeps their positions and findings.
+        (
+            {"CORSRules": [rule(["null"], ["GET"]), "junk", rule(["*"], ["PUT"])]},
+            {("null-origin", "MEDIUM", 0), ("wildcard-origin-write", "HIGH", 2)},
+        ),
     ],
 )
-def test_malformed_configurations_never_crash(garbage: Any) -> None:
-    findings = evaluate(garbage)
-    assert bucket_severity(findings) in {"NONE", "LOW", "MEDIUM", "HIGH"}
+def test_malformed_configurations_never_crash(garbage: Any, expected: set[tuple[str, str, int]]) -> None:
+    assert found(garbage) == expected
+
+
+SEVERITIES = ["NONE", "LOW", "MEDIUM", "HIGH"]
+
+
+@pytest.mark.parametrize("threshold", SEVERITIES)
+@pytest.mark.parametrize("severity", SEVERITIES)
+def test_severity_order_is_total_and_strict(severity: str, threshold: str) -> None:
+    # NOTIFY_MIN_SEVERITY=HIGH must not mail a MEDIUM bucket: every level is strictly above the one before.
+    assert at_least(severity, threshold) is (SEVERITIES.index(severity) >= SEVERITIES.index(threshold))
+
+
+@pytest.mark.parametrize(
+    ("origins", "severity"),
+    [
+        (["http://localhost"], "LOW"),
+        (["http://localhost", "null"], "MEDIUM"),
+        (["null", "http://localhost"], "MEDIUM"),
+        (["null", "*"], "HIGH"),
+        (["*", "null", "http://localhost"], "HIGH"),
+    ],
+)
+def test_bucket_severity_is_the_highest_whatever_the_order(origins: list[str], severity: str) -> None:
+    assert bucket_severity(evaluate([rule(origins, ["PUT"])])) == severity
+    assert bucket_severity(evaluate([rule([o], ["PUT"]) for o in reversed(origins)])) == severity
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "*",
+        "x-amz-server-side-encryption-aws-kms-key-id",
+        "x-amz-server-side-encryption-context",
+        "X-Amz-Server-Side-Encryption-Customer-Key-MD5",
+    ],
+)
+def test_each_sensitive_expose_header_alone_is_a_finding(header: str) -> None:
+    (finding,) = evaluate([rule(["https://app.example.com"], ["GET"], ExposeHeaders=["ETag", header])])
+    assert (finding.rule_id, finding.severity) == ("sensitive-expose-headers", "LOW")
+    assert finding.detail == f"ExposeHeaders leaks {header.lower()}"
 
 
 @pytest.mark.parametrize(
@@ -250,14 +331,36 @@ def test_malformed_configurations_never_crash(garbage: Any) -> None:
         ("http://10.0.0.1", False),
         ("https://example.com", False),
         ("http://[", False),
+        # The host is the authority's, never a "localhost" further on in a path, query or fragment.
+        ("http://evil.example/?u=http://localhost", False),
+        ("http://evil.example/http://127.0.0.1", False),
+        ("http://evil.example#@localhost", False),
+        ("http://evil.example?u=@localhost", False),
+        ("http://evil.example?@127.0.0.1", False),
+        # Userinfo (or a backslash) makes the host ambiguous; a real Origin never has one: not loopback.
+        ("http://localhost@evil.example", False),
+        ("http://user@localhost", False),
+        ("http://evil.example\\@localhost", False),
+        ("http://localhost:3000/path", True),
+        ("http://LocalHost.:3000", True),
+        ("http://localhost.", True),
+        ("http://127.0.0.1.", True),
+        ("HTTP://[::1]:8080", True),
+        ("http://[::2]:8080", False),
+        ("http://[::1", False),
+        ("localhost:3000", True),
+        ("localhost.evil.example", False),
+        ("http://0.0.0.0", False),
+        ("http://", False),
+        ("http:///localhost", False),
+        ("http://localhost\\.evil.example", False),
     ],
 )
 def test_loopback_origins(origin: str, loopback: bool) -> None:
     assert is_loopback(origin) is loopback
 
 
-def test_severity_threshold() -> None:
-    assert at_least("HIGH", "MEDIUM")
-    assert at_least("MEDIUM", "MEDIUM")
-    assert not at_least("LOW", "MEDIUM")
-    assert not at_least("NONE", "LOW")
+def test_a_query_that_names_localhost_is_still_an_insecure_origin() -> None:
+    assert found([rule(["http://evil.example/?u=http://localhost"], ["GET"])]) == {
+        ("insecure-origin", "MEDIUM", 0)
+    }
