@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -60,6 +62,8 @@ def test_exemption_tag_wins_over_everything(extra: dict[str, str]) -> None:
         ({"ServiceManaged": "alb"}, "service-managed:alb"),
         ({"PublicIpv4Pool": "ipv4pool-ec2-0123"}, "byoip:ipv4pool-ec2-0123"),
         ({"CustomerOwnedIp": "10.1.1.1", "CustomerOwnedIpv4Pool": "ipv4pool-coip-1"}, "customer-owned"),
+        ({"CustomerOwnedIp": "10.1.1.1"}, "customer-owned"),
+        ({"CustomerOwnedIpv4Pool": "ipv4pool-coip-1"}, "customer-owned"),
         ({"CarrierIp": "155.146.1.1"}, "carrier-ip"),
         ({"AllocationId": None}, "no-allocation-id"),
     ],
@@ -101,3 +105,84 @@ def test_idle_tag_round_trips_and_accepts_offsets_and_naive_times() -> None:
     assert parse_idle_tag("2026-11-22T07:00:00+01:00") == NOW
     assert parse_idle_tag("2026-11-22T06:00:00") == NOW
     assert parse_idle_tag("not a time") is None
+
+
+def test_no_grace_period_keeps_a_readable_idle_tag_as_the_age() -> None:
+    # The cap releases the oldest first; with GRACE_PERIOD_HOURS=0 the age still comes from the tag.
+    settings = Settings(grace_period_hours=0)
+    decision = decide(address(tags=idle_for(30)), NOW, settings)
+    assert (decision.action, decision.reason) == (Action.RELEASE, "idle, no grace period")
+    assert decision.idle_since == datetime(2026, 11, 21, 0, 0, tzinfo=UTC)
+    assert decide(address(tags={IDLE: "garbage"}), NOW, settings).idle_since is None
+    assert decide(address(), NOW, settings).idle_since is None
+
+
+def test_each_decision_names_its_reason() -> None:
+    assert decide(address(), NOW, DEFAULT).reason == "idle"
+    waiting = decide(address(tags=idle_for(2)), NOW, DEFAULT)
+    assert (waiting.action, waiting.reason) == (Action.WAIT, "idle since 2026-11-22T04:00:00Z")
+    assert waiting.idle_since == datetime(2026, 11, 22, 4, 0, tzinfo=UTC)
+    assert decide(address(tags={IDLE: "x"}), NOW, DEFAULT).reason == "re-mark: bad idle tag 'x'"
+    in_use = decide(address(AssociationId="eipassoc-1"), NOW, DEFAULT)
+    assert (in_use.action, in_use.allocation_id, in_use.reason, in_use.idle_since) == (
+        Action.IN_USE,
+        "eipalloc-1",
+        "",
+        None,
+    )
+
+
+def test_an_idle_tag_exactly_now_waits() -> None:
+    decision = decide(address(tags=idle_for(0)), NOW, DEFAULT)
+    assert (decision.action, decision.idle_since) == (Action.WAIT, NOW)
+
+
+@pytest.mark.parametrize(
+    ("entry", "action"),
+    [
+        (address("eipalloc-idle"), Action.MARK),
+        (address("eipalloc-idle", tags={IDLE: "x"}), Action.MARK),
+        (address("eipalloc-idle", tags=idle_for(2)), Action.WAIT),
+        (address("eipalloc-idle", tags=idle_for(1000)), Action.RELEASE),
+        (address("eipalloc-idle", tags={KEEP: ""}), Action.EXEMPT),
+        (address("eipalloc-idle", ServiceManaged="nlb"), Action.SKIP),
+        (address("eipalloc-idle", InstanceId="i-1"), Action.IN_USE),
+    ],
+)
+def test_every_decision_names_its_address(entry: dict[str, object], action: Action) -> None:
+    decision = decide(entry, NOW, DEFAULT)
+    assert (decision.action, decision.allocation_id) == (action, "eipalloc-idle")
+
+
+def test_a_release_says_since_when() -> None:
+    decision = decide(address(tags=idle_for(24 * 10)), NOW, DEFAULT)
+    assert decision.reason == "idle since 2026-11-12T06:00:00Z"
+
+
+def test_a_tag_without_a_value_is_a_bad_idle_tag_but_still_an_exemption() -> None:
+    untagged_value = address(tags={})
+    untagged_value["Tags"] = [{"Key": IDLE}]
+    decision = decide(untagged_value, NOW, DEFAULT)
+    assert (decision.action, decision.reason) == (Action.MARK, "re-mark: bad idle tag ''")
+    untagged_value["Tags"] = [{"Key": KEEP}]
+    assert decide(untagged_value, NOW, DEFAULT).action is Action.EXEMPT
+
+
+@pytest.fixture
+def local_time_far_from_utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    # A developer's machine, unlike Lambda, rarely runs in UTC: the tag must not depend on it.
+    monkeypatch.setenv("TZ", "EST+5")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+@pytest.mark.usefixtures("local_time_far_from_utc")
+def test_idle_tags_are_utc_whatever_the_local_time_zone() -> None:
+    assert format_idle_tag(NOW.astimezone(timezone(timedelta(hours=-5)))) == "2026-11-22T06:00:00Z"
+    assert format_idle_tag(datetime(2026, 11, 22, 6, 0, tzinfo=UTC)) == "2026-11-22T06:00:00Z"
+    assert parse_idle_tag("2026-11-22T06:00:00") == NOW
+    parsed = parse_idle_tag("2026-11-22T01:00:00-05:00")
+    assert parsed == NOW
+    assert parsed is not None and parsed.tzinfo is UTC

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from hypothesis import given, settings
@@ -148,11 +148,26 @@ def test_no_protected_address_is_ever_released_and_the_cap_holds(
     due = [a for a in by_id.values() if decide(a, NOW, settings_).action is Action.RELEASE]
     assert len(candidates) == sum(not named_by_dns(a, zones_, status) for a in due)
     assert len(chosen) == min(cap, len(candidates))
-    # Deferral takes the oldest idle tag first: nothing deferred is older than anything chosen.
-    chosen_ages = [c.decision.idle_since for c in chosen if c.decision.idle_since]
-    deferred_ages = [c.decision.idle_since for c in deferred if c.decision.idle_since]
-    if chosen_ages and deferred_ages:
-        assert max(chosen_ages) <= min(deferred_ages)
+    # Every candidate carries the age its idle tag gives, with or without a grace period...
+    for candidate in chosen + deferred:
+        assert candidate.decision.idle_since == tagged_since(by_id[candidate.allocation_id])
+    # ...and deferral takes the oldest first: nothing deferred is older than anything chosen, and one of
+    # unknown age (no readable tag) is chosen only after every dated one.
+    if chosen and deferred:
+        assert max(map(age_order, chosen)) <= min(map(age_order, deferred))
+
+
+def tagged_since(address: dict[str, Any]) -> datetime | None:
+    value = {t["Key"]: t["Value"] for t in address["Tags"]}.get(IDLE)
+    try:
+        return datetime.fromisoformat(value).astimezone(UTC) if value else None
+    except ValueError:
+        return None
+
+
+def age_order(candidate: Candidate) -> tuple[bool, datetime]:
+    since = candidate.decision.idle_since
+    return (since is None, since or datetime.min.replace(tzinfo=UTC))
 
 
 @settings(max_examples=300, deadline=None)
