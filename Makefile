@@ -18,7 +18,7 @@ LOCAL_AWS := AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_SESSION
 WITH_ENGINE := eval "$$($(LOCAL)/docker-engine.sh env)" &&
 
 .PHONY: help setup venv oracle engine base-image base-image-soak moto-up moto-down build local-ready test test-fast test-local soak mutate \
-	lint format demo bench sync-templates deploy stop clean
+	lint format demo bench sync-templates deploy rehearse stop clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -96,8 +96,15 @@ sync-templates: venv ## Publish the bundled SES templates (ACTION=ensure|list|ge
 	@PYTHONPATH=layers/groundskeeper:functions/email_sender $(BIN)/python -m email_sender.template_sync \
 		$${ACTION:-ensure} $${NAME:-}
 
-deploy: build ## Deploy to real AWS: make deploy ENV=dev|prod (uses your AWS credentials)
-	@sam deploy --config-env $(ENV)
+# samconfig.toml keeps each environment's parameter_overrides; these add to them (SAM alone would replace
+# them): SENDER_EMAIL, NOTIFY_EMAIL, ALARM_EMAIL, and OVERRIDES="Key=Value ..." for any other parameter.
+deploy: build ## Deploy to real AWS: make deploy ENV=dev|prod SENDER_EMAIL=... [ALARM_EMAIL=...] [OVERRIDES=...]
+	@scripts/deploy.sh $(ENV) $(if $(SENDER_EMAIL),SenderEmail=$(SENDER_EMAIL)) \
+		$(if $(NOTIFY_EMAIL),NotifyEmail=$(NOTIFY_EMAIL)) $(if $(ALARM_EMAIL),AlarmEmail=$(ALARM_EMAIL)) \
+		$(OVERRIDES)
+
+rehearse: venv ## Deploy rehearsal: build, package, transform, CreateStack on a moto server of its own, check
+	@scripts/rehearse.sh
 
 stop: ## Stop the moto server and any engine that `make engine` started
 	@$(LOCAL)/moto-server.sh stop

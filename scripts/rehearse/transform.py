@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 from pathlib import Path
@@ -12,6 +13,8 @@ from samcli.yamlhelper import yaml_parse
 from samtranslator.translator.transform import transform
 
 ROOT = Path(__file__).resolve().parents[2]
+# The translator logs its feature-toggle lookups at WARNING; they say nothing about this template.
+logging.getLogger("samtranslator").setLevel(logging.ERROR)
 TEMPLATE = ROOT / "template.yaml"
 
 

@@ -1,0 +1,378 @@
+"""The deploy rehearsal on the embedded AWS: package the build to a bucket on a moto server, transform the
+template as SAM would, create the stack through CloudFormation, and check what exists afterwards.
+
+moto's CloudFormation has no SAM transform and drops some resource types and properties; what it drops is
+checked on the transformed template instead (docs/deploy.md, "Rehearsal"). Run it with `make rehearse`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import boto3
+
+from scripts.rehearse.transform import ROOT, transformed
+
+STACK = "groundskeeper-rehearsal"
+ARTIFACTS = "groundskeeper-rehearsal-artifacts"
+REGION = "us-east-1"
+PARAMETERS = {
+    "SenderEmail": "reports@example.com",
+    "NotifyEmail": "ops@example.com",
+    "AlarmEmail": "oncall@example.com",
+    "JanitorDryRun": "true",
+}
+FUNCTIONS = {
+    "CorsAuditorFunction": ("cors-auditor", 120),
+    "EmailSenderFunction": ("email-sender", 30),
+    "EipJanitorFunction": ("eip-janitor", 300),
+}
+OUTPUTS = {
+    "EmailQueueUrl",
+    "EmailQueueArn",
+    "EmailDeadLetterQueueUrl",
+    "EmailDeadLetterQueueArn",
+    "AsyncFailureQueueArn",
+    "AlarmTopicArn",
+    "DashboardUrl",
+    "CorsAuditorFunctionArn",
+    "EmailSenderFunctionArn",
+    "EipJanitorFunctionArn",
+}
+# Alarm logical id -> (metric or expression it watches, threshold).
+ALARMS = {
+    "EmailDeadLetterAlarm": ("ApproximateNumberOfMessagesVisible", 0),
+    "AsyncFailureAlarm": ("ApproximateNumberOfMessagesVisible", 0),
+    "EmailQueueAgeAlarm": ("ApproximateAgeOfOldestMessage", {"Ref": "QueueAgeAlarmSeconds"}),
+    "CorsAuditorErrorsAlarm": ("FILL(errors, 0) + FILL(throttles, 0)", 0),
+    "EmailSenderErrorsAlarm": ("FILL(errors, 0) + FILL(throttles, 0)", 0),
+    "EipJanitorErrorsAlarm": ("FILL(errors, 0) + FILL(throttles, 0)", 0),
+    "ScheduledRulesFailedAlarm": ("FILL(janitor, 0) + FILL(sweep, 0) + FILL(corschanged, 0)", 0),
+    "JanitorAddressErrorsAlarm": ("AddressErrors", 0),
+    "SesBounceRateAlarm": ("Reputation.BounceRate", 0.05),
+    "SesComplaintRateAlarm": ("Reputation.ComplaintRate", 0.001),
+}
+
+
+@dataclass
+class Checks:
+    passed: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+
+    def that(self, what: str, ok: bool, detail: Any = "") -> None:
+        (self.passed if ok else self.failed).append(what if ok else f"{what}: {detail}")
+
+
+def package(endpoint: str, build_template: Path, out: Path) -> Path:
+    """`sam package` of the build to the artifacts bucket on moto, as `sam deploy` would upload it."""
+    s3 = boto3.client("s3", region_name=REGION)
+    s3.create_bucket(Bucket=ARTIFACTS)
+    packaged = out / "packaged.yaml"
+    env = {**os.environ, "AWS_ENDPOINT_URL": endpoint, "SAM_CLI_TELEMETRY": "0"}
+    with (out / "sam-package.log").open("w") as log:
+        _run_package(build_template, packaged, env, log)
+    return packaged
+
+
+def _run_package(build_template: Path, packaged: Path, env: dict[str, str], log: IO[str]) -> None:
+    subprocess.run(
+        [
+            str(ROOT / ".venv/bin/sam"),
+            "package",
+            "--template-file",
+            str(build_template),
+            "--s3-bucket",
+            ARTIFACTS,
+            "--output-template-file",
+            str(packaged),
+            "--region",
+            REGION,
+        ],
+        check=True,
+        env=env,
+        stdout=log,
+        stderr=log,
+    )
+
+
+def moto_compatible(template: dict[str, Any]) -> dict[str, Any]:
+    """moto's CloudFormation has no AWS::Lambda::Alias and no AWS::SES::ConfigurationSet: a Ref to either
+    resolves to nothing and fails (or empties) the property that uses it. For moto only, a Ref to a live
+    alias becomes the function's ARN and a Ref to the configuration set becomes its name; both are checked
+    on the transformed template as SAM made them (check_transformed)."""
+    resources = template["Resources"]
+    replacements: dict[str, Any] = {}
+    for name, resource in resources.items():
+        if resource["Type"] == "AWS::Lambda::Alias":
+            replacements[name] = {"Fn::GetAtt": [resource["Properties"]["FunctionName"]["Ref"], "Arn"]}
+        elif resource["Type"] == "AWS::SES::ConfigurationSet":
+            replacements[name] = resource["Properties"]["Name"]
+
+    def rewrite(node: Any) -> Any:
+        if isinstance(node, dict):
+            if set(node) == {"Ref"} and node["Ref"] in replacements:
+                return replacements[node["Ref"]]
+            return {k: rewrite(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [rewrite(v) for v in node]
+        return node
+
+    rewritten: dict[str, Any] = rewrite(template)
+    return rewritten
+
+
+def create_stack(endpoint: str, template: dict[str, Any]) -> dict[str, Any]:
+    """CreateStack (not a change set: moto's change sets lose the Outputs) from a template in S3, read
+    through a path-style `localhost` URL, the only form moto's template-URL parser understands."""
+    s3 = boto3.client("s3", region_name=REGION)
+    s3.put_object(Bucket=ARTIFACTS, Key="transformed.json", Body=json.dumps(template).encode())
+    cloudformation = boto3.client("cloudformation", region_name=REGION)
+    cloudformation.create_stack(
+        StackName=STACK,
+        TemplateURL=f"{endpoint}/{ARTIFACTS}/transformed.json",
+        Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in PARAMETERS.items()],
+        Capabilities=["CAPABILITY_IAM"],
+    )
+    deadline = time.monotonic() + 120
+    while True:
+        stack: dict[str, Any] = dict(cloudformation.describe_stacks(StackName=STACK)["Stacks"][0])
+        if not stack["StackStatus"].endswith("IN_PROGRESS") or time.monotonic() > deadline:
+            return stack
+        time.sleep(0.5)
+
+
+def check_created(stack: dict[str, Any], checks: Checks) -> None:
+    """What moto's CloudFormation really created, read back through each service's API."""
+    checks.that(
+        "stack CREATE_COMPLETE", stack["StackStatus"] == "CREATE_COMPLETE", stack.get("StackStatusReason")
+    )
+    outputs = {o["OutputKey"]: o for o in stack.get("Outputs", [])}
+    checks.that("outputs present", set(outputs) >= OUTPUTS, sorted(OUTPUTS - set(outputs)))
+    checks.that("outputs exported", all("ExportName" in o for o in outputs.values()), outputs)
+
+    lam = boto3.client("lambda", region_name=REGION)
+    functions = {f["FunctionName"]: f for f in lam.list_functions()["Functions"]}
+    for slug, timeout in FUNCTIONS.values():
+        name = f"{STACK}-{slug}"
+        function = functions.get(name)
+        checks.that(f"function {name} exists", function is not None, sorted(functions))
+        if function is None:
+            continue
+        env = function.get("Environment", {}).get("Variables", {})
+        checks.that(f"{name} runtime", function["Runtime"] == "python3.13", function["Runtime"])
+        checks.that(f"{name} timeout {timeout}", function["Timeout"] == timeout, function["Timeout"])
+        checks.that(f"{name} service name", env.get("POWERTOOLS_SERVICE_NAME") == slug, env)
+        checks.that(f"{name} has no local endpoint", "AWS_ENDPOINT_URL" not in env, env)
+    sender_env = functions.get(f"{STACK}-email-sender", {}).get("Environment", {}).get("Variables", {})
+    checks.that(
+        "sender sends through the stack's configuration set",
+        sender_env.get("SES_CONFIGURATION_SET") == f"{STACK}-email",
+        sender_env,
+    )
+    janitor_env = functions.get(f"{STACK}-eip-janitor", {}).get("Environment", {}).get("Variables", {})
+    checks.that("janitor keeps its run ledger", bool(janitor_env.get("RUN_LEDGER_TABLE")), janitor_env)
+    layers = lam.list_layers()["Layers"]
+    checks.that("shared layer published", [x["LayerName"] for x in layers] != [], layers)
+
+    _check_queues_and_roles(outputs, checks)
+    _check_rules_and_operations(outputs, checks)
+
+
+def _check_queues_and_roles(outputs: dict[str, Any], checks: Checks) -> None:
+    lam = boto3.client("lambda", region_name=REGION)
+    sqs = boto3.client("sqs", region_name=REGION)
+    queue_url = outputs["EmailQueueUrl"]["OutputValue"]
+    attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["All"])["Attributes"]
+    redrive = json.loads(attributes.get("RedrivePolicy", "{}"))
+    checks.that(
+        "email queue redrives to the DLQ after 5 receives",
+        redrive
+        == {"deadLetterTargetArn": outputs["EmailDeadLetterQueueArn"]["OutputValue"], "maxReceiveCount": 5},
+        redrive,
+    )
+    checks.that("email queue visibility 180 s", attributes["VisibilityTimeout"] == "180", attributes)
+    mappings = lam.list_event_source_mappings(EventSourceArn=outputs["EmailQueueArn"]["OutputValue"])
+    [mapping] = mappings["EventSourceMappings"] or [{}]
+    checks.that("email queue feeds the sender", "email-sender" in mapping.get("FunctionArn", ""), mapping)
+    checks.that("in batches of 10, partial failures reported", mapping.get("BatchSize") == 10, mapping)
+    checks.that(
+        "at most 2 senders at once", mapping.get("ScalingConfig") == {"MaximumConcurrency": 2}, mapping
+    )
+    concurrency = lam.get_function_concurrency(FunctionName=f"{STACK}-eip-janitor")
+    checks.that(
+        "janitor: one run at a time", concurrency.get("ReservedConcurrentExecutions") == 1, concurrency
+    )
+    iam = boto3.client("iam", region_name=REGION)
+    roles = {r["RoleName"]: r for r in iam.list_roles()["Roles"] if r["RoleName"].startswith(STACK)}
+    inline = {name: iam.list_role_policies(RoleName=name)["PolicyNames"] for name in roles}
+    checks.that(
+        "four roles, each with its own inline policy", len(roles) == 4 and all(inline.values()), inline
+    )
+
+    tables = boto3.client("dynamodb", region_name=REGION).list_tables()["TableNames"]
+    checks.that("idempotency table exists", len(tables) == 1, tables)
+
+
+def _check_rules_and_operations(outputs: dict[str, Any], checks: Checks) -> None:
+    events = boto3.client("events", region_name=REGION)
+    rules = {
+        r["Name"].split("-")[2]: (
+            r.get("ScheduleExpression"),
+            r["State"],
+            events.list_targets_by_rule(Rule=r["Name"]),
+        )
+        for r in events.list_rules(NamePrefix=STACK)["Rules"]
+    }
+    states = {name: rule[:2] for name, rule in rules.items()}
+    checks.that(
+        "rules: the janitor daily, the sweep and the CORS-change rule off by default",
+        states
+        == {
+            "EipJanitorFunctionDaily": ("rate(1 day)", "ENABLED"),
+            "CorsAuditorFunctionSweep": ("rate(1 day)", "DISABLED"),
+            "CorsAuditorFunctionCorsChanged": (None, "DISABLED"),
+        },
+        states,
+    )
+    targets = {name: [x["Arn"] for x in rule[2]["Targets"]] for name, rule in rules.items()}
+    checks.that("each rule invokes its function", all(len(arns) == 1 for arns in targets.values()), targets)
+
+    dashboards = boto3.client("cloudwatch", region_name=REGION).list_dashboards()["DashboardEntries"]
+    checks.that("dashboard", [d["DashboardName"] for d in dashboards] == [STACK], dashboards)
+    if dashboards:
+        body = json.loads(
+            boto3.client("cloudwatch", region_name=REGION).get_dashboard(DashboardName=STACK)["DashboardBody"]
+        )
+        checks.that("dashboard widgets", len(body["widgets"]) == 9, len(body["widgets"]))
+
+    topics = [t["TopicArn"] for t in boto3.client("sns", region_name=REGION).list_topics()["Topics"]]
+    checks.that("alarm topic", topics == [outputs["AlarmTopicArn"]["OutputValue"]], topics)
+
+    groups = boto3.client("logs", region_name=REGION).describe_log_groups()["logGroups"]
+    retention = {g["logGroupName"]: g.get("retentionInDays") for g in groups}
+    checks.that(
+        "janitor recovery log kept a year",
+        retention.get(f"/aws/lambda/{STACK}-eip-janitor") == 365,
+        retention,
+    )
+
+
+def check_transformed(template: dict[str, Any], checks: Checks) -> None:
+    """What moto's CloudFormation drops (docs/deploy.md, "Rehearsal"), checked where SAM put it."""
+    resources = template["Resources"]
+
+    def props(logical: str) -> dict[str, Any]:
+        value: dict[str, Any] = resources[logical]["Properties"]
+        return value
+
+    def of_type(kind: str) -> dict[str, dict[str, Any]]:
+        return {n: r for n, r in resources.items() if r["Type"] == kind}
+
+    aliases = {
+        r["Properties"]["FunctionName"]["Ref"]: r["Properties"]["Name"]
+        for r in of_type("AWS::Lambda::Alias").values()
+    }
+    checks.that("every function behind the alias live", aliases == dict.fromkeys(FUNCTIONS, "live"), aliases)
+    for logical in FUNCTIONS:
+        checks.that(
+            f"{logical} layer", props(logical).get("Layers") is not None, props(logical).get("Layers")
+        )
+        checks.that(f"{logical} tracing", props(logical).get("TracingConfig") == {"Mode": "Active"}, "")
+    for logical in ("CorsAuditorFunction", "EipJanitorFunction"):
+        dead_letter = props(logical).get("DeadLetterConfig")
+        checks.that(
+            f"{logical} dead-letters to AsyncFailureQueue",
+            "AsyncFailureQueue" in str(dead_letter),
+            dead_letter,
+        )
+    invoke_config = props("EipJanitorFunctionEventInvokeConfig")
+    checks.that("janitor never retried", invoke_config["MaximumRetryAttempts"] == 0, invoke_config)
+    deployment = of_type("AWS::CodeDeploy::DeploymentGroup")
+    checks.that("sender canary", "Canary10Percent5Minutes" in str(deployment), deployment)
+    checks.that(
+        "canary rolls back on the sender's alarm", "EmailSenderErrorsAlarm" in str(deployment), deployment
+    )
+
+    bucket = props("UploadsBucket")
+    checks.that(
+        "uploads notify the auditor's alias",
+        "CorsAuditorFunctionAliaslive" in str(bucket.get("NotificationConfiguration")),
+        "",
+    )
+    checks.that("bucket versioned", bucket.get("VersioningConfiguration") == {"Status": "Enabled"}, "")
+    checks.that("bucket blocks public access", all(bucket["PublicAccessBlockConfiguration"].values()), "")
+    rules = {r["Id"] for r in bucket.get("LifecycleConfiguration", {}).get("Rules", [])}
+    checks.that("bucket lifecycle rules", rules == {"ExpireOldVersions", "AbortIncompleteUploads"}, rules)
+    for policy, action in (("UploadsBucketPolicy", "s3:*"), ("QueuesPolicy", "sqs:*")):
+        deny = props(policy)["PolicyDocument"]["Statement"][0]
+        checks.that(f"{policy} denies {action} without TLS", deny["Action"] == action, deny)
+    table = props("IdempotencyTable")
+    checks.that(
+        "table TTL", table["TimeToLiveSpecification"] == {"AttributeName": "expiration", "Enabled": True}, ""
+    )
+    checks.that("table PITR", table["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"], "")
+    for logical in ("IdempotencyTable", "EipJanitorLogGroup"):
+        kept = (resources[logical].get("DeletionPolicy"), resources[logical].get("UpdateReplacePolicy"))
+        checks.that(f"{logical} retained", kept == ("Retain", "Retain"), kept)
+    roles = of_type("AWS::IAM::Role")
+    checks.that(
+        "no managed policies", not any(r["Properties"].get("ManagedPolicyArns") for r in roles.values()), ""
+    )
+
+    configuration_set = props("EmailConfigurationSet")
+    checks.that(
+        "SES reputation metrics", configuration_set["ReputationOptions"]["ReputationMetricsEnabled"], ""
+    )
+    events = props("EmailEventsToCloudWatch")["EventDestination"]["MatchingEventTypes"]
+    checks.that(
+        "SES event destination",
+        set(events) == {"bounce", "complaint", "reject", "renderingFailure", "deliveryDelay"},
+        events,
+    )
+    alarms = of_type("AWS::CloudWatch::Alarm")
+    checks.that("alarms", set(alarms) == set(ALARMS), sorted(set(alarms) ^ set(ALARMS)))
+    for logical, (watched, threshold) in ALARMS.items():
+        alarm = alarms.get(logical, {}).get("Properties", {})
+        got = alarm.get("MetricName") or next(
+            (m["Expression"] for m in alarm.get("Metrics", []) if "Expression" in m), None
+        )
+        checks.that(f"{logical} watches {watched}", got == watched, got)
+        checks.that(
+            f"{logical} threshold {threshold}", alarm.get("Threshold") == threshold, alarm.get("Threshold")
+        )
+        checks.that(f"{logical} quiet when idle", alarm.get("TreatMissingData") == "notBreaching", "")
+        checks.that(f"{logical} notifies the topic", "AlarmTopic" in str(alarm.get("AlarmActions")), "")
+
+
+def main(endpoint: str, build_template: Path, out: Path) -> int:
+    step_started = time.monotonic()
+
+    def step(name: str, action: Callable[[], Any]) -> Any:
+        nonlocal step_started
+        result = action()
+        print(f"  {name}: {time.monotonic() - step_started:.1f}s")
+        step_started = time.monotonic()
+        return result
+
+    packaged = step("sam package to moto", lambda: package(endpoint, build_template, out))
+    template = step("aws-sam-translator transform", lambda: transformed(packaged, PARAMETERS))
+    (out / "transformed.json").write_text(json.dumps(template, indent=1))
+    stack = step("CloudFormation CreateStack", lambda: create_stack(endpoint, moto_compatible(template)))
+    checks = Checks()
+    step("checks", lambda: (check_created(stack, checks), check_transformed(template, checks)))
+    for failure in checks.failed:
+        print(f"  FAILED {failure}")
+    print(f"rehearsal: {len(checks.passed)} checks passed, {len(checks.failed)} failed")
+    return 1 if checks.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])))
