@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from cors_auditor.bucket_store import DENIED_CODES, list_bucket_names, read_cors, write_cors
+from cors_auditor.allowlist_tag import Allowlist, effective_allowlist
+from cors_auditor.bucket_store import DENIED_CODES, list_bucket_names, read_cors, read_tag, write_cors
 from cors_auditor.notification import notify
 from cors_auditor.remediation import plan_remediation
 from cors_auditor.report import (
@@ -39,8 +41,13 @@ def audit_bucket(s3: S3Client, bucket: str, settings: Settings) -> BucketReport:
     if read.status != "ok":  # no_cors, or an audit that failed: nothing to judge, never remediated
         return bucket_report(bucket, read.status, audited_at, settings)
     configuration = {"CORSRules": read.rules}
-    findings = evaluate(configuration, settings.allowed_origins)
-    remediation = _remediate(s3, bucket, configuration, settings) if findings and settings.remediate else None
+    allowlist = bucket_allowlist(s3, bucket, settings)
+    findings = evaluate(configuration, allowlist.origins)
+    if allowlist.finding is not None:
+        findings.insert(0, allowlist.finding)
+    remediation = (
+        _remediate(s3, bucket, configuration, allowlist.origins) if findings and settings.remediate else None
+    )
     return bucket_report(
         bucket,
         read.status,
@@ -49,14 +56,26 @@ def audit_bucket(s3: S3Client, bucket: str, settings: Settings) -> BucketReport:
         configuration=configuration,
         findings=findings,
         remediation=remediation,
+        allowlist_source=allowlist.source,
     )
 
 
+def bucket_allowlist(s3: S3Client, bucket: str, settings: Settings) -> Allowlist:
+    """The allowlist that judges `bucket`: the global one, or its tag's (one GetBucketTagging, cached with the
+    verdict); an unreadable tag leaves the global list in force."""
+    if not settings.allowlist_tag_key:
+        return Allowlist(settings.allowed_origins)
+    tag = read_tag(s3, bucket, settings.allowlist_tag_key)
+    if tag.error is not None:
+        return Allowlist(settings.allowed_origins, "tag-unreadable")
+    return effective_allowlist(tag.value, settings.allowed_origins, settings.allowlist_tag_key)
+
+
 def _remediate(
-    s3: S3Client, bucket: str, configuration: dict[str, Any], settings: Settings
+    s3: S3Client, bucket: str, configuration: dict[str, Any], allowed_origins: Sequence[str]
 ) -> RemediationResult | None:
     """Rewrite the bucket's CORS as planned; None when the plan changes nothing (report-only findings)."""
-    plan = plan_remediation(configuration, settings.allowed_origins)
+    plan = plan_remediation(configuration, allowed_origins)
     if not plan.changes:
         return None
     # Saved before the write, in the log and in the report: `python -m cors_auditor.restore` takes either.

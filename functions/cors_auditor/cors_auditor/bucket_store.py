@@ -61,3 +61,32 @@ def list_bucket_names(s3: S3Client) -> list[str]:
     for page in s3.get_paginator("list_buckets").paginate():
         names.extend(bucket["Name"] for bucket in page.get("Buckets", []) if "Name" in bucket)
     return names
+
+
+@dataclass(frozen=True)
+class TagRead:
+    """What get_bucket_tagging said about one tag: its value (None when absent), or the denial's code."""
+
+    value: str | None = None
+    error: str | None = None
+
+
+def read_tag(s3: S3Client, bucket: str, key: str) -> TagRead:
+    """One GetBucketTagging call; a bucket without tags (NoSuchTagSet) has no value, a denial is reported."""
+    try:
+        response = s3.get_bucket_tagging(Bucket=bucket)
+    except ClientError as exc:
+        code = error_code(exc)
+        if code in {"NoSuchTagSet", "NoSuchBucket"}:
+            return TagRead()
+        if code in DENIED_CODES:
+            logger.warning(
+                "access denied reading the bucket's tags: grant s3:GetBucketTagging on it; the global "
+                "allowlist applies",
+                extra={"bucket": bucket, "error_code": code},
+            )
+            return TagRead(error=code)
+        raise
+    # An empty value comes back with no Value at all.
+    values = [tag.get("Value", "") for tag in response.get("TagSet", []) if tag.get("Key") == key]
+    return TagRead(values[0] if values else None)

@@ -31,7 +31,12 @@ class CorsFindingData(TypedDict):
 
 
 def findings_summary(findings: Sequence[FindingRecord]) -> str:
-    lines = (f"{f['severity']} rule #{f['rule_index']} {f['rule_id']}: {f['detail']}" for f in findings)
+    # A negative index is a finding about the bucket itself (its allowlist tag), not about a CORS rule.
+    lines = (
+        f"{f['severity']} {'bucket' if f['rule_index'] < 0 else f'rule #{f["rule_index"]}'} "
+        f"{f['rule_id']}: {f['detail']}"
+        for f in findings
+    )
     return "\n".join(lines)
 
 

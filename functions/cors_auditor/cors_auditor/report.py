@@ -37,6 +37,9 @@ class BucketReport(TypedDict):
     remediation: NotRequired[Remediation]  # when the rewrite went through
     remediation_error: NotRequired[str]  # when the rewrite was denied
     notification_key: NotRequired[str]  # when the verdict is worth an email
+    # Where the allowlist came from when the bucket's tag was read: global | tag-added | tag-replaced |
+    # tag-malformed | tag-unreadable (docs/cors-auditor.md, per-bucket allowlist).
+    allowlist_source: NotRequired[str]
 
 
 class AuditedBucket(BucketReport):
@@ -101,6 +104,7 @@ def bucket_report(
     configuration: Mapping[str, Any] | None = None,
     findings: Sequence[Finding] = (),
     remediation: RemediationResult | None = None,
+    allowlist_source: str | None = None,
 ) -> BucketReport:
     """The verdict on one bucket; `read_status` is what reading its CORS gave (ok, no_cors, missing, ...)."""
     status = ("non_compliant" if findings else "compliant") if read_status == "ok" else read_status
@@ -114,6 +118,8 @@ def bucket_report(
         "remediated": remediation is not None and remediation.action is not None,
         "audited_at": audited_at,
     }
+    if allowlist_source is not None:
+        report["allowlist_source"] = allowlist_source
     cors_hash = config_hash(configuration) if configuration is not None else ""
     if configuration is not None:
         report["config_hash"] = cors_hash

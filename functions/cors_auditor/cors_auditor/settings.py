@@ -6,21 +6,32 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from cors_auditor.allowlist_tag import DEFAULT_TAG_KEY, origin_problem
 from groundskeeper.errors import SettingsError
 from groundskeeper.notify import Notifier
 from groundskeeper.settings import env_csv, env_int, env_str
 
 SEVERITY_CHOICES = ("LOW", "MEDIUM", "HIGH")
+TAG_OFF = "-"
+MAX_TAG_KEY_CHARS = 128
 
 
 def _check_origin(origin: str) -> None:
-    # An allowlist entry is what a browser sends in the Origin header: scheme://host[:port], nothing more.
-    # A wildcard here would silently turn the allowlist rule into "anything goes".
-    scheme, sep, host = origin.partition("://")
-    if not sep or not scheme or not host or "/" in host or "*" in origin:
+    # The same check as a bucket's allowlist tag: a wildcard would turn the allowlist into "anything goes".
+    if origin_problem(origin) is not None:
         raise SettingsError(
             "ALLOWED_ORIGINS", f"{origin!r} is not an exact origin like https://app.example.com"
         )
+
+
+def _tag_key(environ: Mapping[str, str]) -> str:
+    # Set to "-" to ignore bucket tags (and make no GetBucketTagging call).
+    key = env_str("ALLOWLIST_TAG_KEY", DEFAULT_TAG_KEY, environ=environ) or DEFAULT_TAG_KEY
+    if key == TAG_OFF:
+        return ""
+    if len(key) > MAX_TAG_KEY_CHARS or key.lower().startswith("aws:"):
+        raise SettingsError("ALLOWLIST_TAG_KEY", f"is not a usable S3 tag key: {key!r}")
+    return key
 
 
 @dataclass(frozen=True)
@@ -32,6 +43,8 @@ class Settings:
     notify_min_severity: str = "MEDIUM"
     # How many buckets a sweep audits at once: enough to hide round trips, few enough not to be throttled.
     sweep_concurrency: int = 8
+    # The bucket tag that holds a bucket's own allowlist; "" = bucket tags are not read.
+    allowlist_tag_key: str = DEFAULT_TAG_KEY
 
     @property
     def remediate(self) -> bool:
@@ -51,4 +64,5 @@ class Settings:
                 "NOTIFY_MIN_SEVERITY", "MEDIUM", choices=SEVERITY_CHOICES, environ=environ
             ),
             sweep_concurrency=env_int("SWEEP_CONCURRENCY", 8, minimum=1, maximum=64, environ=environ),
+            allowlist_tag_key=_tag_key(environ),
         )

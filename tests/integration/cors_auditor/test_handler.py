@@ -138,7 +138,8 @@ def test_burst_of_1000_records_over_10_invocations_costs_one_get_bucket_cors(
         invoke(s3_event("b-burst", [f"batch{b}/object+{i}.csv" for i in range(100)])) for b in range(10)
     ]
 
-    assert api_calls == Counter({"GetBucketCors": 1})
+    # The bucket's allowlist tag is read once, with its CORS, and cached in the same verdict.
+    assert api_calls == Counter({"GetBucketCors": 1, "GetBucketTagging": 1})
     assert [r["audited"][0]["cached"] for r in results] == [False] + [True] * 9
     assert all(r["audited"][0]["status"] == "non_compliant" for r in results)
     assert all(r["audited"][0]["records"] == 100 for r in results)
@@ -186,7 +187,8 @@ def test_sweep_audits_every_bucket(
     statuses = Counter(r["status"] for r in result["audited"])
     assert statuses == Counter({"non_compliant": 4, "compliant": 4, "no_cors": 4})
     assert sorted(r["bucket"] for r in result["audited"]) == [f"b-sweep-{i:02d}" for i in range(12)]
-    assert api_calls == Counter({"ListBuckets": 1, "GetBucketCors": 12})
+    # Tags are read only where there is a CORS configuration to judge (8 of the 12).
+    assert api_calls == Counter({"ListBuckets": 1, "GetBucketCors": 12, "GetBucketTagging": 8})
     assert result["source"] == "schedule"
 
 

@@ -139,7 +139,7 @@ def test_only_origin_problems_are_rewritten(
     (report,) = invoke(s3_event("b-report-only", ["k"]))["audited"]
     assert report["status"] == "non_compliant"
     assert report["remediated"] is False
-    assert api_calls == Counter({"GetBucketCors": 1})
+    assert api_calls == Counter({"GetBucketCors": 1, "GetBucketTagging": 1})
 
 
 def test_a_failed_audit_is_never_remediated(
