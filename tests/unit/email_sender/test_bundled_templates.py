@@ -23,6 +23,7 @@ KNOWN_DATA = {
         "savings_usd", "summary", "run_id", "dns_protected_count", "dns_held_back",
     },
     "example-welcome": {"name", "product", "support_email"},
+    "org-sweep-report": {"job", "run_id", "accounts", "failed_accounts", "findings", "summary"},
 }  # fmt: skip
 OPTIONAL = {"example-welcome": {"support_email"}}
 HOSTILE = ["<script>alert(1)</script>", '"><img src=x onerror=alert(1)>', "https://a.example' onclick='x"]

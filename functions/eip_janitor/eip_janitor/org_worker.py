@@ -1,0 +1,66 @@
+"""The janitor in one member account: the same run_janitor (regions, DNS guard, cap, dry run) with that
+account's clients, its release cap claimed under its own key, and its report as the account's part."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from eip_janitor.janitor import run_janitor
+from eip_janitor.report import AWS_FAILURES, failure_code
+from eip_janitor.run_ledger import LedgerContended, RunLedger
+from eip_janitor.settings import Settings
+from groundskeeper.accounts import AccountAccessError, AccountSessions
+from groundskeeper.errors import error_message
+from groundskeeper.org_run import AccountPart, error_part
+
+
+def account_run_id(run_id: str, account_id: str) -> str:
+    """The janitor's run id in one account: the ledger keys the release cap by it, so it is per account."""
+    return f"{run_id}#{account_id}"
+
+
+def sweep_account_eips(
+    settings: Settings,
+    sessions: AccountSessions,
+    account_id: str,
+    *,
+    run_id: str,
+    own_region: str,
+    now: datetime,
+    ledger: RunLedger | None,
+    owner: str | None = None,
+) -> AccountPart:
+    """One account's janitor run; a role that cannot be assumed, or a failure that stopped the whole run
+    (the region listing, the ledger), is this account's error part, never an exception for the others."""
+    try:
+        session = sessions.get(account_id)
+        report = run_janitor(
+            settings,
+            ec2_for=lambda region: session.client("ec2", region),
+            sqs=None,  # the run's one email is sent when the last account's part is in
+            own_region=own_region,
+            now=now,
+            run_id=account_run_id(run_id, account_id),
+            route53=session.client("route53") if settings.dns_guard else None,
+            ledger=ledger,
+        )
+    except AccountAccessError as exc:
+        return error_part(account_id, owner, exc.code, exc.message)
+    except (*AWS_FAILURES, LedgerContended) as exc:
+        return error_part(account_id, owner, failure_code(exc), error_message(exc))
+    verb = "would release" if report["dry_run"] else "released"
+    done = report["would_release_count"] if report["dry_run"] else report["released_count"]
+    summary = (
+        f"{verb} {done}, marked {report['marked_count']}, deferred {report['deferred_count']}, "
+        f"held back by DNS {report['dns_protected_count']}, errors {report['error_count']} "
+        f"({len(report['regions'])} regions)"
+    )
+    return {
+        "account_id": account_id,
+        "owner": owner,
+        "status": "ok",
+        "error": None,
+        "summary": summary,
+        "findings": done + report["error_count"] + report["dns_protected_count"],
+        "detail": dict(report),
+    }

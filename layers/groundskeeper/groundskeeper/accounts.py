@@ -1,0 +1,245 @@
+"""The accounts a hub governs (MEMBER_ACCOUNTS) and a session in each, through its member role.
+
+Hub and spoke (docs/organization.md): the functions run in one account, the hub; every member account has a
+role (member-role.yaml) that only the hub's function roles may assume. An account that cannot be reached is
+that account's error, an `AccountAccessError` with AWS's code, and never stops the others.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, Literal, overload
+
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError
+
+from groundskeeper.aws_clients import BOTO_CONFIG
+from groundskeeper.errors import CodedError, SettingsError, error_code, error_message
+
+if TYPE_CHECKING:
+    from mypy_boto3_ec2 import EC2Client
+    from mypy_boto3_route53 import Route53Client
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_sts import STSClient
+
+ORGANIZATION = "organization"
+_ACCOUNT_ID = re.compile(r"^\d{12}$")
+_ROLE_NAME = re.compile(r"^[\w+=,.@-]{1,64}$")
+# STS wants 2 to 64 characters; the name shows in the member account's CloudTrail as who acted.
+SESSION_NAME = "groundskeeper-hub"
+SESSION_SECONDS = 3600
+# Credentials this close to expiry are renewed before use: a sweep started on them must not outlive them.
+REFRESH_MARGIN = timedelta(minutes=10)
+# AssumeRole answers AccessDenied both when the role is missing and when its trust policy does not name the
+# caller (on purpose: a caller cannot probe which roles exist); either is the account's error, with that code.
+UNREACHABLE = "AccountUnreachable"  # no AWS code: a network failure, or an answer that named no code
+
+
+class AccountAccessError(CodedError):
+    """The hub could not act in one member account; `account_id` names it, `code` is AWS's."""
+
+    def __init__(self, account_id: str, code: str, message: str) -> None:
+        super().__init__(code, f"account {account_id}: {message}")
+        self.account_id = account_id
+
+
+@dataclass(frozen=True)
+class MemberAccounts:
+    """MEMBER_ACCOUNTS: empty = the hub's own account only; account ids; or `organization` (ListAccounts)."""
+
+    account_ids: tuple[str, ...] = ()
+    organization: bool = False
+
+    @classmethod
+    def parse(cls, raw: str, variable: str = "MEMBER_ACCOUNTS") -> MemberAccounts:
+        parts = [part.strip() for part in raw.split(",") if part.strip()]
+        if [part.lower() for part in parts] == [ORGANIZATION]:
+            return cls(organization=True)
+        for part in parts:
+            if not _ACCOUNT_ID.match(part):
+                raise SettingsError(variable, f"'organization', or 12-digit account ids; got {part!r}")
+        return cls(account_ids=tuple(dict.fromkeys(parts)))
+
+
+def parse_role_name(raw: str, variable: str = "MEMBER_ROLE_NAME") -> str:
+    name = raw.strip()
+    if not _ROLE_NAME.match(name):
+        raise SettingsError(variable, f"is not an IAM role name: {raw!r}")
+    return name
+
+
+def parse_owners(raw: str, variable: str = "ACCOUNT_OWNERS") -> dict[str, str]:
+    """`111111111111=ops@example.com,222222222222=team@example.com` -> account id -> owner address."""
+    owners: dict[str, str] = {}
+    for part in (p.strip() for p in raw.split(",") if p.strip()):
+        account_id, sep, owner = (s.strip() for s in part.partition("="))
+        if not sep or not _ACCOUNT_ID.match(account_id) or "@" not in owner:
+            raise SettingsError(variable, f"pairs like 111111111111=owner@example.com; got {part!r}")
+        owners[account_id] = owner
+    return owners
+
+
+def list_member_accounts(
+    members: MemberAccounts, *, own_account: str, organizations: Any = None
+) -> list[str]:
+    """The accounts one run covers, sorted: the listed ones, the Organization's ACTIVE ones, or the hub's.
+
+    `organizations` is untyped: the Lambda layer does not ship the Organizations stubs for one call."""
+    if members.organization:
+        if organizations is None:
+            raise ValueError("MEMBER_ACCOUNTS=organization needs an Organizations client")
+        found: list[str] = []
+        for page in organizations.get_paginator("list_accounts").paginate():
+            found.extend(a["Id"] for a in page.get("Accounts", []) if a.get("Status") == "ACTIVE")
+        return sorted(set(found))
+    return sorted(members.account_ids) if members.account_ids else [own_account]
+
+
+class AccountSession:
+    """Clients in one account, made once each (per service and region) with the project's shared Config."""
+
+    def __init__(
+        self,
+        account_id: str,
+        make_client: Callable[..., Any],
+        credentials: Mapping[str, str] | None,
+        expires_at: datetime | None,
+    ) -> None:
+        self.account_id = account_id
+        self.expires_at = expires_at  # None: the hub's own credentials, renewed by the runtime
+        self._make = make_client
+        self._credentials = dict(credentials or {})
+        self._lock = threading.Lock()
+        self._clients: dict[tuple[str, str | None], Any] = {}
+
+    def fresh(self, now: datetime) -> bool:
+        return self.expires_at is None or self.expires_at - now > REFRESH_MARGIN
+
+    @overload
+    def client(self, service: Literal["ec2"], region: str | None = None) -> EC2Client: ...
+    @overload
+    def client(self, service: Literal["s3"], region: str | None = None) -> S3Client: ...
+    @overload
+    def client(self, service: Literal["route53"], region: str | None = None) -> Route53Client: ...
+    @overload
+    def client(self, service: Literal["sts"], region: str | None = None) -> STSClient: ...
+    def client(self, service: str, region: str | None = None) -> Any:
+        key = (service, region)
+        found = self._clients.get(key)
+        if found is not None:
+            return found
+        with self._lock:
+            if key not in self._clients:
+                self._clients[key] = self._make(service, region, self._credentials)
+            return self._clients[key]
+
+
+class AccountSessions:
+    """One AccountSession per account per container: assumed once, renewed before its credentials expire.
+
+    Every member client comes from one private boto3 session (service models loaded once, not per account),
+    with the account's credentials passed explicitly; creation is serialised because boto3 sessions are
+    not safe to create clients from concurrently. Accounts are assumed concurrently, each under its own lock.
+    """
+
+    def __init__(
+        self,
+        sts: STSClient,
+        *,
+        role_name: str,
+        own_account: str,
+        partition: str = "aws",
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._sts = sts
+        self._role_name = role_name
+        self._own_account = own_account
+        self._partition = partition
+        self._clock = clock
+        self._boto = boto3.session.Session()
+        self._make_lock = threading.Lock()
+        self._locks_lock = threading.Lock()
+        self._locks: dict[str, threading.Lock] = {}
+        self._sessions: dict[str, AccountSession] = {}
+
+    def role_arn(self, account_id: str) -> str:
+        return f"arn:{self._partition}:iam::{account_id}:role/{self._role_name}"
+
+    def get(self, account_id: str) -> AccountSession:
+        """The account's session; raises AccountAccessError when its role cannot be assumed."""
+        now = self._clock()
+        found = self._sessions.get(account_id)
+        if found is not None and found.fresh(now):
+            return found
+        with self._lock_for(account_id):
+            found = self._sessions.get(account_id)
+            if found is None or not found.fresh(now):
+                found = self._open(account_id)
+                self._sessions[account_id] = found
+            return found
+
+    def _lock_for(self, account_id: str) -> threading.Lock:
+        with self._locks_lock:
+            return self._locks.setdefault(account_id, threading.Lock())
+
+    def _open(self, account_id: str) -> AccountSession:
+        if account_id == self._own_account:
+            return AccountSession(account_id, self._make_client, None, None)
+        try:
+            answer = self._sts.assume_role(
+                RoleArn=self.role_arn(account_id),
+                RoleSessionName=SESSION_NAME,
+                DurationSeconds=SESSION_SECONDS,
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise AccountAccessError(account_id, error_code(exc) or UNREACHABLE, error_message(exc)) from exc
+        credentials = answer["Credentials"]
+        keys = {
+            "aws_access_key_id": credentials["AccessKeyId"],
+            "aws_secret_access_key": credentials["SecretAccessKey"],
+            "aws_session_token": credentials["SessionToken"],
+        }
+        return AccountSession(account_id, self._make_client, keys, credentials["Expiration"])
+
+    def _make_client(self, service: str, region: str | None, credentials: Mapping[str, str]) -> Any:
+        with self._make_lock:
+            make: Any = self._boto.client
+            return make(service, region_name=region, config=BOTO_CONFIG, **credentials)
+
+
+@dataclass(frozen=True)
+class AccountAccess:
+    """`accounts check`'s answer for one account: could the hub act there, and as whom."""
+
+    account_id: str
+    ok: bool
+    code: str | None = None
+    message: str | None = None
+    arn: str | None = None
+
+
+def check_access(sessions: AccountSessions, account_ids: Iterable[str]) -> list[AccountAccess]:
+    """Assume each member role and ask STS who we are there: the caller must land in that very account."""
+    results: list[AccountAccess] = []
+    for account_id in account_ids:
+        try:
+            identity = sessions.get(account_id).client("sts").get_caller_identity()
+        except AccountAccessError as exc:
+            results.append(AccountAccess(account_id, False, exc.code, exc.message))
+            continue
+        except (ClientError, BotoCoreError) as exc:
+            results.append(
+                AccountAccess(account_id, False, error_code(exc) or UNREACHABLE, error_message(exc))
+            )
+            continue
+        landed = str(identity.get("Account", ""))
+        if landed != account_id:
+            message = f"the role's credentials act in {landed}, not {account_id}"
+            results.append(AccountAccess(account_id, False, "WrongAccount", message))
+            continue
+        results.append(AccountAccess(account_id, True, arn=str(identity.get("Arn", ""))))
+    return results

@@ -1,0 +1,282 @@
+"""One run over many accounts: the work items a scheduled run queues (one per account), each account's part
+of the report, kept in DynamoDB under the run id, and the one email sent when the last part is in.
+
+Counting is exactly-once per account: a part and the run's `done` counter are written in one transaction
+whose put is conditional on the part being new, so a redelivered work item never counts twice. Whoever sees
+`done == expected` after its write sends the email; two such workers send the same idempotency key, and the
+email sender's idempotency store drops the second.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, TypedDict
+
+from groundskeeper.errors import PermanentError, TransientError, error_code
+from groundskeeper.notify import Notifier
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_sqs import SQSClient
+
+JOBS = ("eip-janitor", "cors-sweep")
+TEMPLATE = "org-sweep-report"
+KEY_PREFIX = "org-run#"
+KEEP_FOR = timedelta(days=14)
+SQS_BATCH = 10  # SendMessageBatch's limit
+DYNAMODB_BATCH_GET = 100  # BatchGetItem's limit
+# A part above this is stored without its detail: DynamoDB refuses items over 400 KB.
+MAX_PART_CHARS = 300_000
+_SUMMARY_LINES = 200  # accounts listed in the email; every part stays in the table and the logs
+BAD_WORK_ITEM = "BadWorkItem"
+
+
+class WorkItem(TypedDict):
+    """One SQS message of the work queue: sweep this account for this run."""
+
+    run_id: str
+    job: str
+    account_id: str
+
+
+class AccountPart(TypedDict):
+    """One account's part of a run's report: the same shape for every job and every outcome."""
+
+    account_id: str
+    owner: str | None
+    status: str  # ok | error (the account could not be swept at all: its role, or its listing, failed)
+    error: str | None  # AWS's code when status is error
+    summary: str  # one line for the email
+    findings: int  # what wants a human: releases, would-releases, non-compliant buckets, errors
+    detail: dict[str, Any]  # the job's own report for this account (the janitor's or the auditor's)
+
+
+class OrgReportData(TypedDict):
+    """The `org-sweep-report` template's data: flat strings only (the sender's contract)."""
+
+    job: str
+    run_id: str
+    accounts: str
+    failed_accounts: str
+    findings: str
+    summary: str
+
+
+def work_items(run_id: str, job: str, account_ids: Iterable[str]) -> list[WorkItem]:
+    return [{"run_id": run_id, "job": job, "account_id": a} for a in account_ids]
+
+
+def parse_work_item(body: str) -> WorkItem:
+    """A work queue message body; anything else is a PermanentError (it would fail the same way again)."""
+    try:
+        raw = json.loads(body)
+    except ValueError as exc:
+        raise PermanentError(BAD_WORK_ITEM, f"not JSON: {exc}") from None
+    if not isinstance(raw, dict) or not all(isinstance(raw.get(k), str) for k in WorkItem.__annotations__):
+        raise PermanentError(BAD_WORK_ITEM, "needs string run_id, job and account_id")
+    if raw["job"] not in JOBS:
+        raise PermanentError(BAD_WORK_ITEM, f"unknown job {raw['job']!r}")
+    return {"run_id": raw["run_id"], "job": raw["job"], "account_id": raw["account_id"]}
+
+
+def enqueue(sqs: SQSClient, queue_url: str, items: Sequence[WorkItem]) -> int:
+    """Put the work items on the queue, ten per call; a refused entry fails the run so it is retried whole."""
+    for start in range(0, len(items), SQS_BATCH):
+        batch = items[start : start + SQS_BATCH]
+        answer = sqs.send_message_batch(
+            QueueUrl=queue_url,
+            Entries=[
+                {"Id": str(n), "MessageBody": json.dumps(item, sort_keys=True)}
+                for n, item in enumerate(batch)
+            ],
+        )
+        failed = answer.get("Failed", [])
+        if failed:
+            raise TransientError(
+                str(failed[0].get("Code", "SendFailed")), f"{len(failed)} work items refused"
+            )
+    return len(items)
+
+
+def error_part(account_id: str, owner: str | None, code: str, message: str) -> AccountPart:
+    return {
+        "account_id": account_id,
+        "owner": owner,
+        "status": "error",
+        "error": code,
+        "summary": f"not swept: {code}: {message}"[:300],
+        "findings": 1,
+        "detail": {},
+    }
+
+
+class RunParts:
+    """A run's header (expected parts, parts done) and its parts: items of one DynamoDB table (key `id`)."""
+
+    def __init__(self, dynamodb: DynamoDBClient, table: str) -> None:
+        self._dynamodb = dynamodb
+        self._table = table
+
+    def start(self, run_id: str, job: str, account_ids: Sequence[str], now: datetime) -> bool:
+        """Write the run's header once; False when a redelivered schedule event finds it already there."""
+        try:
+            self._dynamodb.put_item(
+                TableName=self._table,
+                Item={
+                    "id": {"S": self._header(run_id)},
+                    "job": {"S": job},
+                    "expected": {"N": str(len(account_ids))},
+                    "done": {"N": "0"},
+                    "accounts": {"L": [{"S": a} for a in account_ids]},
+                    "expiration": {"N": self._expiry(now)},
+                },
+                ConditionExpression="attribute_not_exists(id)",
+            )
+        except self._dynamodb.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+    def record(self, run_id: str, part: AccountPart, now: datetime) -> bool:
+        """Store the account's part and count it once, even if redelivered; True when the run is complete."""
+        body = json.dumps(part, sort_keys=True, default=str)
+        if len(body) > MAX_PART_CHARS:
+            body = json.dumps({**part, "detail": {"truncated": True}}, sort_keys=True, default=str)
+        try:
+            self._dynamodb.transact_write_items(
+                TransactItems=[
+                    {
+                        "Put": {
+                            "TableName": self._table,
+                            "Item": {
+                                "id": {"S": self._part(run_id, part["account_id"])},
+                                "part": {"S": body},
+                                "expiration": {"N": self._expiry(now)},
+                            },
+                            "ConditionExpression": "attribute_not_exists(id)",
+                        }
+                    },
+                    {
+                        "Update": {
+                            "TableName": self._table,
+                            "Key": {"id": {"S": self._header(run_id)}},
+                            "UpdateExpression": "ADD done :one",
+                            "ConditionExpression": "attribute_exists(id)",
+                            "ExpressionAttributeValues": {":one": {"N": "1"}},
+                        }
+                    },
+                ]
+            )
+        except self._dynamodb.exceptions.TransactionCanceledException as exc:
+            reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
+            if reasons[:1] != ["ConditionalCheckFailed"]:
+                # No header (a work item outliving its run's record), or a conflict: let SQS retry it.
+                raise TransientError(error_code(exc) or "TransactionCanceled", f"reasons {reasons}") from exc
+            # The part was counted by an earlier delivery: whether the run is complete is read below.
+        header = self._dynamodb.get_item(
+            TableName=self._table, Key={"id": {"S": self._header(run_id)}}, ConsistentRead=True
+        ).get("Item", {})
+        return "done" in header and int(header["done"]["N"]) >= int(header["expected"]["N"])
+
+    def parts(self, run_id: str) -> list[AccountPart]:
+        """Every stored part of the run, in the header's account order."""
+        header = self._dynamodb.get_item(
+            TableName=self._table, Key={"id": {"S": self._header(run_id)}}, ConsistentRead=True
+        ).get("Item", {})
+        accounts = [str(a["S"]) for a in header.get("accounts", {}).get("L", [])]
+        found: dict[str, AccountPart] = {}
+        for start in range(0, len(accounts), DYNAMODB_BATCH_GET):
+            keys: list[Any] = [
+                {"id": {"S": self._part(run_id, a)}} for a in accounts[start : start + DYNAMODB_BATCH_GET]
+            ]
+            while keys:
+                answer = self._dynamodb.batch_get_item(
+                    RequestItems={self._table: {"Keys": keys, "ConsistentRead": True}}
+                )
+                for item in answer.get("Responses", {}).get(self._table) or []:
+                    part: AccountPart = json.loads(str(item["part"]["S"]))
+                    found[part["account_id"]] = part
+                unprocessed = answer.get("UnprocessedKeys", {}).get(self._table)
+                keys = list(unprocessed["Keys"]) if unprocessed else []
+        return [found[a] for a in accounts if a in found]
+
+    @staticmethod
+    def _header(run_id: str) -> str:
+        return f"{KEY_PREFIX}{run_id}"
+
+    @staticmethod
+    def _part(run_id: str, account_id: str) -> str:
+        return f"{KEY_PREFIX}{run_id}#{account_id}"
+
+    @staticmethod
+    def _expiry(now: datetime) -> str:
+        return str(int((now + KEEP_FOR).timestamp()))
+
+
+def email_data(run_id: str, job: str, parts: Sequence[AccountPart]) -> OrgReportData:
+    """Failed accounts first, then those with findings, then the rest; each line names its owner."""
+    ordered = sorted(parts, key=lambda p: (p["status"] != "error", p["findings"] == 0, p["account_id"]))
+    lines = [
+        f"{p['account_id']}{f' ({p["owner"]})' if p['owner'] else ''}: {p['summary']}"
+        for p in ordered[:_SUMMARY_LINES]
+    ]
+    if len(ordered) > _SUMMARY_LINES:
+        lines.append(f"... and {len(ordered) - _SUMMARY_LINES} more accounts (the run's report has them all)")
+    return {
+        "job": job,
+        "run_id": run_id,
+        "accounts": str(len(parts)),
+        "failed_accounts": str(sum(p["status"] == "error" for p in parts)),
+        "findings": str(sum(p["findings"] for p in parts)),
+        "summary": "\n".join(lines),
+    }
+
+
+def notification_key(run_id: str, job: str) -> str:
+    """One email per run and job, whoever sends it; a long or odd run id is hashed to fit the sender."""
+    key = f"org-run:{job}:{run_id}"
+    return key if len(key) <= 200 else f"org-run:{job}:{hashlib.sha256(run_id.encode()).hexdigest()}"
+
+
+def plan_run(
+    run_id: str,
+    job: str,
+    account_ids: Sequence[str],
+    parts: RunParts,
+    *,
+    sqs: SQSClient,
+    queue_url: str,
+    now: datetime,
+) -> int:
+    """The scheduled run's whole job: record how many parts to expect, then queue one item per account.
+
+    A redelivered schedule event queues the items again: harmless, as each account's part counts once, and
+    its janitor claims its releases under the same per-account key."""
+    parts.start(run_id, job, account_ids, now)
+    return enqueue(sqs, queue_url, work_items(run_id, job, account_ids))
+
+
+def process_work_item(
+    item: WorkItem,
+    sweep: Callable[[str], AccountPart],
+    parts: RunParts,
+    *,
+    notify: Notifier,
+    sqs: SQSClient | None,
+    now: datetime,
+) -> tuple[AccountPart, str | None]:
+    """Sweep one account, record its part, and send the run's one email if this was the last part.
+
+    Returns the part and the queued email's message id (None when this part did not complete the run, or
+    when the run found nothing worth mailing)."""
+    part = sweep(item["account_id"])
+    if not parts.record(item["run_id"], part, now):
+        return part, None
+    everything = parts.parts(item["run_id"])
+    if sqs is None or not notify.enabled or not any(p["findings"] for p in everything):
+        return part, None
+    data = email_data(item["run_id"], item["job"], everything)
+    key = notification_key(item["run_id"], item["job"])
+    return part, notify.send(sqs, TEMPLATE, data, idempotency_key=key)

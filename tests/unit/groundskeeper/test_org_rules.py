@@ -1,0 +1,81 @@
+"""The pure parts of many-account runs: MEMBER_ACCOUNTS, owners, work items and the run's email data."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from groundskeeper.accounts import MemberAccounts, parse_owners, parse_role_name
+from groundskeeper.errors import PermanentError, SettingsError
+from groundskeeper.org_run import AccountPart, email_data, error_part, notification_key, parse_work_item
+
+
+def test_member_accounts_parse() -> None:
+    assert MemberAccounts.parse("") == MemberAccounts()
+    assert MemberAccounts.parse(" Organization ") == MemberAccounts(organization=True)
+    assert MemberAccounts.parse("111111111111, 222222222222,111111111111").account_ids == (
+        "111111111111",
+        "222222222222",
+    )
+
+
+@pytest.mark.parametrize("raw", ["12345", "organization,111111111111", "11111111111a", "*"])
+def test_member_accounts_refuses_anything_else(raw: str) -> None:
+    with pytest.raises(SettingsError) as refused:
+        MemberAccounts.parse(raw)
+    assert refused.value.variable == "MEMBER_ACCOUNTS"
+
+
+def test_owners_and_role_name() -> None:
+    assert parse_owners("111111111111=a@example.com, 222222222222 = b@example.com") == {
+        "111111111111": "a@example.com",
+        "222222222222": "b@example.com",
+    }
+    assert parse_owners("") == {}
+    for bad in ("111111111111", "111111111111=nobody", "1=a@example.com"):
+        with pytest.raises(SettingsError):
+            parse_owners(bad)
+    assert parse_role_name(" GroundskeeperMember ") == "GroundskeeperMember"
+    with pytest.raises(SettingsError):
+        parse_role_name("role/with/slashes")
+
+
+def test_work_items_parse_or_are_permanent_errors() -> None:
+    item = {"run_id": "r", "job": "cors-sweep", "account_id": "111111111111"}
+    assert parse_work_item(json.dumps(item)) == item
+    for body in ("{", "[]", json.dumps({**item, "job": "other"}), json.dumps({"run_id": "r"})):
+        with pytest.raises(PermanentError):
+            parse_work_item(body)
+
+
+def _ok(account_id: str, findings: int, owner: str | None = None) -> AccountPart:
+    return {
+        "account_id": account_id,
+        "owner": owner,
+        "status": "ok",
+        "error": None,
+        "summary": f"{findings} found",
+        "findings": findings,
+        "detail": {},
+    }
+
+
+def test_email_data_lists_failed_accounts_first_then_findings_with_owners() -> None:
+    parts = [
+        _ok("111111111111", 0),
+        _ok("222222222222", 2, "b@example.com"),
+        error_part("333333333333", None, "AccessDenied", "no"),
+    ]
+    data = email_data("run-1", "eip-janitor", parts)
+    assert (data["accounts"], data["failed_accounts"], data["findings"]) == ("3", "1", "3")
+    assert data["summary"].splitlines() == [
+        "333333333333: not swept: AccessDenied: no",
+        "222222222222 (b@example.com): 2 found",
+        "111111111111: 0 found",
+    ]
+
+
+def test_notification_key_is_per_run_and_job_and_fits() -> None:
+    assert notification_key("r1", "cors-sweep") == "org-run:cors-sweep:r1"
+    assert len(notification_key("x" * 1000, "cors-sweep")) <= 256
