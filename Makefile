@@ -81,6 +81,8 @@ lint: venv ## ruff, mypy, vulture, shellcheck, sam validate --lint, cfn-lint and
 	@sam validate --lint
 	@cfn-lint template.yaml
 	@checkov -f template.yaml --quiet --compact --skip-download
+	@cfn-lint templates/member-role.yaml
+	@checkov -f templates/member-role.yaml --quiet --compact --skip-download
 
 format: venv ## Apply ruff's formatting and safe fixes
 	@ruff format .
