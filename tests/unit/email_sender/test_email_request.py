@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 import re
 from typing import Any
+from unittest.mock import patch
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from email_sender import email_request as email_request_module
 from email_sender.email_request import (
+    MAX_DATA_CHARS,
     MAX_RECIPIENTS,
     SPECIAL_USE_TLDS,
     EmailRequest,
@@ -363,3 +366,156 @@ def test_a_plain_address_does_not_import_email_validator() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
     ).stdout
     assert out.strip() == "False"
+
+
+# --- what mutation testing found unpinned ----------------------------------------------------------------
+
+
+def body_with_data(data_json: str, **fields: Any) -> str:
+    head = json.dumps({"template": "t", "to": ["ada@example.com"], **fields})
+    return head[:-1] + ',"data":' + data_json + "}"
+
+
+def reason_of_body(body: str) -> str:
+    with pytest.raises(PermanentError) as caught:
+        parse_email_request(body, SENDER)
+    assert caught.value.code == "InvalidMessage"
+    return caught.value.message
+
+
+def test_the_fingerprint_names_every_field_that_decides_what_is_sent() -> None:
+    request = parse(
+        {
+            **VALID,
+            "cc": ["c@example.com"],
+            "bcc": ["b@example.com"],
+            "from": "f@example.com",
+            "reply_to": ["r@example.com"],
+            "idempotency_key": "k",
+        }
+    )
+    assert request.fingerprint() == {
+        "template": "cors-finding",
+        "to": ["ops@example.com"],
+        "cc": ["c@example.com"],
+        "bcc": ["b@example.com"],
+        "data": {"bucket": "b"},
+        "from": "f@example.com",
+        "reply_to": ["r@example.com"],
+    }
+
+
+OUT_OF_RANGE = "is out of range: JSON numbers must fit a double (at most 1.8e308 in size)"
+
+
+@pytest.mark.parametrize(
+    ("literal", "shown"),
+    [
+        ("1e400", "1e400"),
+        ("-1e400", "-1e400"),
+        ("2" + "0" * 308, "20000000000000000000...(309 characters)"),  # 309 digits, above the largest double
+        ("-2" + "0" * 308, "-2000000000000000000...(310 characters)"),
+        ("1" + "0" * 309, "10000000000000000000...(310 characters)"),  # 310 digits: refused by length alone
+        ("1" * 24 + "e999", "11111111111111111111...(28 characters)"),
+        ("9" * 20 + "e999", "99999999999999999999e999"),  # 24 characters: shown whole
+    ],
+)
+def test_a_number_beyond_a_double_is_refused_with_the_number_abridged(literal: str, shown: str) -> None:
+    assert reason_of_body(body_with_data(f'{{"n": {literal}}}')) == f"number {shown} {OUT_OF_RANGE}"
+
+
+def test_the_largest_integers_a_double_holds_are_kept() -> None:
+    for literal in ("1" + "0" * 308, "-1" + "0" * 308, str(int(1.7e308))):
+        assert parse_email_request(body_with_data(f'{{"n": {literal}}}'), SENDER).data == {"n": int(literal)}
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (body_with_data("{}", **{"x\ud800": 1}), "a key in the message: lone UTF-16 surrogate U+D800"),
+        (body_with_data("{}", **{"from": "a\udc01@example.com"}), "from: lone UTF-16 surrogate U+DC01"),
+        (
+            body_with_data("{}", cc=["ok@example.com", "a\ud800@example.com"]),
+            "cc[1]: lone UTF-16 surrogate U+D800",
+        ),
+        (body_with_data('{"k\\ud800": 1}'), "a key in data: lone UTF-16 surrogate U+D800"),
+        (body_with_data('{"a": [{"k\\udfff": 1}]}'), "a key in data.a[0]: lone UTF-16 surrogate U+DFFF"),
+    ],
+)
+def test_a_lone_surrogate_outside_data_values_is_refused_naming_where(body: str, reason: str) -> None:
+    assert reason_of_body(body) == f"{reason} (half of a character cut in two?): not valid UTF-8"
+
+
+def test_a_lone_surrogate_in_data_is_replaced_and_the_paths_logged_never_the_values() -> None:
+    body = body_with_data(
+        '{"name": "Ada \\ud83c", "l": ["\\udfff", "é"], "d": {"x": "ok é"}}', cc=["a@example.com"]
+    )
+    with patch.object(email_request_module.logger, "warning") as warning:
+        request = parse_email_request(body, SENDER)
+    assert request.data == {"name": "Ada \ufffd", "l": ["\ufffd", "é"], "d": {"x": "ok é"}}
+    warning.assert_called_once_with(
+        "lone surrogates in data replaced with U+FFFD", extra={"normalised": ["data.name", "data.l[0]"]}
+    )
+
+
+def test_at_most_twenty_paths_are_logged() -> None:
+    body = body_with_data(json.dumps({f"k{i}": "\ud800" for i in range(25)}))
+    with patch.object(email_request_module.logger, "warning") as warning:
+        parse_email_request(body, SENDER)
+    assert warning.call_args.kwargs["extra"]["normalised"] == [f"data.k{i}" for i in range(20)]
+
+
+@pytest.mark.parametrize("data", ['{"s": "plain"}', '{"s": "é ü 🎉"}'])
+def test_data_without_a_lone_surrogate_logs_nothing(data: str) -> None:
+    with patch.object(email_request_module.logger, "warning") as warning:
+        parse_email_request(body_with_data(data), SENDER)
+    warning.assert_not_called()
+
+
+@pytest.mark.parametrize(
+    ("fill", "unit"),
+    [("a", 1), ("é", 1), ("🎉", 2)],  # SES counts UTF-16 code units: an emoji is two
+)
+def test_the_templatedata_limit_counts_utf16_code_units_of_compact_json(fill: str, unit: int) -> None:
+    overhead = len('{"s":""}')
+    room = (MAX_DATA_CHARS - overhead) // unit
+    assert parse_email_request(body_with_data(json.dumps({"s": fill * room})), SENDER).data == {
+        "s": fill * room
+    }
+    over = overhead + (room + 1) * unit
+    reason = reason_of_body(body_with_data(json.dumps({"s": fill * (room + 1)})))
+    assert reason == f"data is {over} characters as JSON; SES's TemplateData takes at most {MAX_DATA_CHARS}"
+
+
+def test_compact_json_is_what_counts_towards_the_limit() -> None:
+    # Many short items: the ", " and ": " of json.dumps's default would take it over the limit.
+    items = (MAX_DATA_CHARS - 20) // 2
+    data = {"l": [1] * items}
+    size = len(json.dumps(data, separators=(",", ":")))
+    assert size <= MAX_DATA_CHARS < len(json.dumps(data))
+    assert parse_email_request(body_with_data(json.dumps(data)), SENDER).data == data
+
+
+def test_a_reason_quoting_a_control_character_names_it_instead() -> None:
+    reason = reason_of({**VALID, "to": ["a\x01b@example.com"]})
+    assert reason.startswith("to[0]: ")
+    assert "U+0001" in reason
+    assert "\x01" not in reason
+
+
+def test_an_address_problem_is_the_validators_reason() -> None:
+    assert (
+        address_problem("two@@example.com") == "The part after the @-sign contains invalid characters: '@'."
+    )
+
+
+def test_the_plain_address_fast_path_ends_at_254_characters() -> None:
+    # Above 254 characters the validator decides (and refuses): the fast path must not say yes first.
+    address = "a" * 64 + "@" + ".".join(["b" * 63, "c" * 63, "d" * 57]) + ".com"
+    assert len(address) == 254
+    assert address_problem(address) is None
+    assert address_problem("a" + address) is not None
+
+
+def test_no_from_and_no_sender_says_so() -> None:
+    assert reason_of(VALID, default_sender="") == 'no "from" in the message and no SENDER_EMAIL configured'
