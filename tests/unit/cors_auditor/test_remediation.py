@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from cors_auditor.remediation import plan_remediation
+import pytest
+
+from cors_auditor.remediation import _matches, plan_remediation
 
 ALLOW = ("https://app.example.com",)
 
@@ -98,3 +100,65 @@ def test_fields_put_bucket_cors_would_refuse_are_left_out_of_a_rewritten_rule() 
     bad = rule(["*"], ["GET"], ID="r", Other="x", ExposeHeaders=["ETag"])
     plan = plan_remediation({"CORSRules": [bad]}, ALLOW)
     assert plan.rules == [rule(["https://app.example.com"], ["GET"], ID="r", ExposeHeaders=["ETag"])]
+
+
+# --- a removed wildcard must not hand its origins to a later rule that exposes more ----------------------
+
+
+def test_a_removed_wildcard_keeps_the_origins_a_later_rule_would_expose_more_to() -> None:
+    first = rule(["*"], ["GET"], ExposeHeaders=["ETag"])
+    second = rule(["https://b.example.com"], ["GET"], ExposeHeaders=["ETag", "x-amz-meta-owner"])
+    third = rule(["https://a.example.com"], ["GET", "PUT"], ExposeHeaders=["x-amz-version-id"])
+    plan = plan_remediation({"CORSRules": [first, second, third]})
+    # Both origins were answered by the first rule; removing "*" would send them on to wider rules.
+    assert plan.rules == [
+        {**first, "AllowedOrigins": ["https://b.example.com", "https://a.example.com"]},
+        second,
+        third,
+    ]
+    assert (plan.rewritten, plan.dropped) == ((0,), ())
+
+
+@pytest.mark.parametrize(
+    "later",
+    [
+        rule(["https://b.example.com"], ["GET"], ExposeHeaders=["etag"]),  # the same headers, any case
+        rule(["https://b.example.com"], ["GET"]),  # fewer headers
+        rule(["https://b.example.com"], ["PUT"], ExposeHeaders=["x-amz-meta-owner"]),  # no shared method
+    ],
+    ids=["same-headers", "fewer-headers", "other-methods"],
+)
+def test_a_removed_wildcard_is_dropped_when_no_later_rule_exposes_more(later: dict[str, Any]) -> None:
+    plan = plan_remediation({"CORSRules": [rule(["*"], ["GET"], ExposeHeaders=["ETag"]), later]})
+    assert (plan.action, plan.rules, plan.dropped) == ("put", [later], (0,))
+
+
+def test_a_wildcard_that_exposed_everything_exposes_no_less_than_any_later_rule() -> None:
+    later = rule(["https://b.example.com"], ["GET"], ExposeHeaders=["x-amz-meta-owner"])
+    plan = plan_remediation({"CORSRules": [rule(["*"], ["GET"], ExposeHeaders=["*"]), later]})
+    assert (plan.rules, plan.dropped) == ([later], (0,))
+
+
+def test_a_wildcard_pattern_in_the_allowlist_is_never_put_in_place_of_a_removed_wildcard() -> None:
+    plan = plan_remediation(
+        {"CORSRules": [rule(["*"], ["GET"])]}, ("https://app.example.com", "https://*.example.com")
+    )
+    assert plan.rules == [rule(["https://app.example.com"], ["GET"])]
+
+
+@pytest.mark.parametrize(
+    "useless",
+    [rule(["https://app.example.com"], []), rule([], ["GET"]), rule(["https://app.example.com"], ["FETCH"])],
+    ids=["no-methods", "no-origins", "unknown-method"],
+)
+def test_a_rule_that_serves_no_request_is_dropped(useless: dict[str, Any]) -> None:
+    good = rule(["https://app.example.com"], ["GET"])
+    plan = plan_remediation({"CORSRules": [useless, good]})
+    assert (plan.action, plan.rules, plan.dropped) == ("put", [good], (0,))
+
+
+def test_s3_wildcards_match_any_characters_even_a_line_break() -> None:
+    assert _matches("https://*.example.com", "https://a\nb.example.com")
+    assert _matches("*", "anything")
+    assert not _matches("https://*.example.com", "https://example.com")
+    assert not _matches("https://app.example.com", "https://APP.example.com")
