@@ -18,6 +18,7 @@ MODULES = [
     "bench.email_sender",
     "bench.ses_rate",
     "bench.eip_janitor",
+    "bench.org_sweep",
     "bench.build_sizes",
 ]
 

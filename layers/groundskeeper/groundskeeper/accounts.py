@@ -154,13 +154,15 @@ class AccountSessions:
         own_account: str,
         partition: str = "aws",
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        boto_session: boto3.session.Session | None = None,
     ) -> None:
         self._sts = sts
         self._role_name = role_name
         self._own_account = own_account
         self._partition = partition
         self._clock = clock
-        self._boto = boto3.session.Session()
+        # Injectable, so a caller can hook every member client at once (the benchmark's round trip).
+        self._boto = boto_session or boto3.session.Session()
         self._make_lock = threading.Lock()
         self._locks_lock = threading.Lock()
         self._locks: dict[str, threading.Lock] = {}

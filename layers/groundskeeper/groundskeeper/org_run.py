@@ -2,9 +2,10 @@
 of the report, kept in DynamoDB under the run id, and the one email sent when the last part is in.
 
 Counting is exactly-once per account: a part and the run's `done` counter are written in one transaction
-whose put is conditional on the part being new, so a redelivered work item never counts twice. Whoever sees
-`done == expected` after its write sends the email; two such workers send the same idempotency key, and the
-email sender's idempotency store drops the second.
+whose put is conditional on the part being new, so a redelivered work item never counts twice. Of the
+workers that see `done == expected` after their write, the first to claim the run's email sends it; a
+redelivery of that same worker's item may send again, with the same idempotency key, which the email
+sender's idempotency store drops.
 """
 
 from __future__ import annotations
@@ -180,6 +181,23 @@ class RunParts:
         ).get("Item", {})
         return "done" in header and int(header["done"]["N"]) >= int(header["expected"]["N"])
 
+    def claim_email(self, run_id: str, account_id: str) -> bool:
+        """Whether this account's worker sends the run's email: the first to ask once the run is complete,
+        or the same account again (its redelivery after a crash between this claim and the send)."""
+        try:
+            self._dynamodb.update_item(
+                TableName=self._table,
+                Key={"id": {"S": self._header(run_id)}},
+                UpdateExpression="SET mailed_by = :me",
+                ConditionExpression=(
+                    "done >= expected AND (attribute_not_exists(mailed_by) OR mailed_by = :me)"
+                ),
+                ExpressionAttributeValues={":me": {"S": account_id}},
+            )
+        except self._dynamodb.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
     def parts(self, run_id: str) -> list[AccountPart]:
         """Every stored part of the run, in the header's account order."""
         header = self._dynamodb.get_item(
@@ -272,7 +290,9 @@ def process_work_item(
     Returns the part and the queued email's message id (None when this part did not complete the run, or
     when the run found nothing worth mailing)."""
     part = sweep(item["account_id"])
-    if not parts.record(item["run_id"], part, now):
+    if not parts.record(item["run_id"], part, now) or not parts.claim_email(
+        item["run_id"], part["account_id"]
+    ):
         return part, None
     everything = parts.parts(item["run_id"])
     if sqs is None or not notify.enabled or not any(p["findings"] for p in everything):

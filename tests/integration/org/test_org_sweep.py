@@ -22,6 +22,7 @@ from groundskeeper.notify import Notifier
 from groundskeeper.org_run import (
     AccountPart,
     RunParts,
+    error_part,
     parse_work_item,
     plan_run,
     process_work_item,
@@ -183,3 +184,15 @@ def test_a_redelivered_item_counts_once(world: dict[str, Any], sessions: Account
     last = {"run_id": "run-r", "job": "eip-janitor", "account_id": B}
     assert process_work_item(last, sweep, world["parts"], notify=notify, sqs=world["sqs"], now=now)[1]
     assert len(drain(world["sqs"], world["email"])) == 1
+
+
+def test_only_one_finisher_claims_the_email_but_its_own_redelivery_may(world: dict[str, Any]) -> None:
+    parts: RunParts = world["parts"]
+    now = datetime.now(UTC)
+    parts.start("run-m", "cors-sweep", [A, B], now)
+    assert not parts.claim_email("run-m", A)  # not complete yet
+    for account_id in (A, B):
+        parts.record("run-m", error_part(account_id, None, "AccessDenied", "no"), now)
+    assert parts.claim_email("run-m", B)
+    assert not parts.claim_email("run-m", A)
+    assert parts.claim_email("run-m", B)
