@@ -18,7 +18,7 @@ LOCAL_AWS := AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_SESSION
 WITH_ENGINE := eval "$$($(LOCAL)/docker-engine.sh env)" &&
 
 .PHONY: help setup venv oracle engine base-image base-image-soak moto-up moto-down build local-ready test test-fast test-local soak mutate \
-	lint format demo bench sync-templates deploy rehearse stop clean
+	lint format demo bench sync-templates cli deploy rehearse stop clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -93,6 +93,9 @@ demo: local-ready ## Provision a small world on moto and run every function thro
 
 bench: local-ready ## Print every performance figure as a ratio measured in the same run
 	@$(WITH_ENGINE) $(LOCAL_AWS) $(BIN)/python -m bench
+
+cli: venv ## Put the groundskeeper command in .venv/bin (docs/cli.md)
+	@scripts/install-cli.sh
 
 sync-templates: venv ## Publish the bundled SES templates (ACTION=ensure|list|get|delete, NAME=...)
 	@PYTHONPATH=layers/groundskeeper:functions/email_sender $(BIN)/python -m email_sender.template_sync \
