@@ -66,6 +66,33 @@ def summary(result: FlowResult, out_dir: Path) -> str:
     return "\n".join(lines)
 
 
+CLI_PATH = [
+    "cli",
+    "layers/groundskeeper",
+    "functions/cors_auditor",
+    "functions/email_sender",
+    "functions/eip_janitor",
+]
+
+
+def cli_run(moto: MotoServer, *argv: str) -> str:
+    """One `groundskeeper` run against the embedded AWS: the CLI calls the same functions as the handlers."""
+    env = {
+        **os.environ,
+        "AWS_ENDPOINT_URL": moto.endpoint,
+        "PYTHONPATH": os.pathsep.join(str(REPO_ROOT / part) for part in CLI_PATH),
+    }
+    proc = subprocess.run(
+        [sys.executable, "-m", "groundskeeper_cli", "--no-progress", *argv],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    shown = " ".join(["groundskeeper", *argv])
+    return f"\n$ {shown}   (exit {proc.returncode})\n{proc.stdout.rstrip() or proc.stderr.rstrip()}"
+
+
 def main() -> int:
     moto = moto_endpoint()
     print(f"Embedded AWS: moto at {moto.endpoint} (functions use {moto.container_endpoint})", flush=True)
@@ -73,6 +100,8 @@ def main() -> int:
     uploads = int(os.environ.get("DEMO_UPLOADS", UPLOADS_TO_BAD_BUCKET))
     result = run_flow(moto, uploads_to_bad=uploads, out_dir=OUT_DIR)
     print(summary(result, OUT_DIR))
+    # --fail-on HIGH: what a CI pipeline would run; exit 1 says a HIGH finding is there.
+    print(cli_run(moto, "audit-cors", "--all", "--fail-on", "HIGH"))
     return 0
 
 
