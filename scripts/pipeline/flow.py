@@ -74,6 +74,7 @@ def function_env(moto: MotoServer, world: World) -> dict[str, dict[str, str]]:
             "JANITOR_REGIONS": ",".join(world.regions),
             "GRACE_PERIOD_HOURS": "168",
             "DNS_GUARD": "on",
+            "RUN_LEDGER_TABLE": world.idempotency_table,
             "IDLE_TAG_KEY": IDLE_TAG,
             "EXEMPT_TAG_KEY": EXEMPT_TAG,
         },

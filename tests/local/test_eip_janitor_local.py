@@ -31,6 +31,13 @@ def test_scheduled_run_marks_releases_and_queues_the_report(
     ec2 = moto_server.client("ec2")
     sqs = moto_server.client("sqs")
     queue_url = sqs.create_queue(QueueName="groundskeeper-local-emails")["QueueUrl"]
+    # The run ledger (each run's release budget) lives in the idempotency table, as deployed.
+    moto_server.client("dynamodb").create_table(
+        TableName="groundskeeper-local-run-ledger",
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
     ten_days_ago = (datetime.now(UTC) - timedelta(days=10)).strftime("%Y-%m-%dT%H:%M:%SZ")
     old = _allocate(ec2, {IDLE: ten_days_ago, "Name": "old-bastion"})
     fresh = _allocate(ec2, {})
@@ -44,6 +51,7 @@ def test_scheduled_run_marks_releases_and_queues_the_report(
             "JANITOR_REGIONS": "us-east-1",
             "NOTIFY_QUEUE_URL": queue_url,
             "NOTIFY_EMAIL": "ops@example.com",
+            "RUN_LEDGER_TABLE": "groundskeeper-local-run-ledger",
         },
     )
 
