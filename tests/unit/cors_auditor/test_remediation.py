@@ -162,3 +162,10 @@ def test_s3_wildcards_match_any_characters_even_a_line_break() -> None:
     assert _matches("*", "anything")
     assert not _matches("https://*.example.com", "https://example.com")
     assert not _matches("https://app.example.com", "https://APP.example.com")
+
+
+def test_an_allowlisted_origin_stays_in_place_of_a_removed_wildcard_even_if_not_https() -> None:
+    # The allowlist decides what is acceptable: an http origin on it is not judged insecure here.
+    allow = ("http://intranet.example.com", "https://app.example.com")
+    plan = plan_remediation({"CORSRules": [rule(["*"], ["GET"])]}, allow)
+    assert plan.rules == [rule(list(allow), ["GET"])]

@@ -186,3 +186,20 @@ def test_idle_tags_are_utc_whatever_the_local_time_zone() -> None:
     parsed = parse_idle_tag("2026-11-22T01:00:00-05:00")
     assert parsed == NOW
     assert parsed is not None and parsed.tzinfo is UTC
+
+
+def test_an_idle_tag_is_read_up_to_64_characters() -> None:
+    longest = "2026-11-22T06:00:00." + "0" * 38 + "+00:00"  # fromisoformat takes any fraction length
+    assert len(longest) == 64
+    assert parse_idle_tag(longest) == NOW
+    assert parse_idle_tag(f"  {longest}  ") == NOW  # surrounding spaces do not count
+    assert parse_idle_tag("2026-11-22T06:00:00." + "0" * 39 + "+00:00") is None
+
+
+@pytest.mark.parametrize(
+    ("tag", "shown"),
+    [("x" * 64, "x" * 64), ("x" * 65, "x" * 64 + "..."), ("y" * 500, "y" * 64 + "...")],
+)
+def test_a_bad_idle_tag_is_quoted_at_most_64_characters(tag: str, shown: str) -> None:
+    decision = decide(address(tags={IDLE: tag}), NOW, DEFAULT)
+    assert (decision.action, decision.reason) == (Action.MARK, f"re-mark: bad idle tag {shown!r}")
