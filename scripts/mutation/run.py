@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -251,8 +252,6 @@ def stage(module: Module) -> Path:
                 shutil.copytree(package, here / "src" / package.name, ignore=skip)
     shutil.copytree(ROOT / "events", here / "events")
     for test in module.tests:
-        if not (ROOT / test).is_file():
-            raise SystemExit(f"mutate: {test}, listed for {module.source}, does not exist")
         folder = Path(test).parent
         # The test file, and the package files and helpers beside it and above it (conftest, __init__).
         (here / folder).mkdir(parents=True, exist_ok=True)
@@ -313,6 +312,28 @@ def mutmut(here: Path, *args: str, log: Path | None = None) -> subprocess.Comple
         )
 
 
+# `mutmut show` for many mutants in one process: each `mutmut show` pays for importing mutmut again.
+SHOW_DIFFS = """\
+import json, sys
+from mutmut.mutation.diff_apply import get_diff_for_mutant
+print(json.dumps({name: get_diff_for_mutant(name) for name in sys.argv[1:]}))
+"""
+
+
+def diffs_of(here: Path, names: list[str]) -> dict[str, str]:
+    if not names:
+        return {}
+    done = subprocess.run(
+        [str(TOOL_VENV / "bin" / "python"), "-c", SHOW_DIFFS, *names],
+        cwd=here,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    diffs: dict[str, str] = json.loads(done.stdout)
+    return diffs
+
+
 def mutated_lines(diff: str) -> list[str]:
     return [
         line[1:].strip() for line in diff.splitlines() if line.startswith("+") and not line.startswith("+++")
@@ -334,9 +355,12 @@ def run_module(module: Module, children: int, equivalents: list[Equivalent]) -> 
         if sep and name.startswith(module.name + "."):
             outcome.statuses[name] = status
     check_wiring(outcome)
-    check_equivalents(outcome, here, [e for e in equivalents if e.mutant.startswith(module.name + ".")])
-    for name in outcome.survivors:
-        outcome.diffs[name] = mutmut(here, "show", name).stdout
+    mine = [e for e in equivalents if e.mutant.startswith(module.name + ".")]
+    outcome.diffs = diffs_of(
+        here,
+        [n for n, s in outcome.statuses.items() if s not in DETECTED or n in {e.mutant for e in mine}],
+    )
+    check_equivalents(outcome, mine)
     return outcome
 
 
@@ -353,14 +377,14 @@ def check_wiring(outcome: Outcome) -> None:
         outcome.problems.append(f"{len(unfinished)} mutants were not checked, e.g. {unfinished[0]}")
 
 
-def check_equivalents(outcome: Outcome, here: Path, equivalents: list[Equivalent]) -> None:
+def check_equivalents(outcome: Outcome, equivalents: list[Equivalent]) -> None:
     """Count a listed equivalent only if it still exists, still mutates its line and still survives."""
     for equivalent in equivalents:
         status = outcome.statuses.get(equivalent.mutant)
         if status is None:
             outcome.problems.append(f"equivalent {equivalent.mutant} no longer exists: update the ratchet")
             continue
-        lines = mutated_lines(mutmut(here, "show", equivalent.mutant).stdout)
+        lines = mutated_lines(outcome.diffs.get(equivalent.mutant, ""))
         if equivalent.line and equivalent.line.strip() not in lines:
             outcome.problems.append(
                 f"equivalent {equivalent.mutant} now mutates {lines}, not {equivalent.line!r}:"
@@ -419,6 +443,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=2, help="modules mutated at once (default 2)")
     parser.add_argument("--children", type=int, default=1, help="mutmut workers per module (default 1)")
     parser.add_argument("--show-survivors", action="store_true", help="print each survivor's diff")
+    parser.add_argument("--list", action="store_true", help="only print the modules that would run")
     args = parser.parse_args(argv)
 
     modules, equivalents = load_ratchet(RATCHET.read_text())
@@ -431,6 +456,12 @@ def main(argv: list[str] | None = None) -> int:
         if not modules:
             print(f"mutate: no decision module or its tests changed since {args.changed_since}")
             return 0
+    missing = [path for m in modules for path in (m.source, *m.tests) if not (ROOT / path).is_file()]
+    if missing:
+        parser.error(f"{RATCHET.relative_to(ROOT)} names files that do not exist: {', '.join(missing)}")
+    if args.list:
+        print("\n".join(m.source for m in modules))
+        return 0
     ensure_tool_venv()
     started = time.monotonic()
     names = ", ".join(m.name for m in modules)
