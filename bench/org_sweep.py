@@ -180,9 +180,10 @@ def run() -> list[dict[str, Any]]:
         import moto
 
         from groundskeeper.aws_clients import reset_clients
+        from tests.integration.org.conftest import moto_dynamodb_serialised
 
         reset_clients()
-        with moto.mock_aws():
+        with moto.mock_aws(), moto_dynamodb_serialised():
             members = [f"{200000000000 + n}" for n in range(ACCOUNTS - 1)] + [DENIED]
             print(f"  seeding {ACCOUNTS + 1} accounts x {len(REGIONS)} regions ...", flush=True)
             with ThreadPoolExecutor(max_workers=4) as pool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -48,6 +50,27 @@ def deny_assume_role(sts: Any, *account_ids: str) -> None:
     sts.meta.events.register("before-call.sts.AssumeRole", hook)
 
 
+@contextlib.contextmanager
+def moto_dynamodb_serialised() -> Iterator[None]:
+    """In-process moto's TransactWriteItems deep-copies the table while other threads write to it
+    ("dictionary changed size during iteration"); real DynamoDB has no such limit. One lock around moto's
+    DynamoDB handler (the simulated round trip happens before it, so it still overlaps)."""
+    from moto.dynamodb.responses import DynamoHandler
+
+    lock = threading.Lock()
+    original = DynamoHandler.call_action
+
+    def call_action(self: Any) -> Any:
+        with lock:
+            return original(self)
+
+    DynamoHandler.call_action = call_action  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        DynamoHandler.call_action = original  # type: ignore[method-assign]
+
+
 @pytest.fixture
 def hub_sts(aws: None) -> Any:
     return boto3.client("sts", region_name="us-east-1")
@@ -60,6 +83,11 @@ def sessions(hub_sts: Any) -> AccountSessions:
 
 @pytest.fixture
 def runs_table(aws: None) -> Iterator[Any]:
+    with moto_dynamodb_serialised():
+        yield _create_runs_table()
+
+
+def _create_runs_table() -> Any:
     dynamodb = boto3.client("dynamodb", region_name="us-east-1")
     dynamodb.create_table(
         TableName=TABLE,
@@ -67,4 +95,4 @@ def runs_table(aws: None) -> Iterator[Any]:
         AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
         BillingMode="PAY_PER_REQUEST",
     )
-    yield dynamodb
+    return dynamodb
