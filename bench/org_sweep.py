@@ -9,8 +9,11 @@ Run: python -m bench.org_sweep   (ORG_ACCOUNTS=<n> for a smaller run).
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
+import sys
 import threading
 import time
 from collections import Counter
@@ -180,12 +183,18 @@ def run() -> list[dict[str, Any]]:
         import moto
 
         from groundskeeper.aws_clients import reset_clients
+        from groundskeeper.observability import metrics
         from tests.integration.org.conftest import moto_dynamodb_serialised
 
         reset_clients()
-        with moto.mock_aws(), moto_dynamodb_serialised():
+        # One process sweeps 100 accounts, where Lambda would flush each invocation's metrics: Powertools
+        # flushes every 100 metrics, which needs a namespace; the flushed lines are not the bench's output.
+        saved_namespace, metrics.namespace = metrics.namespace, "GroundskeeperBench"
+        with moto.mock_aws(), moto_dynamodb_serialised(), contextlib.redirect_stdout(io.StringIO()):
             members = [f"{200000000000 + n}" for n in range(ACCOUNTS - 1)] + [DENIED]
-            print(f"  seeding {ACCOUNTS + 1} accounts x {len(REGIONS)} regions ...", flush=True)
+            print(
+                f"  seeding {ACCOUNTS + 1} accounts x {len(REGIONS)} regions ...", file=sys.stderr, flush=True
+            )
             with ThreadPoolExecutor(max_workers=4) as pool:
                 list(pool.map(seed, [BASELINE, *members]))
             boto3.client("dynamodb").create_table(
@@ -254,6 +263,8 @@ def run() -> list[dict[str, Any]]:
                         )
                     )
         reset_clients()
+        metrics.clear_metrics()
+        metrics.namespace = saved_namespace
     return rows
 
 
