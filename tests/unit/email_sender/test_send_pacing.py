@@ -10,6 +10,7 @@ import pytest
 from botocore.exceptions import ClientError, ReadTimeoutError
 
 from email_sender.send_pacing import (
+    CATCH_UP_SECONDS,
     FALLBACK_SEND_RATE,
     QUOTA_RETRY_SECONDS,
     RATE_HEADROOM,
@@ -93,6 +94,46 @@ def test_time_that_passed_between_sends_is_not_waited_again() -> None:
     p.wait_for_turn(1)
     p.wait_for_turn(1)
     assert time.sleeps == pytest.approx([1 / RATE_HEADROOM])
+
+
+def test_a_turn_taken_a_little_late_keeps_the_cadence() -> None:
+    """The next batch's first record asks a few round trips after its slot: the slots after it stay put."""
+    time, quota = FakeTime(), Quota(20.0)
+    p = pacer(quota, time, share=2)
+    slot = 2 / (20.0 * RATE_HEADROOM)
+    send_times(p, time, 2)  # slots at 1000 and 1000 + slot
+    time.now = 1000.0 + 2 * slot + 0.04  # 40 ms after the third slot
+    times = send_times(p, time, 3)
+    assert times == pytest.approx([1000.0 + 2 * slot + 0.04, 1000.0 + 3 * slot, 1000.0 + 4 * slot])
+
+
+def test_a_late_turn_makes_up_at_most_one_slot() -> None:
+    time, quota = FakeTime(), Quota(20.0)
+    p = pacer(quota, time, share=2)
+    slot = 2 / (20.0 * RATE_HEADROOM)
+    send_times(p, time, 2)
+    late = 2.5 * slot  # within CATCH_UP_SECONDS, but more than a slot
+    assert late < CATCH_UP_SECONDS
+    time.now = 1000.0 + 2 * slot + late
+    times = send_times(p, time, 2)
+    assert times[1] - times[0] == pytest.approx(0.0)  # the two closest sends: never more than two
+    assert send_times(p, time, 1)[0] - times[1] == pytest.approx(slot)
+
+
+def test_a_late_turn_at_a_slow_rate_or_after_a_pause_restarts_the_cadence() -> None:
+    time, quota = FakeTime(), Quota(1.0)  # slot 1.05 s: one more send would not fit SES's second
+    p = pacer(quota, time)
+    send_times(p, time, 2)
+    time.now += 0.1
+    times = send_times(p, time, 2)
+    assert times[1] - times[0] == pytest.approx(1 / RATE_HEADROOM)
+
+    time, quota = FakeTime(), Quota(20.0)
+    p = pacer(quota, time)
+    send_times(p, time, 2)
+    time.now += CATCH_UP_SECONDS + 1  # a pause, not a late turn
+    times = send_times(p, time, 2)
+    assert times[1] - times[0] == pytest.approx(1 / (20.0 * RATE_HEADROOM))
 
 
 def test_a_failed_quota_read_paces_at_the_fallback_and_asks_again_later() -> None:
