@@ -89,10 +89,11 @@ def bodies(count: int) -> list[str]:
     ]
 
 
-def sqs_events(messages: list[str]) -> list[dict[str, Any]]:
+def sqs_events(messages: list[str], first: int = 0) -> list[dict[str, Any]]:
+    """The messages as SQS events of BATCH records; message ids count from `first`."""
     records = [
         {
-            "messageId": f"00000000-0000-0000-0000-{i:012d}",
+            "messageId": f"00000000-0000-0000-0000-{first + i:012d}",
             "receiptHandle": "bench",
             "body": body,
             "attributes": {"ApproximateReceiveCount": "1"},
@@ -104,6 +105,17 @@ def sqs_events(messages: list[str]) -> list[dict[str, Any]]:
         for i, body in enumerate(messages)
     ]
     return [{"Records": records[i : i + BATCH]} for i in range(0, len(records), BATCH)]
+
+
+def handler_clients(sender: Any) -> tuple[list[Any], list[Any]]:
+    """(every client of a built EmailSender, its SES clients), each client once.
+
+    Read from the sender itself, so that a hook lands on the client that really sends (a single-attempt
+    client of its own, as deployed) as well as on the one that reads the quota and the templates.
+    """
+    every = list({id(c): c for c in (sender.ses, sender.send_ses, sender.sqs, sender.dynamodb)}.values())
+    ses = list({id(c): c for c in (sender.ses, sender.send_ses)}.values())
+    return every, ses
 
 
 def run_ours(
@@ -120,7 +132,7 @@ def run_ours(
     """
     from email_sender import handler
     from email_sender.settings import Settings
-    from groundskeeper.aws_clients import client, reset_clients
+    from groundskeeper.aws_clients import reset_clients
     from groundskeeper.observability import logger
 
     dlq = seed_world(moto)
@@ -131,10 +143,12 @@ def run_ours(
     # A new container: settings, clients, template cache and pacer, as at a cold start.
     handler.SETTINGS = Settings.from_env({**os.environ, **overrides})
     handler.SENDER = handler.build_sender(handler.SETTINGS)
-    answer_send_quota(client("ses"), UNLIMITED_SEND_RATE)
+    every, ses_clients = handler_clients(handler.SENDER)
+    for ses in ses_clients:
+        answer_send_quota(ses, UNLIMITED_SEND_RATE)
     calls: Counter[str] = Counter()
-    for service in ("ses", "sqs", "dynamodb"):
-        instrument(client(service), calls, delay)
+    for aws in every:
+        instrument(aws, calls, delay)
     events, context, level = sqs_events(messages), FakeLambdaContext(), logger.log_level
     logger.setLevel("WARNING")  # time the sender, not the terminal
     disabled = {} if idempotency else {"POWERTOOLS_IDEMPOTENCY_DISABLED": "true"}
@@ -153,6 +167,8 @@ def run_ours(
         logger.setLevel(level)
         reset_clients()
     assert len(sent(moto)) == len(messages)
+    # Every send went through an instrumented client (with its round trip), or the figures are wrong.
+    assert calls["SendEmail"] == len(messages), calls
     return calls, elapsed, server_cpu
 
 
