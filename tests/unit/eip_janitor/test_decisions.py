@@ -9,6 +9,8 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from eip_janitor.decisions import Action, decide, format_idle_tag, parse_idle_tag
+from eip_janitor.dns_index import DnsIndex, GuardStatus
+from eip_janitor.report import DnsRecordEntry
 from eip_janitor.settings import Settings
 from tests.unit.eip_janitor.addresses import IDLE, KEEP, NOW, address, idle_for
 
@@ -203,3 +205,55 @@ def test_an_idle_tag_is_read_up_to_64_characters() -> None:
 def test_a_bad_idle_tag_is_quoted_at_most_64_characters(tag: str, shown: str) -> None:
     decision = decide(address(tags={IDLE: tag}), NOW, DEFAULT)
     assert (decision.action, decision.reason) == (Action.MARK, f"re-mark: bad idle tag {shown!r}")
+
+
+# --- the DNS guard's decisions carry the address and its age --------------------------------------------
+
+DUE = address("eipalloc-due", tags=idle_for(24 * 30))  # PublicIp 203.0.113.10
+DUE_SINCE = NOW - timedelta(hours=24 * 30)
+
+
+def dns_record(name: str) -> DnsRecordEntry:
+    return {"name": name, "type": "A", "zone": "example.com.", "zone_id": "Z1", "private": False}
+
+
+@pytest.mark.parametrize(
+    ("entry", "dns", "expected"),
+    [
+        (
+            DUE,
+            DnsIndex(GuardStatus.FAILED, error="ListHostedZones: AccessDenied"),
+            (Action.HOLD, "DNS guard failed: ListHostedZones: AccessDenied"),
+        ),
+        (
+            {**DUE, "PublicIp": ""},
+            DnsIndex(GuardStatus.OK),
+            (Action.HOLD, "no public IP to check against DNS"),
+        ),
+        (
+            DUE,
+            DnsIndex(
+                GuardStatus.OK, {"203.0.113.10": (dns_record("b.example.com"), dns_record("a.example.com"))}
+            ),
+            (Action.DNS_PROTECTED, "DNS: a.example.com, b.example.com"),
+        ),
+        (
+            DUE,
+            DnsIndex(GuardStatus.OK, {"198.51.100.1": (dns_record("x.example.com"),)}),
+            (Action.RELEASE, None),
+        ),
+    ],
+    ids=["guard-failed", "no-public-ip", "named-in-dns", "named-elsewhere"],
+)
+def test_a_due_address_held_by_the_dns_guard_keeps_its_id_and_age(
+    entry: dict[str, object], dns: DnsIndex, expected: tuple[Action, str | None]
+) -> None:
+    decision = decide(entry, NOW, DEFAULT, dns)
+    action, reason = expected
+    assert (decision.action, decision.allocation_id, decision.idle_since) == (
+        action,
+        "eipalloc-due",
+        DUE_SINCE,
+    )
+    if reason is not None:
+        assert decision.reason == reason

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from typing import Any
 from unittest.mock import patch
 
@@ -17,7 +18,9 @@ from email_sender.email_request import (
     MAX_RECIPIENTS,
     SPECIAL_USE_TLDS,
     EmailRequest,
+    _invalid,
     address_problem,
+    ascii_address,
     parse_email_request,
 )
 from groundskeeper.errors import PermanentError
@@ -418,6 +421,7 @@ OUT_OF_RANGE = "is out of range: JSON numbers must fit a double (at most 1.8e308
         ("1" + "0" * 309, "10000000000000000000...(310 characters)"),  # 310 digits: refused by length alone
         ("1" * 24 + "e999", "11111111111111111111...(28 characters)"),
         ("9" * 20 + "e999", "99999999999999999999e999"),  # 24 characters: shown whole
+        ("9" * 21 + "e999", "99999999999999999999...(25 characters)"),
     ],
 )
 def test_a_number_beyond_a_double_is_refused_with_the_number_abridged(literal: str, shown: str) -> None:
@@ -425,7 +429,7 @@ def test_a_number_beyond_a_double_is_refused_with_the_number_abridged(literal: s
 
 
 def test_the_largest_integers_a_double_holds_are_kept() -> None:
-    for literal in ("1" + "0" * 308, "-1" + "0" * 308, str(int(1.7e308))):
+    for literal in ("1" + "0" * 308, "-1" + "0" * 308, str(int(sys.float_info.max))):
         assert parse_email_request(body_with_data(f'{{"n": {literal}}}'), SENDER).data == {"n": int(literal)}
 
 
@@ -519,3 +523,32 @@ def test_the_plain_address_fast_path_ends_at_254_characters() -> None:
 
 def test_no_from_and_no_sender_says_so() -> None:
     assert reason_of(VALID, default_sender="") == 'no "from" in the message and no SENDER_EMAIL configured'
+
+
+def test_a_lone_surrogate_is_looked_for_in_every_field_after_data_too() -> None:
+    body = '{"template": "t", "data": {}, "to": ["a\\ud800@example.com"]}'
+    assert reason_of_body(body).startswith("to[0]: lone UTF-16 surrogate U+D800")
+
+
+def test_data_that_is_not_an_object_is_a_schema_error_even_with_a_lone_surrogate() -> None:
+    assert reason_of_body(body_with_data('"\\ud800"')) == "schema: message.data must be object"
+
+
+def test_a_non_ascii_key_in_data_is_kept_while_a_lone_surrogate_beside_it_is_replaced() -> None:
+    request = parse_email_request(body_with_data('{"é": "x\\ud800"}'), SENDER)
+    assert request.data == {"é": "x\ufffd"}
+
+
+def test_a_reason_sqs_could_not_carry_names_each_character_instead() -> None:
+    # No reason quotes raw text today (the validator already writes U+0001); this is the last line of defence.
+    assert _invalid("bad \x00 and \ufffe, fine \t é").message == "bad U+0000 and U+FFFE, fine \t é"
+
+
+def test_the_fast_path_returns_a_254_character_address_exactly_as_written() -> None:
+    address = "A" * 64 + "@" + ".".join(["B" * 63, "C" * 63, "D" * 57]) + ".COM"
+    assert ascii_address(address) == address  # the validator would have lower-cased the domain
+
+
+def test_a_cut_body_exactly_32_deep_is_not_json_rather_than_too_deep() -> None:
+    body = '{"x": [[], []], "data": ' + "[" * 31  # 35 brackets, 32 levels at most, never closed
+    assert reason_of_body(body).startswith("body is not JSON: ")
