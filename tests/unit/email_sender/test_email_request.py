@@ -544,6 +544,14 @@ def test_a_reason_sqs_could_not_carry_names_each_character_instead() -> None:
     assert _invalid("bad \x00 and \ufffe, fine \t é").message == "bad U+0000 and U+FFFE, fine \t é"
 
 
+def test_the_characters_escaped_in_a_reason_are_exactly_those_outside_xml_1_0() -> None:
+    every = "".join(map(chr, range(sys.maxunicode + 1)))
+    xml_char = re.compile(r"[\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+    outside = xml_char.sub("", every)
+    assert "".join(email_request_module._NOT_SQS_TEXT.findall(every)) == outside
+    assert len(outside) == 29 + 2048 + 2  # C0 controls but tab, LF and CR; surrogates; U+FFFE and U+FFFF
+
+
 def test_the_fast_path_returns_a_254_character_address_exactly_as_written() -> None:
     address = "A" * 64 + "@" + ".".join(["B" * 63, "C" * 63, "D" * 57]) + ".COM"
     assert ascii_address(address) == address  # the validator would have lower-cased the domain
