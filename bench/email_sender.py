@@ -143,6 +143,10 @@ def run_ours(
     # A new container: settings, clients, template cache and pacer, as at a cold start.
     handler.SETTINGS = Settings.from_env({**os.environ, **overrides})
     handler.SENDER = handler.build_sender(handler.SETTINGS)
+    if not idempotency:
+        # The send-started mark updates Powertools' in-progress record, which disabled idempotency never
+        # writes: it goes too, so that this run makes none of the three DynamoDB writes.
+        handler.SENDER._mark_send_started = lambda *_, **__: None  # type: ignore[method-assign]
     every, ses_clients = handler_clients(handler.SENDER)
     for ses in ses_clients:
         answer_send_quota(ses, UNLIMITED_SEND_RATE)
@@ -285,7 +289,7 @@ def measure(moto: MotoServer) -> list[dict[str, Any]]:
                 count / no_idem_time,
                 count / naive_time,
                 unit="msg/s",
-                note=f"POWERTOOLS_IDEMPOTENCY_DISABLED: the 2 DynamoDB writes cost "
+                note=f"POWERTOOLS_IDEMPOTENCY_DISABLED and no send-started mark: the 3 DynamoDB writes cost "
                 f"{(ours_time - no_idem_time) / count * 1000:.1f} ms per email of ours "
                 f"({count / ours_time:.1f} vs {count / no_idem_time:.1f} msg/s)",
             )
