@@ -11,7 +11,7 @@ from cors_auditor.settings import Settings
 from cors_auditor.verdict_cache import SeenKeys, VerdictCache
 from groundskeeper.accounts import AccountAccessError, AccountSessions
 from groundskeeper.errors import error_code, error_message
-from groundskeeper.org_run import AccountPart, error_part
+from groundskeeper.org_run import AccountPart, error_part, ok_part
 
 SOURCE = "org-sweep"
 
@@ -44,12 +44,4 @@ def sweep_account_cors(
     )
     if bad:
         summary += ": " + ", ".join(f"{entry['bucket']} ({entry['severity']})" for entry in bad[:10])
-    return {
-        "account_id": account_id,
-        "owner": owner,
-        "status": "ok",
-        "error": None,
-        "summary": summary,
-        "findings": len(bad) + len(unreadable),
-        "detail": dict(result),
-    }
+    return ok_part(account_id, owner, summary, len(bad) + len(unreadable), result)

@@ -11,7 +11,7 @@ from eip_janitor.run_ledger import LedgerContended, RunLedger
 from eip_janitor.settings import Settings
 from groundskeeper.accounts import AccountAccessError, AccountSessions
 from groundskeeper.errors import error_message
-from groundskeeper.org_run import AccountPart, error_part
+from groundskeeper.org_run import AccountPart, error_part, ok_part
 
 
 def account_run_id(run_id: str, account_id: str) -> str:
@@ -55,12 +55,5 @@ def sweep_account_eips(
         f"held back by DNS {report['dns_protected_count']}, errors {report['error_count']} "
         f"({len(report['regions'])} regions)"
     )
-    return {
-        "account_id": account_id,
-        "owner": owner,
-        "status": "ok",
-        "error": None,
-        "summary": summary,
-        "findings": done + report["error_count"] + report["dns_protected_count"],
-        "detail": dict(report),
-    }
+    findings = done + report["error_count"] + report["dns_protected_count"]
+    return ok_part(account_id, owner, summary, findings, report)

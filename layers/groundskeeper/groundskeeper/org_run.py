@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypedDict
 
@@ -100,6 +100,21 @@ def enqueue(sqs: SQSClient, queue_url: str, items: Sequence[WorkItem]) -> int:
                 str(failed[0].get("Code", "SendFailed")), f"{len(failed)} work items refused"
             )
     return len(items)
+
+
+def ok_part(
+    account_id: str, owner: str | None, summary: str, findings: int, detail: Mapping[str, Any]
+) -> AccountPart:
+    """An account that was swept: the job's one-line summary, its count of findings and its own report."""
+    return {
+        "account_id": account_id,
+        "owner": owner,
+        "status": "ok",
+        "error": None,
+        "summary": summary,
+        "findings": findings,
+        "detail": dict(detail),
+    }
 
 
 def error_part(account_id: str, owner: str | None, code: str, message: str) -> AccountPart:
