@@ -10,6 +10,7 @@ from typing import Any
 
 import fastjsonschema
 
+from email_sender.request_validator import validate as _validate_schema
 from groundskeeper.errors import INVALID_MESSAGE, PermanentError
 from groundskeeper.observability import logger
 
@@ -25,6 +26,8 @@ _ADDRESS = {"type": "string", "minLength": 3, "maxLength": 320}
 _ADDRESSES = {"type": "array", "items": _ADDRESS, "maxItems": MAX_RECIPIENTS}
 
 # additionalProperties false everywhere: a typo such as "bbc" must fail loudly, not drop recipients.
+# Checked by request_validator.py, the code fastjsonschema generates from it, shipped so that no cold start
+# compiles it (scripts/generate_request_validator.py; a test fails when the two differ).
 REQUEST_SCHEMA: dict[str, Any] = {
     "$schema": "http://json-schema.org/draft-07/schema#",
     "title": "Groundskeeper email request",
@@ -43,8 +46,6 @@ REQUEST_SCHEMA: dict[str, Any] = {
         "idempotency_key": {"type": "string", "minLength": 1, "maxLength": 256},
     },
 }
-
-_validate_schema = fastjsonschema.compile(REQUEST_SCHEMA)
 
 # A plain address: an ASCII dot-atom local part of at most 64 characters, then hostname labels (no "--",
 # which IDNA reserves) and a letters-only top-level domain that is not special-use. email-validator accepts

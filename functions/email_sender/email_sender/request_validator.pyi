@@ -1,0 +1,3 @@
+from typing import Any
+
+def validate(data: Any, custom_formats: dict[str, Any] = ..., name_prefix: str | None = None) -> Any: ...
