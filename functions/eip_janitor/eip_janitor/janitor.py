@@ -113,14 +113,7 @@ def _record_metrics(outcome: RunOutcome, candidates: int) -> None:
             "dry_run": outcome.dry_run,
             "regions": sorted(outcome.regions),
             "release_candidates": candidates,
-            "released_count": outcome.released_count,
-            "would_release_count": would,
-            "marked_count": outcome.marked_count,
-            "deferred_count": outcome.deferred_count,
-            "error_count": outcome.error_count,
-            "dns_protected_count": outcome.dns_protected_count,
-            "dns_guard": outcome.dns_guard,
-            "estimated_monthly_savings_usd": outcome.estimated_monthly_savings_usd,
+            **outcome.totals(),
         },
     )
 

@@ -91,12 +91,9 @@ class PermissionCheck(TypedDict):
     allocation_id: NotRequired[str]
 
 
-class JanitorReport(TypedDict):
-    """The handler's return value."""
+class RunTotals(TypedDict):
+    """A run's totals over all regions: in the handler's return value and in the run's log line alike."""
 
-    dry_run: bool
-    run_id: str
-    regions: dict[str, RegionEntry]
     released_count: int
     would_release_count: int
     marked_count: int
@@ -105,8 +102,20 @@ class JanitorReport(TypedDict):
     dns_protected_count: int
     dns_guard: DnsGuardEntry
     estimated_monthly_savings_usd: float
+
+
+class JanitorReport(RunTotals):
+    """The handler's return value: the run's totals, and these."""
+
+    dry_run: bool
+    run_id: str
+    regions: dict[str, RegionEntry]
     permission_check: NotRequired[PermissionCheck]  # dry runs only
     notification_id: str | None
+
+
+class _PermissionPart(TypedDict, total=False):
+    permission_check: PermissionCheck
 
 
 class EipJanitorReportData(TypedDict):
@@ -218,6 +227,18 @@ class RunOutcome:
         """In a dry run, what releasing `would_release` would save; otherwise what the releases save."""
         return monthly_savings_usd(self.would_release_count if self.dry_run else self.released_count)
 
+    def totals(self) -> RunTotals:
+        return {
+            "released_count": self.released_count,
+            "would_release_count": self.would_release_count,
+            "marked_count": self.marked_count,
+            "deferred_count": self.deferred_count,
+            "error_count": self.error_count,
+            "dns_protected_count": self.dns_protected_count,
+            "dns_guard": self.dns_guard,
+            "estimated_monthly_savings_usd": self.estimated_monthly_savings_usd,
+        }
+
 
 def monthly_savings_usd(released: int) -> float:
     return round(released * HOURLY_PRICE_USD * HOURS_PER_MONTH, 2)
@@ -225,23 +246,16 @@ def monthly_savings_usd(released: int) -> float:
 
 def build_report(outcome: RunOutcome, notification_id: str | None) -> JanitorReport:
     """The report: released/would_release/... per region (sorted by name), the counts and the savings."""
-    report: JanitorReport = {
+    check = outcome.permission_check
+    permission: _PermissionPart = {} if check is None else {"permission_check": check}
+    return {
         "dry_run": outcome.dry_run,
         "run_id": outcome.run_id,
         "regions": {name: r.entry() for name, r in sorted(outcome.regions.items())},
-        "released_count": outcome.released_count,
-        "would_release_count": outcome.would_release_count,
-        "marked_count": outcome.marked_count,
-        "deferred_count": outcome.deferred_count,
-        "error_count": outcome.error_count,
-        "dns_protected_count": outcome.dns_protected_count,
-        "dns_guard": outcome.dns_guard,
-        "estimated_monthly_savings_usd": outcome.estimated_monthly_savings_usd,
+        **outcome.totals(),
         "notification_id": notification_id,
+        **permission,
     }
-    if outcome.permission_check is not None:
-        report["permission_check"] = outcome.permission_check
-    return report
 
 
 def notification_key(run_id: str) -> str:
