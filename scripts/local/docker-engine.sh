@@ -19,15 +19,10 @@ HOST=unix://$SOCK
 WAIT=${DOCKER_ENGINE_WAIT:-60}
 
 log() { echo "docker-engine.sh: $*" >&2; }
-# Serialise concurrent callers (e.g. pytest-xdist workers); daemons started below must not inherit fd 9.
-lock() { mkdir -p "$ROOT/.local"; exec 9>"$ROOT/.local/$1.lock"; flock 9; }
+# shellcheck source=scripts/local/daemon.sh
+source "$ROOT/scripts/local/daemon.sh"
 
-our_pid() {  # prints the PID of the dockerd we started, if it is alive
-  local pid
-  [[ -f $PIDFILE ]] || return 1
-  pid=$(cat "$PIDFILE" 2>/dev/null) || return 1
-  [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null && printf '%s\n' "$pid"
-}
+our_pid() { pid_in "$PIDFILE"; }  # prints the PID of the dockerd we started, if it is alive
 ours_answers() { timeout 10 docker -H "$HOST" info >/dev/null 2>&1; }
 ambient_answers() {
   command -v docker >/dev/null 2>&1 || return 1
@@ -72,11 +67,9 @@ start() {
 }
 
 stop() {
-  local pid i
+  local pid
   pid=$(our_pid) || { rm -f "$PIDFILE"; return 0; }
-  kill -TERM "$pid"
-  for ((i = 0; i < 120; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
-  if kill -0 "$pid" 2>/dev/null; then log "dockerd $pid ignored SIGTERM; killing"; kill -KILL "$pid"; fi
+  stop_pid "$pid" dockerd 30
   rm -f "$PIDFILE" "$SOCK"
 }
 

@@ -12,8 +12,8 @@ WAIT=${MOTO_WAIT:-30}
 PORT_TAKEN=3  # start's exit status when another process holds the port
 
 log() { echo "moto-server.sh: $*" >&2; }
-# Serialise concurrent callers (e.g. pytest-xdist workers); daemons started below must not inherit fd 9.
-lock() { mkdir -p "$ROOT/.local"; exec 9>"$ROOT/.local/$1.lock"; flock 9; }
+# shellcheck source=scripts/local/daemon.sh
+source "$HERE/daemon.sh"
 
 answers() {  # GET /moto-api/ on the host side
   local url=http://127.0.0.1:$PORT/moto-api/
@@ -23,11 +23,7 @@ answers() {  # GET /moto-api/ on the host side
     "$ROOT/.venv/bin/python" -c "import urllib.request as u; u.urlopen('$url', timeout=2)" 2>/dev/null
   fi
 }
-our_pid() {
-  local pid
-  [[ -f $PIDFILE ]] && pid=$(cat "$PIDFILE" 2>/dev/null) && [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null &&
-    printf '%s\n' "$pid"
-}
+our_pid() { pid_in "$PIDFILE"; }
 
 listening() {  # anything at all accepts connections on the port
   (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null
@@ -60,11 +56,9 @@ start() {
 }
 
 stop() {
-  local pid i
+  local pid
   pid=$(our_pid) || { rm -f "$PIDFILE"; return 0; }
-  kill -TERM "$pid"
-  for ((i = 0; i < 50; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  kill -0 "$pid" 2>/dev/null && kill -KILL "$pid"
+  stop_pid "$pid" moto_server 5
   rm -f "$PIDFILE"
 }
 
