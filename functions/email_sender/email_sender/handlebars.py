@@ -460,18 +460,18 @@ class _Lexer:
             self.pos = match.end()
 
     def escaped_content(self) -> None:
-        match = _ESCAPED_CONTENT.match(self.source, self.pos)
-        if match is None:
-            raise self.error("unexpected character after \\{{")
-        self.states.pop()
-        self.emit("CONTENT", match.group(), self.pos, match.end())
+        self.closing_token(_ESCAPED_CONTENT, "CONTENT", "unexpected character after \\{{")
 
     def long_comment(self) -> None:
-        match = _LONG_COMMENT.match(self.source, self.pos)
+        self.closing_token(_LONG_COMMENT, "COMMENT", "{{!-- comment is never closed")
+
+    def closing_token(self, pattern: re.Pattern[str], kind: str, missing: str) -> None:
+        """One token that `pattern` must match here, and that ends its start condition (jison's popState)."""
+        match = pattern.match(self.source, self.pos)
         if match is None:
-            raise self.error("{{!-- comment is never closed")
+            raise self.error(missing)
         self.states.pop()
-        self.emit("COMMENT", match.group(), self.pos, match.end())
+        self.emit(kind, match.group(), self.pos, match.end())
 
     def mustache(self) -> None:
         if self.pos >= len(self.source):
