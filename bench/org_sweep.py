@@ -19,7 +19,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from bench.harness import RTT, environment, instrument, row
@@ -32,9 +32,6 @@ HUB = "123456789012"  # moto's default account
 BASELINE = "100000000000"
 DENIED = "100000000001"
 TABLE = "org-runs"
-IDLE = "groundskeeper:idle-since"
-ALLOWED = "https://app.example.com"
-GOOD_CORS = {"CORSRules": [{"AllowedMethods": ["GET"], "AllowedOrigins": [ALLOWED]}]}
 BAD_CORS = {"CORSRules": [{"AllowedMethods": ["GET", "PUT"], "AllowedOrigins": ["*"]}]}
 ENV = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -45,41 +42,6 @@ ENV = {
     "POWERTOOLS_LOG_LEVEL": "WARNING",
     "POWERTOOLS_METRICS_DISABLED": "true",
 }
-
-
-def _member(account_id: str, service: str, region: str = "us-east-1") -> Any:
-    import boto3
-
-    creds = boto3.client("sts").assume_role(
-        RoleArn=f"arn:aws:iam::{account_id}:role/{ROLE}", RoleSessionName="seed"
-    )["Credentials"]
-    return boto3.client(
-        service,
-        region_name=region,
-        aws_access_key_id=creds["AccessKeyId"],
-        aws_secret_access_key=creds["SecretAccessKey"],
-        aws_session_token=creds["SessionToken"],
-    )
-
-
-def seed(account_id: str) -> None:
-    """Per region: two addresses idle for 30 days (due), one idle and unmarked, one in use. Two buckets."""
-    long_ago = (datetime.now(UTC) - timedelta(days=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    for region in REGIONS:
-        ec2 = _member(account_id, "ec2", region)
-        spec = [{"ResourceType": "elastic-ip", "Tags": [{"Key": IDLE, "Value": long_ago}]}]
-        for _ in range(2):
-            ec2.allocate_address(Domain="vpc", TagSpecifications=spec)
-        ec2.allocate_address(Domain="vpc")
-        vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
-        subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.0.0/24")["Subnet"]["SubnetId"]
-        eni = ec2.create_network_interface(SubnetId=subnet)["NetworkInterface"]["NetworkInterfaceId"]
-        used = ec2.allocate_address(Domain="vpc")["AllocationId"]
-        ec2.associate_address(AllocationId=used, NetworkInterfaceId=eni)
-    s3 = _member(account_id, "s3")
-    for name, cors in ((f"good-{account_id}", GOOD_CORS), (f"bad-{account_id}", BAD_CORS)):
-        s3.create_bucket(Bucket=name)
-        s3.put_bucket_cors(Bucket=name, CORSConfiguration=cors)
 
 
 class Hub:
@@ -128,6 +90,7 @@ def org_run(hub: Hub, job: str, accounts: list[str], *, run_id: str, queues: tup
         plan_run,
         process_work_item,
     )
+    from tests.integration.org.conftest import ALLOWED
 
     now = datetime.now(UTC)
     ledger = RunLedger(hub.dynamodb, TABLE)
@@ -184,7 +147,7 @@ def run() -> list[dict[str, Any]]:
 
         from groundskeeper.aws_clients import reset_clients
         from groundskeeper.observability import metrics
-        from tests.integration.org.conftest import moto_dynamodb_serialised
+        from tests.integration.org.conftest import moto_dynamodb_serialised, seed_member
 
         reset_clients()
         # One process sweeps 100 accounts, where Lambda would flush each invocation's metrics: Powertools
@@ -196,7 +159,7 @@ def run() -> list[dict[str, Any]]:
                 f"  seeding {ACCOUNTS + 1} accounts x {len(REGIONS)} regions ...", file=sys.stderr, flush=True
             )
             with ThreadPoolExecutor(max_workers=4) as pool:
-                list(pool.map(seed, [BASELINE, *members]))
+                list(pool.map(lambda a: seed_member(a, REGIONS, BAD_CORS), [BASELINE, *members]))
             boto3.client("dynamodb").create_table(
                 TableName=TABLE,
                 KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],

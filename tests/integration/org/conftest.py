@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
@@ -16,6 +17,9 @@ from groundskeeper.accounts import AccountSessions
 HUB = "123456789012"  # moto's default account: where the functions run
 ROLE = "GroundskeeperMember"
 TABLE = "org-runs"
+IDLE = "groundskeeper:idle-since"
+ALLOWED = "https://app.example.com"
+GOOD_CORS = {"CORSRules": [{"AllowedMethods": ["GET"], "AllowedOrigins": [ALLOWED]}]}
 
 
 def member_client(account_id: str, service: str, region: str = "us-east-1") -> Any:
@@ -32,6 +36,27 @@ def member_client(account_id: str, service: str, region: str = "us-east-1") -> A
         aws_secret_access_key=credentials["SecretAccessKey"],
         aws_session_token=credentials["SessionToken"],
     )
+
+
+def seed_member(account_id: str, regions: Iterable[str], bad_cors: dict[str, Any]) -> None:
+    """Per region: two addresses idle for 30 days (due for release), one idle and unmarked, one in use.
+    Two buckets: good-<account> with GOOD_CORS, bad-<account> with `bad_cors`."""
+    long_ago = (datetime.now(UTC) - timedelta(days=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    for region in regions:
+        ec2 = member_client(account_id, "ec2", region)
+        spec = [{"ResourceType": "elastic-ip", "Tags": [{"Key": IDLE, "Value": long_ago}]}]
+        for _ in range(2):
+            ec2.allocate_address(Domain="vpc", TagSpecifications=spec)
+        ec2.allocate_address(Domain="vpc")
+        vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+        subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.0.0/24")["Subnet"]["SubnetId"]
+        eni = ec2.create_network_interface(SubnetId=subnet)["NetworkInterface"]["NetworkInterfaceId"]
+        used = ec2.allocate_address(Domain="vpc")["AllocationId"]
+        ec2.associate_address(AllocationId=used, NetworkInterfaceId=eni)
+    s3 = member_client(account_id, "s3")
+    for name, cors in ((f"good-{account_id}", GOOD_CORS), (f"bad-{account_id}", bad_cors)):
+        s3.create_bucket(Bucket=name)
+        s3.put_bucket_cors(Bucket=name, CORSConfiguration=cors)
 
 
 def deny_assume_role(sts: Any, *account_ids: str) -> None:

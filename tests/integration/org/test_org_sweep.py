@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import boto3
@@ -27,40 +27,17 @@ from groundskeeper.org_run import (
     plan_run,
     process_work_item,
 )
-from tests.integration.org.conftest import TABLE, deny_assume_role, member_client
+from tests.integration.org.conftest import ALLOWED, TABLE, deny_assume_role, member_client, seed_member
 
 A, B, C = "111111111111", "222222222222", "333333333333"
 REGIONS = ("us-east-1", "eu-west-1")
-IDLE = "groundskeeper:idle-since"
-ALLOWED = "https://app.example.com"
-LONG_AGO = (datetime.now(UTC) - timedelta(days=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
 BAD_CORS = {"CORSRules": [{"AllowedMethods": ["GET"], "AllowedOrigins": ["*"]}]}
-GOOD_CORS = {"CORSRules": [{"AllowedMethods": ["GET"], "AllowedOrigins": [ALLOWED]}]}
-
-
-def seed(account_id: str) -> None:
-    """Per region: two idle addresses long due for release, one idle and untagged, one in use. Two buckets."""
-    for region in REGIONS:
-        ec2 = member_client(account_id, "ec2", region)
-        spec = [{"ResourceType": "elastic-ip", "Tags": [{"Key": IDLE, "Value": LONG_AGO}]}]
-        for _ in range(2):
-            ec2.allocate_address(Domain="vpc", TagSpecifications=spec)
-        ec2.allocate_address(Domain="vpc")
-        vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
-        subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.0.0/24")["Subnet"]["SubnetId"]
-        eni = ec2.create_network_interface(SubnetId=subnet)["NetworkInterface"]["NetworkInterfaceId"]
-        used = ec2.allocate_address(Domain="vpc")["AllocationId"]
-        ec2.associate_address(AllocationId=used, NetworkInterfaceId=eni)
-    s3 = member_client(account_id, "s3")
-    for name, cors in ((f"good-{account_id}", GOOD_CORS), (f"bad-{account_id}", BAD_CORS)):
-        s3.create_bucket(Bucket=name)
-        s3.put_bucket_cors(Bucket=name, CORSConfiguration=cors)
 
 
 @pytest.fixture
 def world(runs_table: Any, hub_sts: Any) -> dict[str, Any]:
     for account_id in (A, B, C):
-        seed(account_id)
+        seed_member(account_id, REGIONS, BAD_CORS)
     sqs = boto3.client("sqs", region_name="us-east-1")
     return {
         "sqs": sqs,
