@@ -16,15 +16,20 @@ import tempfile
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 
 from bench.harness import REPO_ROOT, instrument, row
 from scripts.pipeline.moto_server import MotoServer
+
+if TYPE_CHECKING:
+    from eip_janitor.report import JanitorReport
+    from eip_janitor.settings import Settings
 
 REGIONS = [
     "us-east-1", "us-east-2", "us-west-1", "us-west-2", "ca-central-1", "eu-west-1", "eu-west-2", "eu-west-3",
@@ -107,12 +112,51 @@ def remaining(endpoint: str, regions: list[str]) -> int:
     )
 
 
-def sweep(regions: list[str], *, delay: float, release: bool) -> tuple[float, int, dict[str, Any]]:
-    """One janitor run through run_janitor with cold clients: (seconds, EC2 HTTP requests, report)."""
+def hooked_ec2(hook: Callable[[Any], None]) -> Callable[[str], Any]:
+    """The janitor's ec2_for: the layer's cached client per region, created inside the timed run like in a
+    cold Lambda, with `hook` applied once to each (the janitor asks again for a region it releases in)."""
+    from groundskeeper import aws_clients
+
+    hooked: set[str] = set()
+    lock = threading.Lock()
+
+    def ec2_for(region: str) -> Any:
+        ec2 = aws_clients.client("ec2", region)
+        with lock:
+            if region not in hooked:
+                hook(ec2)
+                hooked.add(region)
+        return ec2
+
+    return ec2_for
+
+
+def timed_run(
+    settings: Settings, regions: list[str], ec2_for: Callable[[str], Any], route53: Any = None
+) -> tuple[float, JanitorReport]:
+    """One run_janitor call as the scheduled handler makes it, but with no email: (seconds, report)."""
     from eip_janitor.janitor import run_janitor
+    from groundskeeper.observability import metrics
+
+    started = time.perf_counter()
+    report = run_janitor(
+        settings,
+        ec2_for=ec2_for,
+        sqs=None,
+        own_region=regions[0],
+        now=datetime.now(UTC),
+        run_id="bench",
+        route53=route53,
+    )
+    elapsed = time.perf_counter() - started
+    metrics.clear_metrics()
+    return elapsed, report
+
+
+def sweep(regions: list[str], *, delay: float, release: bool) -> tuple[float, int, JanitorReport]:
+    """One janitor run through run_janitor with cold clients: (seconds, EC2 HTTP requests, report)."""
     from eip_janitor.settings import Settings
     from groundskeeper import aws_clients
-    from groundskeeper.observability import metrics
 
     aws_clients.reset_clients()
     calls = [0]
@@ -124,33 +168,13 @@ def sweep(regions: list[str], *, delay: float, release: bool) -> tuple[float, in
         if delay:
             time.sleep(delay)
 
-    hooked: set[str] = set()
-
-    def ec2_for(region: str) -> Any:
-        # The layer's cached client, created inside the timed run like in a cold Lambda, plus the hook.
-        ec2 = aws_clients.client("ec2", region)
-        with lock:
-            if region not in hooked:
-                ec2.meta.events.register("before-send.ec2", round_trip)
-                hooked.add(region)
-        return ec2
-
     settings = (
         Settings(dry_run=False, grace_period_hours=0, max_releases_per_run=100_000, regions=tuple(regions))
         if release
         else Settings(dry_run=False, regions=tuple(regions))
     )
-    started = time.perf_counter()
-    report = run_janitor(
-        settings,
-        ec2_for=ec2_for,
-        sqs=None,
-        own_region=regions[0],
-        now=datetime.now(UTC),
-        run_id="bench",
-    )
-    elapsed = time.perf_counter() - started
-    metrics.clear_metrics()
+    ec2_for = hooked_ec2(lambda ec2: ec2.meta.events.register("before-send.ec2", round_trip))
+    elapsed, report = timed_run(settings, regions, ec2_for)
     expected = IDLE_PER_REGION * len(regions)
     done = report["released_count"] if release else report["marked_count"]
     if done != expected or report["error_count"]:
@@ -197,24 +221,12 @@ def guarded_dry_run(
 ) -> tuple[float, Counter[str], dict[str, Any]]:
     """A dry run that would release every idle address (grace 0, no cap), so it changes nothing and can be
     repeated on the same fleet: (seconds, API calls by operation, report), with the guard on or off."""
-    from eip_janitor.janitor import run_janitor
     from eip_janitor.settings import Settings
     from groundskeeper import aws_clients
-    from groundskeeper.observability import metrics
 
     aws_clients.reset_clients()
     calls: Counter[str] = Counter()
-    hooked: set[str] = set()
-    lock = threading.Lock()
-
-    def ec2_for(region: str) -> Any:
-        ec2 = aws_clients.client("ec2", region)
-        with lock:
-            if region not in hooked:
-                instrument(ec2, calls, delay)
-                hooked.add(region)
-        return ec2
-
+    ec2_for = hooked_ec2(lambda ec2: instrument(ec2, calls, delay))
     route53 = None
     if guard:
         route53 = aws_clients.client("route53")
@@ -226,18 +238,7 @@ def guarded_dry_run(
         regions=tuple(regions),
         dns_guard=guard,
     )
-    started = time.perf_counter()
-    report = run_janitor(
-        settings,
-        ec2_for=ec2_for,
-        sqs=None,
-        own_region=regions[0],
-        now=datetime.now(UTC),
-        run_id="bench",
-        route53=route53,
-    )
-    elapsed = time.perf_counter() - started
-    metrics.clear_metrics()
+    elapsed, report = timed_run(settings, regions, ec2_for, route53)
     if report["error_count"] or (guard and report["dns_guard"]["status"] != "ok"):
         raise RuntimeError(f"guarded dry run failed: {report['dns_guard']}, {report['error_count']} errors")
     return elapsed, calls, dict(report)
