@@ -247,9 +247,9 @@ def stage(module: Module) -> Path:
     shutil.rmtree(here, ignore_errors=True)
     skip = shutil.ignore_patterns("__pycache__", "*.pyc")
     for root in source_roots():
-        for package in sorted((ROOT / root).iterdir()):
-            if (package / "__init__.py").is_file():
-                shutil.copytree(package, here / "src" / package.name, ignore=skip)
+        # The packages, and the folders they read beside them (the sender's templates/).
+        for folder in sorted(p for p in (ROOT / root).iterdir() if p.is_dir()):
+            shutil.copytree(folder, here / "src" / folder.name, ignore=skip, dirs_exist_ok=True)
     shutil.copytree(ROOT / "events", here / "events")
     for test in module.tests:
         folder = Path(test).parent
