@@ -31,6 +31,23 @@ def _free_port() -> int:
         return port
 
 
+def _sam_containers() -> set[str]:
+    """The ids of every function container SAM CLI has made on the engine (running or not)."""
+    proc = subprocess.run(
+        ["docker", "ps", "-aq", "--no-trunc", "--filter", "label=sam.cli.container.type=lambda"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    return set(proc.stdout.split()) if proc.returncode == 0 else set()
+
+
+def _remove_containers(ids: set[str]) -> None:
+    if ids:
+        subprocess.run(["docker", "rm", "-f", *sorted(ids)], capture_output=True, timeout=60, check=False)
+
+
 def _wait_until_listening(port: int, proc: subprocess.Popen[bytes], log: Path, timeout: float = 120) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -74,6 +91,7 @@ def start_lambda(env_vars: Mapping[str, Mapping[str, str]], workdir: Path) -> It
     env_file.write_text(json.dumps(env_vars, indent=2))
     log = workdir / "start-lambda.log"
     port = _free_port()
+    before = _sam_containers()
     with log.open("wb") as log_handle:
         proc = subprocess.Popen(
             [
@@ -105,3 +123,7 @@ def start_lambda(env_vars: Mapping[str, Mapping[str, str]], workdir: Path) -> It
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(timeout=10)
+        # SIGTERM does not always take a warm container down with start-lambda. One left running keeps its
+        # host port, and a later `sam local invoke` handed that port talks to the wrong function, so remove
+        # the containers this run made (and only those).
+        _remove_containers(_sam_containers() - before)
