@@ -40,6 +40,29 @@ def test_refused_templates(template: str) -> None:
     assert template in raised.value.message
 
 
+def test_a_prefix_is_the_entry_less_only_its_star() -> None:
+    """`orders-*` allows `orders-…` and nothing shorter: the star alone is cut, not the dash before it."""
+    policy = RequestPolicy(senders=frozenset({"alerts@example.com"}), templates=("orders-*",))
+    assert policy.template_allowed("orders-x")
+    assert not policy.template_allowed("ordersx")
+    assert not policy.template_allowed("orders")
+
+
+def test_a_refused_template_names_the_allowlist() -> None:
+    with pytest.raises(PermanentError) as raised:
+        POLICY.check(request("marketing"))
+    assert raised.value.message == "template marketing is not allowed (ALLOWED_TEMPLATES: orders-*, receipt)"
+
+
+def test_a_refused_from_names_the_allowed_senders_sorted() -> None:
+    policy = RequestPolicy(senders=frozenset({"ops@example.com", "billing@example.com"}))
+    with pytest.raises(PermanentError) as raised:
+        policy.check(request(sender="ceo@example.com"))
+    assert raised.value.message == (
+        '"from" ceo@example.com is not an allowed sender (allowed: billing@example.com, ops@example.com)'
+    )
+
+
 def test_no_allowlist_allows_any_template() -> None:
     RequestPolicy(senders=frozenset({"alerts@example.com"})).check(request("anything"))
 
@@ -52,8 +75,11 @@ def test_a_from_is_compared_exactly_as_iam_does(sender: str) -> None:
 
 
 def test_no_sender_configured_refuses_every_from() -> None:
-    with pytest.raises(PermanentError, match="none configured"):
+    with pytest.raises(PermanentError) as raised:
         RequestPolicy(senders=frozenset()).check(request())
+    assert raised.value.message == (
+        '"from" alerts@example.com is not an allowed sender (allowed: none configured)'
+    )
 
 
 def test_settings_read_the_lists_and_the_receive_count() -> None:
