@@ -20,6 +20,10 @@ from cors_auditor.rules import FindingRecord
         # Created in us-east-1 before March 2018, still valid there: capitals, underscores, up to 255.
         "My_Legacy_Bucket",
         "Legacy." + "x" * 240,
+        "L" * 255,
+        # Four dotted numbers are an IP address only when nothing else is in the name.
+        "1.2.3.4.5",
+        "bucket-10.0.0.1",
     ],
 )
 def test_names_s3_can_hold_are_audited(name: str) -> None:
@@ -35,6 +39,10 @@ def test_names_s3_can_hold_are_audited(name: str) -> None:
         "x" * 256,
         "-starts-with-hyphen",
         "ends-with-dot.",
+        "ends-with-hyphen-",
+        "_starts_with_underscore",
+        "ends_with_underscore_",
+        "10.0.0.1",
         "two..dots",
         "192.168.5.4",
         "arn:aws:s3:us-east-1:123456789012:accesspoint/x",
