@@ -75,6 +75,47 @@ def test_the_finding_names_the_configured_key_and_shortens_what_it_quotes() -> N
     assert len(allowlist.finding.detail) < 200
 
 
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("", "no origin in the value"),
+        ("https://*.example.com", "'https://*.example.com' has a wildcard"),
+        ("a.example", "'a.example' is not an exact origin like https://app.example.com"),
+        ("x" * 257, "257 characters, at most 256"),
+        (" ".join(f"http://h{i}" for i in range(21)), "21 origins, at most 20"),
+    ],
+)
+def test_the_finding_says_exactly_what_is_wrong(value: str, problem: str) -> None:
+    allowlist = effective_allowlist(value, GLOBAL)
+    assert allowlist.finding is not None
+    assert allowlist.finding.detail == (
+        f"tag groundskeeper:cors-allowed-origins: {problem}; the global allowlist applies"
+    )
+
+
+def test_a_value_at_the_limits_is_still_an_allowlist() -> None:
+    longest = "https://" + "a" * 248
+    most = [f"http://h{i}" for i in range(MAX_TAG_ORIGINS)]
+    assert len(longest) == 256
+    assert effective_allowlist(longest, GLOBAL).origins == (longest,)
+    assert effective_allowlist(" ".join(most), GLOBAL).origins == tuple(most)
+
+
+def test_an_origin_is_quoted_whole_up_to_60_characters_then_cut() -> None:
+    sixty = "https://a.example/" + "p" * 42
+    assert len(sixty) == 60
+    quoted = effective_allowlist(sixty, GLOBAL).finding
+    cut = effective_allowlist(sixty + "q", GLOBAL).finding
+    assert quoted is not None and cut is not None
+    assert f"{sixty!r} is not an exact origin" in quoted.detail
+    assert f"{sixty + '...'!r} is not an exact origin" in cut.detail
+
+
+@pytest.mark.parametrize("origin", ["://a.example", "https://a.example/", "https://a .example"])
+def test_an_origin_needs_a_scheme_a_host_and_nothing_more(origin: str) -> None:
+    assert origin_problem(origin) == "is not an exact origin like https://app.example.com"
+
+
 @pytest.mark.parametrize("origin", ["https://a.example", "http://localhost:3000", "https://[::1]:8443"])
 def test_exact_origins_pass(origin: str) -> None:
     assert origin_problem(origin) is None
