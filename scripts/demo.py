@@ -62,6 +62,11 @@ def summary(result: FlowResult, out_dir: Path) -> str:
     for mail in result.delivered:
         lines.append(f"  to {', '.join(mail.to)}: {mail.subject}")
     lines.append(f"  dead-letter queue: {len(result.dead_letters)} message(s)")
+    for mail in result.delivered:
+        if result.world.hostile_bucket in mail.subject:
+            hostile = [line for line in mail.text_path.read_text().splitlines() if "<script>" in line]
+            lines.append(f"  {result.world.hostile_bucket}'s email, text part, as sent: {hostile[:1]}")
+            lines.append(f"    and its HTML part has no markup from it: {mail.html_path}")
     lines.append(f"\nRendered emails: {out_dir / 'emails'}")
     return "\n".join(lines)
 

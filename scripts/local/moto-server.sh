@@ -42,9 +42,10 @@ start() {
   stop
   mkdir -p "$STATE"
   # 0.0.0.0: the function container reaches it through the docker bridge gateway, not loopback.
-  # Dummy credentials: nothing here may ever talk to real AWS.
+  # Dummy credentials: nothing here may ever talk to real AWS. The request recorder (off until a caller starts
+  # it) writes beside the log: the pipeline reads the exact SendEmail requests from it.
   AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_SESSION_TOKEN=testing AWS_DEFAULT_REGION=us-east-1 \
-    setsid "$MOTO" -H 0.0.0.0 -p "$PORT" </dev/null >>"$LOG" 2>&1 9>&- &
+    MOTO_RECORDER_FILEPATH="$STATE/moto-$PORT.recording" setsid "$MOTO" -H 0.0.0.0 -p "$PORT" </dev/null >>"$LOG" 2>&1 9>&- &
   echo $! > "$PIDFILE"
   local i
   for ((i = 0; i < WAIT * 10; i++)); do

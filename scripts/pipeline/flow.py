@@ -40,6 +40,7 @@ class DeliveredEmail:
     to: list[str]
     subject: str
     html_path: Path
+    text_path: Path
 
 
 @dataclass
@@ -53,6 +54,7 @@ class FlowResult:
     delivered: list[DeliveredEmail] = field(default_factory=list)
     dead_letters: list[dict[str, Any]] = field(default_factory=list)
     address_states: dict[str, str] = field(default_factory=dict)
+    send_requests: list[dict[str, str]] = field(default_factory=list)
 
 
 def function_env(moto: MotoServer, world: World) -> dict[str, dict[str, str]]:
@@ -136,30 +138,33 @@ def run_janitor(lam: LocalLambda, result: FlowResult) -> None:
 def drain_email_queue(moto: MotoServer, world: World, lam: LocalLambda, result: FlowResult) -> None:
     """Deliver like the SQS event source: delete what succeeded, leave batchItemFailures for a retry."""
     sqs = moto.client("sqs")
-    for messages in receive_batches(sqs, world.email_queue_url, idle_polls=3):
-        response = lam.invoke("EmailSenderFunction", sqs_event(messages, world.email_queue_url))
-        result.sender_invocations += 1
-        failed = {item["itemIdentifier"] for item in response.get("batchItemFailures", [])}
-        delete(sqs, world.email_queue_url, [m for m in messages if m["MessageId"] not in failed])
+    moto.start_recording()  # the exact SendEmail requests, text part included (see collect_delivered)
+    try:
+        for messages in receive_batches(sqs, world.email_queue_url, idle_polls=3):
+            response = lam.invoke("EmailSenderFunction", sqs_event(messages, world.email_queue_url))
+            result.sender_invocations += 1
+            failed = {item["itemIdentifier"] for item in response.get("batchItemFailures", [])}
+            delete(sqs, world.email_queue_url, [m for m in messages if m["MessageId"] not in failed])
+    finally:
+        result.send_requests = [r for r in moto.stop_recording() if r.get("Action") == "SendEmail"]
 
 
-def collect_delivered(moto: MotoServer, result: FlowResult, out_dir: Path) -> None:
-    """What SES was asked to send: the sender renders each email itself, and moto keeps its subject and its
-    HTML body (not the text part), without the template's name, which the subject tells."""
+def collect_delivered(result: FlowResult, out_dir: Path) -> None:
+    """Every email the sender asked SES to send, both parts as sent, from the recorded SendEmail requests.
+
+    moto keeps only one body of a SendEmail (the HTML one), so its own state cannot show the text part; the
+    recorder has the request itself. The template's name is not in the request: the subject tells it."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    sent = moto.state().get("ses", {}).get("Message", [])
-    for n, message in enumerate(sent, start=1):
-        template = _template_of(message["subject"])
+    for n, request in enumerate(result.send_requests, start=1):
+        subject = request.get("Message.Subject.Data", "")
+        template = _template_of(subject)
         html_path = out_dir / f"{n:02d}-{template}.html"
-        html_path.write_text(message["body"])
-        result.delivered.append(
-            DeliveredEmail(
-                template=template,
-                to=list(message.get("destinations", {}).get("ToAddresses", [])),
-                subject=message["subject"],
-                html_path=html_path,
-            )
-        )
+        text_path = out_dir / f"{n:02d}-{template}.txt"
+        html_path.write_text(request.get("Message.Body.Html.Data", ""), encoding="utf-8")
+        text_path.write_text(request.get("Message.Body.Text.Data", ""), encoding="utf-8")
+        to = [value for key, value in sorted(request.items()) if key.startswith("Destination.ToAddresses.")]
+        delivered = DeliveredEmail(template, to, subject, html_path=html_path, text_path=text_path)
+        result.delivered.append(delivered)
 
 
 def _template_of(subject: str) -> str:
@@ -195,7 +200,7 @@ def run_flow(moto: MotoServer, *, uploads_to_bad: int, out_dir: Path) -> FlowRes
         audit_notifications(moto, world, lam, result)
         run_janitor(lam, result)
         drain_email_queue(moto, world, lam, result)
-    collect_delivered(moto, result, out_dir / "emails")
+    collect_delivered(result, out_dir / "emails")
     collect_dead_letters(moto, world, result)
     collect_address_states(moto, world, result)
     return result

@@ -10,6 +10,7 @@ Three ways to get one, one class to use it:
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import os
@@ -17,6 +18,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -115,6 +117,30 @@ class MotoServer:
         request = urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST")
         with urllib.request.urlopen(request, timeout=10):
             pass
+
+    def _post(self, path: str) -> None:
+        request = urllib.request.Request(f"{self.endpoint}{path}", method="POST")
+        with urllib.request.urlopen(request, timeout=10):
+            pass
+
+    def start_recording(self) -> None:
+        """Record every request from now on (moto's recorder), replacing any earlier recording."""
+        self._post("/moto-api/recorder/reset-recording")
+        self._post("/moto-api/recorder/start-recording")
+
+    def stop_recording(self) -> list[dict[str, str]]:
+        """Stop recording; the form fields of each recorded query-protocol request (SES, SQS, ...)."""
+        self._post("/moto-api/recorder/stop-recording")
+        with urllib.request.urlopen(f"{self.endpoint}/moto-api/recorder/download-recording", timeout=30) as r:
+            lines = r.read().decode("utf-8").splitlines()
+        requests = []
+        for line in lines:
+            entry = json.loads(line)
+            body = entry.get("body") or ""
+            if entry.get("body_encoded"):
+                body = base64.b64decode(body).decode("utf-8", errors="replace")
+            requests.append(dict(urllib.parse.parse_qsl(body, keep_blank_values=True)))
+        return requests
 
     def state(self) -> dict[str, Any]:
         """moto's own view of everything (for example what SES recorded as sent)."""

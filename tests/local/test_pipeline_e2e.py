@@ -53,6 +53,10 @@ def test_a_hostile_origin_is_shown_as_text_in_its_email(flow: FlowResult) -> Non
     html = Path(mail.html_path).read_text()
     assert "<script>" not in html and "<img" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    # The text part is plain text: the origin reads exactly as written, with no entity in sight.
+    text = Path(mail.text_path).read_text()
+    assert "<script>alert(1)</script>" in text
+    assert "&lt;" not in text and "&amp;" not in text
 
 
 def test_exactly_one_janitor_report(flow: FlowResult) -> None:
