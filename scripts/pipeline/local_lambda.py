@@ -18,6 +18,7 @@ from botocore.config import Config
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SAM_LOCAL = REPO_ROOT / "scripts" / "local" / "sam-local.sh"
+DOCKER_ENGINE = REPO_ROOT / "scripts" / "local" / "docker-engine.sh"
 
 
 class FunctionError(RuntimeError):
@@ -31,21 +32,28 @@ def _free_port() -> int:
         return port
 
 
-def _sam_containers() -> set[str]:
-    """The ids of every function container SAM CLI has made on the engine (running or not)."""
-    proc = subprocess.run(
-        ["docker", "ps", "-aq", "--no-trunc", "--filter", "label=sam.cli.container.type=lambda"],
+def _docker(*args: str) -> subprocess.CompletedProcess[str]:
+    """`docker ARGS` on the engine SAM uses: the one docker-engine.sh names, as sam-local.sh finds it."""
+    return subprocess.run(
+        ["bash", "-c", 'eval "$("$0" env)" && exec docker "$@"', str(DOCKER_ENGINE), *args],
         capture_output=True,
         text=True,
-        timeout=30,
+        timeout=60,
         check=False,
     )
-    return set(proc.stdout.split()) if proc.returncode == 0 else set()
+
+
+def _sam_containers() -> set[str]:
+    """The ids of every function container SAM CLI has made on the engine (running or not)."""
+    proc = _docker("ps", "-aq", "--no-trunc", "--filter", "label=sam.cli.container.type=lambda")
+    if proc.returncode != 0:
+        raise RuntimeError(f"docker ps failed ({proc.returncode}): {proc.stderr.strip()}")
+    return set(proc.stdout.split())
 
 
 def _remove_containers(ids: set[str]) -> None:
     if ids:
-        subprocess.run(["docker", "rm", "-f", *sorted(ids)], capture_output=True, timeout=60, check=False)
+        _docker("rm", "-f", *sorted(ids))
 
 
 def _wait_until_listening(port: int, proc: subprocess.Popen[bytes], log: Path, timeout: float = 120) -> None:
