@@ -4,12 +4,10 @@ its own job name and its own one-account sweep."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypedDict
-
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from groundskeeper.accounts import AccountSessions, OrgSettings, list_member_accounts
 from groundskeeper.errors import PermanentError
@@ -25,6 +23,8 @@ from groundskeeper.org_run import (
 )
 
 if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.batch import BatchProcessor
+    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
     from aws_lambda_powertools.utilities.typing import LambdaContext
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_sqs import SQSClient
@@ -111,8 +111,13 @@ class HubSessions:
         return self._sessions
 
 
-# Built once per container (conventions: singletons at module scope); only the context is per call.
-PROCESSOR = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+@functools.cache
+def _processor() -> BatchProcessor:
+    """Built once per container, on the first work batch: Powertools' batch module imports asyncio and every
+    event data class (about 20 ms), which a function outside hub mode must not pay at cold start."""
+    from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
+
+    return BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
 def work(
@@ -159,4 +164,6 @@ def work(
         )
         return part["status"]
 
-    return dict(process_partial_response(event, handle, PROCESSOR, context))
+    from aws_lambda_powertools.utilities.batch import process_partial_response
+
+    return dict(process_partial_response(event, handle, _processor(), context))
