@@ -6,7 +6,8 @@ these checks read aws-sam-translator's output, the template CloudFormation reall
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+import json
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import pytest
@@ -25,6 +26,7 @@ STAR_RESOURCE_ALLOWED = {
     "route53:ListHostedZones": "lists the account's zones; supports no resource type (the DNS guard)",
     "xray:PutTraceSegments": "X-Ray write actions support no resource type (Tracing: Active)",
     "xray:PutTelemetryRecords": "X-Ray write actions support no resource type (Tracing: Active)",
+    "organizations:ListAccounts": "lists the Organization's accounts; supports no resource type (hub mode)",
 }
 # Parameter sets that switch on every optional statement (the conditions are expanded branch by branch
 # too, but the defaults are what most stacks run).
@@ -37,6 +39,9 @@ PARAMETER_SETS = [
         "GracePeriodHours": "0",
     },
     {"IdleTagKey": "team:idle-since", "AlarmTopicArn": "arn:aws:sns:us-east-1:123456789012:ops"},
+    # Hub mode, with listed accounts and with the whole Organization.
+    {"MemberAccounts": "111111111111,222222222222", "AccountOwners": "111111111111=ops@example.com"},
+    {"MemberAccounts": "organization", "CorsSweepEnabled": "true", "MemberRoleName": "gk-member"},
 ]
 ALL_BUCKETS = "s3:::*"
 
@@ -62,6 +67,11 @@ def branches(node: Any) -> Iterator[Any]:
             yield [v for v in values if v != {"Ref": "AWS::NoValue"}]
     else:
         yield node
+
+
+def unique(values: Iterable[Any]) -> list[Any]:
+    """Each value once, in first-seen order: a statement recurs in every combination of the other Ifs."""
+    return list({json.dumps(v, sort_keys=True): v for v in values}.values())
 
 
 def as_list(value: Any) -> list[Any]:
@@ -131,7 +141,7 @@ def test_release_needs_the_idle_tag_when_iam_can_name_it() -> None:
     def release_conditions(parameters: dict[str, str]) -> list[Any]:
         template = transformed(parameters=parameters)
         statements = identity_statements(template)
-        return [s.get("Condition") for _, s in statements if s.get("Sid") == "ReleaseAddresses"]
+        return unique(s.get("Condition") for _, s in statements if s.get("Sid") == "ReleaseAddresses")
 
     tagged = {"Null": {"aws:ResourceTag/groundskeeper:idle-since": "false"}}
     # Both branches exist in the document; the stack's condition picks one (NoValue: no condition).
@@ -179,21 +189,89 @@ def test_tls_denies_cover_every_action(template: dict[str, Any]) -> None:
         assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
 
 
-def test_the_sender_reads_only_its_own_queue(template: dict[str, Any]) -> None:
+def role_statements(template: dict[str, Any], role: str) -> list[dict[str, Any]]:
+    return [statement for name, statement in identity_statements(template) if name == role]
+
+
+# Each role reads only the queue its own event source mapping consumes: the sender its email requests, the
+# janitor and the auditor their work queues (hub mode).
+CONSUMED_QUEUE = {
+    "EmailSenderFunctionRole": "EmailQueue",
+    "EipJanitorFunctionRole": "JanitorWorkQueue",
+    "CorsAuditorFunctionRole": "CorsSweepWorkQueue",
+}
+
+
+@pytest.mark.parametrize("role", sorted(CONSUMED_QUEUE))
+def test_each_function_reads_only_its_own_queue(template: dict[str, Any], role: str) -> None:
     reads = {
         action: statement["Resource"]
-        for role, statement in identity_statements(template)
+        for statement in role_statements(template, role)
         for action in as_list(statement["Action"])
         if action.startswith("sqs:") and action != "sqs:SendMessage"
     }
+    queue = {"Fn::GetAtt": [CONSUMED_QUEUE[role], "Arn"]}
     assert reads == {
-        "sqs:ReceiveMessage": {"Fn::GetAtt": ["EmailQueue", "Arn"]},
-        "sqs:DeleteMessage": {"Fn::GetAtt": ["EmailQueue", "Arn"]},
-        "sqs:GetQueueAttributes": {"Fn::GetAtt": ["EmailQueue", "Arn"]},
+        "sqs:ReceiveMessage": queue,
+        "sqs:DeleteMessage": queue,
+        "sqs:GetQueueAttributes": queue,
     }
+
+
+def test_sends_name_the_stacks_own_queues(template: dict[str, Any]) -> None:
     sends = {
         str(statement["Resource"])
         for _, statement in identity_statements(template)
         if statement["Action"] == "sqs:SendMessage"
     }
     assert all("Fn::GetAtt" in s for s in sends)
+
+
+@pytest.mark.parametrize("role", ["EipJanitorFunctionRole", "CorsAuditorFunctionRole"])
+def test_hub_statements_exist_only_in_hub_mode(template: dict[str, Any], role: str) -> None:
+    """Every hub statement sits under HasMemberAccounts (ListAccounts under ListsOrganization), so a stack
+    without MemberAccounts gets none of them; and the member role is named, never any role."""
+    policy = template["Resources"][role]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    hub = {
+        item["Fn::If"][1]["Sid"]: item["Fn::If"][0]
+        for item in policy
+        if isinstance(item, dict) and "Fn::If" in item and isinstance(item["Fn::If"][1], dict)
+    }
+    assert {
+        sid: hub[sid]
+        for sid in hub
+        if sid.startswith(("AssumeMember", "ListOrg", "PlanOrg", "ConsumeOrg", "OrgRun"))
+    } == {
+        "AssumeMemberRoles": "HasMemberAccounts",
+        "ListOrganizationAccounts": "ListsOrganization",
+        "PlanOrgRuns": "HasMemberAccounts",
+        "ConsumeOrgWork": "HasMemberAccounts",
+        "OrgRunParts": "HasMemberAccounts",
+    }
+    assume = unique(s for s in role_statements(template, role) if s.get("Action") == "sts:AssumeRole")
+    assert [s["Resource"] for s in assume] == [
+        {"Fn::Sub": "arn:${AWS::Partition}:iam::*:role/${MemberRoleName}"}
+    ]
+    parts = unique(s for s in role_statements(template, role) if s.get("Sid") == "OrgRunParts")
+    assert parts[0]["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["org-run#*"]}}
+
+
+def test_hub_mode_is_off_by_default() -> None:
+    template = transformed()
+    assert template["Conditions"]["HasMemberAccounts"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "MemberAccounts"}, ""]}]
+    }
+    assert template["Parameters"]["MemberAccounts"]["Default"] == ""
+    for name in ("JanitorWorkQueue", "CorsSweepWorkQueue", "OrgWorkDeadLetterQueue", "WorkQueuesPolicy"):
+        assert template["Resources"][name]["Condition"] == "HasMemberAccounts"
+    mappings = {
+        r["Properties"]["EventSourceArn"]["Fn::GetAtt"][0]: r
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::Lambda::EventSourceMapping"
+    }
+    for queue in ("JanitorWorkQueue", "CorsSweepWorkQueue"):
+        assert mappings[queue]["Condition"] == "HasMemberAccounts"
+        assert mappings[queue]["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+        assert mappings[queue]["Properties"]["ScalingConfig"] == {
+            "MaximumConcurrency": {"Ref": "OrgMaxConcurrency"}
+        }

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from cors_auditor.allowlist_tag import DEFAULT_TAG_KEY, origin_problem
+from groundskeeper.accounts import OrgSettings
 from groundskeeper.errors import SettingsError
 from groundskeeper.notify import Notifier
 from groundskeeper.settings import env_csv, env_int, env_str
@@ -45,6 +46,8 @@ class Settings:
     sweep_concurrency: int = 8
     # The bucket tag that holds a bucket's own allowlist; "" = bucket tags are not read.
     allowlist_tag_key: str = DEFAULT_TAG_KEY
+    # MEMBER_ACCOUNTS and its companions: off = this account only; on = a schedule plans, the queue sweeps.
+    org: OrgSettings = field(default_factory=OrgSettings)
 
     @property
     def remediate(self) -> bool:
@@ -60,6 +63,7 @@ class Settings:
             remediation=env_str("REMEDIATION", "off", choices=("off", "fix"), environ=environ),
             audit_cache_seconds=env_int("AUDIT_CACHE_SECONDS", 300, minimum=0, environ=environ),
             notify=Notifier.from_env(environ),
+            org=OrgSettings.from_env(environ),
             notify_min_severity=env_str(
                 "NOTIFY_MIN_SEVERITY", "MEDIUM", choices=SEVERITY_CHOICES, environ=environ
             ),

@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from groundskeeper.accounts import OrgSettings
 from groundskeeper.errors import SettingsError
 from groundskeeper.notify import Notifier
 from groundskeeper.settings import env_bool, env_csv, env_int, env_str
@@ -37,6 +38,8 @@ class Settings:
     notify: Notifier = field(default_factory=Notifier)
     # The DynamoDB table that keeps each run's release budget (run_ledger); "" = the budget is in memory only.
     run_ledger_table: str = ""
+    # MEMBER_ACCOUNTS and its companions: off = this account only; on = a schedule plans, the queue sweeps.
+    org: OrgSettings = field(default_factory=OrgSettings)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
@@ -54,6 +57,7 @@ class Settings:
             max_releases_per_run=env_int("MAX_RELEASES_PER_RUN", 10, minimum=0, environ=environ),
             dns_guard=_dns_guard(environ),
             notify=Notifier.from_env(environ),
+            org=OrgSettings.from_env(environ),
             run_ledger_table=env_str("RUN_LEDGER_TABLE", environ=environ),
         )
 

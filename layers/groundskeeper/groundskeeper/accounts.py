@@ -7,10 +7,11 @@ that account's error, an `AccountAccessError` with AWS's code, and never stops t
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal, overload
 
@@ -19,6 +20,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from groundskeeper.aws_clients import BOTO_CONFIG
 from groundskeeper.errors import CodedError, SettingsError, error_code, error_message
+from groundskeeper.settings import env_str
 
 if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client
@@ -27,6 +29,7 @@ if TYPE_CHECKING:
     from mypy_boto3_sts import STSClient
 
 ORGANIZATION = "organization"
+DEFAULT_ROLE_NAME = "GroundskeeperMember"  # member-role.yaml's default
 _ACCOUNT_ID = re.compile(r"^\d{12}$")
 _ROLE_NAME = re.compile(r"^[\w+=,.@-]{1,64}$")
 # STS wants 2 to 64 characters; the name shows in the member account's CloudTrail as who acted.
@@ -81,6 +84,34 @@ def parse_owners(raw: str, variable: str = "ACCOUNT_OWNERS") -> dict[str, str]:
             raise SettingsError(variable, f"pairs like 111111111111=owner@example.com; got {part!r}")
         owners[account_id] = owner
     return owners
+
+
+@dataclass(frozen=True)
+class OrgSettings:
+    """A function's hub settings, read at cold start. Off (MEMBER_ACCOUNTS empty): the function governs its
+    own account, exactly as without them; on: a scheduled run plans, and the work queue's items sweep."""
+
+    members: MemberAccounts = field(default_factory=MemberAccounts)
+    role_name: str = DEFAULT_ROLE_NAME
+    owners: Mapping[str, str] = field(default_factory=dict)
+    runs_table: str = ""  # where a run's header and parts live (ORG_RUNS_TABLE)
+    work_queue_url: str = ""  # where the planner puts one item per account (ORG_WORK_QUEUE_URL)
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.members.organization or self.members.account_ids)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] = os.environ) -> OrgSettings:
+        members = MemberAccounts.parse(env_str("MEMBER_ACCOUNTS", environ=environ))
+        on = bool(members.organization or members.account_ids)
+        return cls(
+            members=members,
+            role_name=parse_role_name(env_str("MEMBER_ROLE_NAME", environ=environ) or DEFAULT_ROLE_NAME),
+            owners=parse_owners(env_str("ACCOUNT_OWNERS", environ=environ)),
+            runs_table=env_str("ORG_RUNS_TABLE", required=on, environ=environ),
+            work_queue_url=env_str("ORG_WORK_QUEUE_URL", required=on, environ=environ),
+        )
 
 
 def list_member_accounts(

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_ses import SESClient
     from mypy_boto3_sqs import SQSClient
+    from mypy_boto3_sts import STSClient
 
 # Adaptive retries back off on throttling across the whole process; the timeouts keep a hung call
 # from eating the Lambda's deadline. total_max_attempts counts the first try (max_attempts would not).
@@ -86,6 +87,11 @@ def client(service: Literal["ec2"], region: str | None = None) -> EC2Client: ...
 def client(service: Literal["dynamodb"], region: str | None = None) -> DynamoDBClient: ...
 @overload
 def client(service: Literal["route53"], region: str | None = None) -> Route53Client: ...
+@overload
+def client(service: Literal["sts"], region: str | None = None) -> STSClient: ...
+# Untyped: the Organizations stubs are not installed for the planner's one paginated call.
+@overload
+def client(service: Literal["organizations"], region: str | None = None) -> Any: ...
 def client(service: str, region: str | None = None) -> Any:
     """The cached client for (service, region); region None means the environment's default region."""
     return _cache.get(service, region)

@@ -1,0 +1,169 @@
+"""The hub's two entry points inside a function: a scheduled run plans (one work item per account), and a
+batch from the work queue sweeps each item's account. The janitor and the auditor share them; each passes
+its own job name and its own one-account sweep."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, TypedDict
+
+from groundskeeper.accounts import AccountSessions, OrgSettings, list_member_accounts
+from groundskeeper.errors import PermanentError
+from groundskeeper.observability import logger
+from groundskeeper.org_run import (
+    BAD_WORK_ITEM,
+    AccountPart,
+    RunParts,
+    WorkItem,
+    parse_work_item,
+    plan_run,
+    process_work_item,
+)
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.batch import BatchProcessor
+    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_sqs import SQSClient
+
+    from groundskeeper.notify import Notifier
+
+
+class PlanReport(TypedDict):
+    """What a scheduled invocation returns in hub mode: the run it planned and how many items it queued."""
+
+    run_id: str
+    job: str
+    queued: int
+
+
+def queue_identity(url_or_arn: str) -> tuple[str, str]:
+    """(account id, queue name) of a queue URL (`https://host/<account>/<name>`) or ARN
+    (`arn:<partition>:sqs:<region>:<account>:<name>`): how an SQS record is matched to the work queue."""
+    if url_or_arn.startswith("arn:"):
+        fields = url_or_arn.split(":")
+        return (fields[4], fields[5]) if len(fields) == 6 else ("", "")
+    segments = url_or_arn.rstrip("/").split("/")
+    return (segments[-2], segments[-1]) if len(segments) >= 4 else ("", "")
+
+
+def is_work_batch(event: Any, work_queue_url: str) -> bool:
+    """True for an SQS batch from the work queue itself; an SQS batch from any other queue is not work."""
+    if not isinstance(event, dict) or not isinstance(event.get("Records"), list) or not event["Records"]:
+        return False
+    first = event["Records"][0]
+    if not isinstance(first, dict) or first.get("eventSource") != "aws:sqs":
+        return False
+    source = queue_identity(str(first.get("eventSourceARN", "")))
+    return source != ("", "") and source == queue_identity(work_queue_url)
+
+
+def plan(
+    org: OrgSettings,
+    job: str,
+    run_id: str,
+    *,
+    own_account: str,
+    dynamodb: DynamoDBClient,
+    sqs: SQSClient,
+    organizations: Any,
+    now: datetime,
+) -> PlanReport:
+    """List the run's accounts (Organizations only for `organization`), write its header, queue its items."""
+    accounts = list_member_accounts(org.members, own_account=own_account, organizations=organizations)
+    queued = plan_run(
+        run_id,
+        job,
+        accounts,
+        RunParts(dynamodb, org.runs_table),
+        sqs=sqs,
+        queue_url=org.work_queue_url,
+        now=now,
+    )
+    logger.info("org run planned", extra={"run_id": run_id, "job": job, "accounts": queued})
+    return {"run_id": run_id, "job": job, "queued": queued}
+
+
+def own_account_of(context: LambdaContext) -> tuple[str, str]:
+    """(partition, account id) of the function itself, from its ARN: no STS call at cold start."""
+    parts = context.invoked_function_arn.split(":")
+    return parts[1], parts[4]
+
+
+class HubSessions:
+    """The container's AccountSessions, made on first use (the account comes from the first context), so
+    assumed credentials are reused by every later item until they near expiry."""
+
+    def __init__(self, org: OrgSettings, sts: Callable[[], Any]) -> None:
+        self._org = org
+        self._sts = sts
+        self._sessions: AccountSessions | None = None
+
+    def get(self, context: LambdaContext) -> AccountSessions:
+        if self._sessions is None:
+            partition, account = own_account_of(context)
+            self._sessions = AccountSessions(
+                self._sts(), role_name=self._org.role_name, own_account=account, partition=partition
+            )
+        return self._sessions
+
+
+@functools.cache
+def _processor() -> BatchProcessor:
+    """Built once per container, on the first work batch: Powertools' batch module imports asyncio and every
+    event data class (about 20 ms), which a function outside hub mode must not pay at cold start."""
+    from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
+
+    return BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+
+
+def work(
+    event: dict[str, Any],
+    context: LambdaContext,
+    *,
+    job: str,
+    org: OrgSettings,
+    sweep: Callable[[WorkItem, str | None], AccountPart],
+    dynamodb: DynamoDBClient,
+    notify: Notifier,
+    sqs: SQSClient | None,
+    now: Callable[[], datetime],
+) -> dict[str, Any]:
+    """Sweep each item's account and record its part; a failed item alone is retried (partial batch).
+
+    An item of another job, or no item at all, fails the same way every time: it reaches the work queue's
+    DLQ after its redeliveries, where it can be read."""
+    parts = RunParts(dynamodb, org.runs_table)
+
+    def handle(record: SQSRecord) -> str:
+        item = parse_work_item(record.body)
+        if item["job"] != job:
+            raise PermanentError(BAD_WORK_ITEM, f"{job} cannot do {item['job']!r}")
+        part, message_id = process_work_item(
+            item,
+            lambda account_id: sweep(item, org.owners.get(account_id)),
+            parts,
+            notify=notify,
+            sqs=sqs,
+            now=now(),
+        )
+        logger.info(
+            "account swept",
+            extra={
+                "run_id": item["run_id"],
+                "job": job,
+                "account_id": part["account_id"],
+                "status": part["status"],
+                "error": part["error"],
+                "findings": part["findings"],
+                "email_message_id": message_id,
+            },
+        )
+        return part["status"]
+
+    from aws_lambda_powertools.utilities.batch import process_partial_response
+
+    return dict(process_partial_response(event, handle, _processor(), context))

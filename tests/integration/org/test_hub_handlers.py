@@ -1,0 +1,173 @@
+"""The handlers in hub mode under moto: a schedule plans (one work item per account), a batch from the work
+queue sweeps each item's account, and the last part sends the run's one email; without MEMBER_ACCOUNTS
+nothing of this runs."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from typing import Any
+
+import boto3
+import pytest
+
+from cors_auditor import handler as auditor
+from cors_auditor.settings import Settings as AuditSettings
+from eip_janitor import handler as janitor
+from eip_janitor.settings import Settings as JanitorSettings
+from groundskeeper import org_hub
+from groundskeeper.accounts import MemberAccounts, OrgSettings
+from groundskeeper.aws_clients import client
+from groundskeeper.notify import Notifier
+from tests.conftest import load_event
+from tests.integration.org.conftest import ALLOWED, HUB, ROLE, TABLE, deny_assume_role, seed_member
+
+A, B, C = "111111111111", "222222222222", "333333333333"
+BAD_CORS = {"CORSRules": [{"AllowedMethods": ["GET"], "AllowedOrigins": ["*"]}]}
+SCHEDULE = "schedule-eip-janitor.json"
+
+
+@pytest.fixture
+def queues(runs_table: Any) -> dict[str, str]:
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    return {name: sqs.create_queue(QueueName=name)["QueueUrl"] for name in ("work", "email", "other")}
+
+
+def org(queues: dict[str, str], accounts: str = f"{A},{B},{C}") -> OrgSettings:
+    return OrgSettings(
+        members=MemberAccounts.parse(accounts),
+        role_name=ROLE,
+        owners={A: "team-a@example.com"},
+        runs_table=TABLE,
+        work_queue_url=queues["work"],
+    )
+
+
+def use(module: Any, settings: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Swap a handler's cold-start settings, and its sessions with them (they carry the role name)."""
+    monkeypatch.setattr(module, "SETTINGS", settings)
+    monkeypatch.setattr(module, "SESSIONS", org_hub.HubSessions(settings.org, lambda: client("sts")))
+
+
+def queue_arn(url: str) -> str:
+    account, name = org_hub.queue_identity(url)
+    return f"arn:aws:sqs:us-east-1:{account}:{name}"
+
+
+def batches(queue_url: str) -> list[dict[str, Any]]:
+    """The queue's messages, each as the one-record batch the event source mapping (BatchSize 1) delivers."""
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    template = load_event("sqs-org-work-item.json")["Records"][0]
+    events = []
+    while found := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", []):
+        for message in found:
+            record = {
+                **template,
+                "messageId": message["MessageId"],
+                "receiptHandle": message["ReceiptHandle"],
+                "body": message["Body"],
+                "eventSourceARN": queue_arn(queue_url),
+            }
+            events.append({"Records": [record]})
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+    return events
+
+
+def emails(queue_url: str) -> list[dict[str, Any]]:
+    return [json.loads(event["Records"][0]["body"]) for event in batches(queue_url)]
+
+
+def test_a_janitor_schedule_plans_and_the_work_queue_sweeps_each_account(
+    queues: dict[str, str], monkeypatch: pytest.MonkeyPatch, lambda_context: Any
+) -> None:
+    for account_id in (A, B, C):
+        seed_member(account_id, ("us-east-1",), BAD_CORS)
+    settings = JanitorSettings(
+        dry_run=False,
+        regions=("us-east-1",),
+        max_releases_per_run=1,
+        notify=Notifier(queue_url=queues["email"], recipients=("ops@example.com",)),
+        run_ledger_table=TABLE,
+        org=org(queues),
+    )
+    use(janitor, settings, monkeypatch)
+    deny_assume_role(client("sts"), C)
+
+    planned = janitor.lambda_handler(load_event(SCHEDULE), lambda_context)
+
+    run_id = load_event(SCHEDULE)["id"]
+    assert planned == {"run_id": run_id, "job": "eip-janitor", "queued": 3}
+    work = batches(queues["work"])
+    assert len(work) == 3
+    answers = [janitor.lambda_handler(event, lambda_context) for event in work]
+    assert answers == [{"batchItemFailures": []}] * 3
+    [email] = emails(queues["email"])
+    assert email["template"] == "org-sweep-report"
+    assert email["idempotency_key"] == f"org-run:eip-janitor:{run_id}"
+    assert (email["data"]["accounts"], email["data"]["failed_accounts"]) == ("3", "1")
+    assert f"{A} (team-a@example.com): released 1" in email["data"]["summary"]
+    assert f"{C}: not swept: AccessDenied" in email["data"]["summary"]
+
+
+def test_an_item_of_another_job_fails_alone(
+    queues: dict[str, str], monkeypatch: pytest.MonkeyPatch, lambda_context: Any
+) -> None:
+    use(janitor, JanitorSettings(org=org(queues)), monkeypatch)
+    event = load_event("sqs-org-work-item.json")
+    not_json, wrong = (dict(event["Records"][0]) for _ in range(2))
+    wrong["messageId"] = "wrong-job"
+    wrong["body"] = json.dumps({"run_id": "r", "job": "cors-sweep", "account_id": A})
+    not_json["messageId"], not_json["body"] = "not-json", "{"
+    for record in (not_json, wrong):
+        record["eventSourceARN"] = queue_arn(queues["work"])
+
+    answer = janitor.lambda_handler({"Records": [not_json, wrong]}, lambda_context)
+
+    assert answer == {"batchItemFailures": [{"itemIdentifier": "not-json"}, {"itemIdentifier": "wrong-job"}]}
+
+
+def test_the_cors_sweep_schedule_plans_and_uploads_are_still_audited(
+    queues: dict[str, str], monkeypatch: pytest.MonkeyPatch, lambda_context: Any
+) -> None:
+    for account_id in (A, B):
+        seed_member(account_id, (), BAD_CORS)
+    settings = AuditSettings(
+        allowed_origins=(ALLOWED,),
+        notify=Notifier(queue_url=queues["email"], recipients=("ops@example.com",)),
+        org=org(queues, f"{A},{B}"),
+    )
+    use(auditor, settings, monkeypatch)
+
+    planned = auditor.lambda_handler(load_event("schedule-cors-sweep.json"), lambda_context)
+
+    assert planned["queued"] == 2
+    answers = [auditor.lambda_handler(event, lambda_context) for event in batches(queues["work"])]
+    assert answers == [{"batchItemFailures": []}] * 2
+    [email] = emails(queues["email"])
+    assert (email["data"]["job"], email["data"]["accounts"], email["data"]["findings"]) == (
+        "cors-sweep",
+        "2",
+        "2",
+    )
+    # An upload in the hub's own account is audited as before, and so is an S3 event from another queue.
+    client("s3").create_bucket(Bucket="hub-uploads")
+    upload = load_event("sqs-s3-object-created.json")
+    upload["Records"][0]["eventSourceARN"] = queue_arn(queues["other"])
+    result = auditor.lambda_handler(upload, lambda_context)
+    assert "audited" in result
+
+
+def test_without_member_accounts_a_schedule_sweeps_this_account(
+    queues: dict[str, str], monkeypatch: pytest.MonkeyPatch, lambda_context: Any
+) -> None:
+    use(
+        janitor,
+        JanitorSettings(regions=("us-east-1",), org=replace(org(queues), members=MemberAccounts())),
+        monkeypatch,
+    )
+
+    report = janitor.lambda_handler(load_event(SCHEDULE), lambda_context)
+
+    assert "released_count" in report
+    assert batches(queues["work"]) == []
+    assert HUB in lambda_context.invoked_function_arn
