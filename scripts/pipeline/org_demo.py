@@ -13,9 +13,10 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypedDict
+from typing import TypedDict
 
 from cors_auditor.org_worker import sweep_account_cors
 from cors_auditor.settings import Settings as AuditorSettings
@@ -33,7 +34,8 @@ from tests.lambda_context import FakeLambdaContext
 Sweep = Callable[[WorkItem, str | None], AccountPart]
 
 
-class OrgDemoRequest(TypedDict):
+@dataclass(frozen=True)
+class OrgDemoRequest:
     """What the flow asks for: the demo world's names, in JSON on the command line."""
 
     own_account: str
@@ -62,14 +64,14 @@ def run_job(request: OrgDemoRequest, job: str) -> OrgJobRun:
     """Plan the job's run (one work item per member account), then work its queue as the event source
     mapping would: each batch through org_hub.work, deleting what succeeded."""
     org = OrgSettings(
-        members=MemberAccounts(account_ids=tuple(request["member_accounts"])),
-        runs_table=request["runs_table"],
-        work_queue_url=request["work_queue_urls"][job],
+        members=MemberAccounts(account_ids=tuple(request.member_accounts)),
+        runs_table=request.runs_table,
+        work_queue_url=request.work_queue_urls[job],
     )
-    notify = Notifier(queue_url=request["email_queue_url"], recipients=(request["notify_email"],))
+    notify = Notifier(queue_url=request.email_queue_url, recipients=(request.notify_email,))
     context = FakeLambdaContext(
         function_name=f"gk-demo-{job}",
-        invoked_function_arn=f"arn:aws:lambda:{request['region']}:{request['own_account']}:function:gk-demo-{job}",
+        invoked_function_arn=f"arn:aws:lambda:{request.region}:{request.own_account}:function:gk-demo-{job}",
     )
     run_id = f"gk-demo-{job}"  # one run per job and per fresh world: moto is reset before each flow
     dynamodb, sqs = client("dynamodb"), client("sqs")
@@ -77,7 +79,7 @@ def run_job(request: OrgDemoRequest, job: str) -> OrgJobRun:
         org,
         job,
         run_id,
-        own_account=request["own_account"],
+        own_account=request.own_account,
         dynamodb=dynamodb,
         sqs=sqs,
         organizations=None,
@@ -115,13 +117,13 @@ def _sweep(
 ) -> Sweep:
     """The job's one-account sweep, as its handler's `_work` builds it; the janitor is a dry run."""
     if job == "cors-sweep":
-        auditor = AuditorSettings(allowed_origins=(request["allowed_origin"],), notify=notify, org=org)
+        auditor = AuditorSettings(allowed_origins=(request.allowed_origin,), notify=notify, org=org)
         return lambda item, owner: sweep_account_cors(auditor, sessions, item["account_id"], owner=owner)
     janitor = JanitorSettings(
         dry_run=True,
-        idle_tag_key=request["idle_tag"],
-        exempt_tag_key=request["exempt_tag"],
-        regions=(request["region"],),
+        idle_tag_key=request.idle_tag,
+        exempt_tag_key=request.exempt_tag,
+        regions=(request.region,),
         notify=notify,
         run_ledger_table=org.runs_table,
         org=org,
@@ -134,7 +136,7 @@ def _sweep(
             sessions,
             item["account_id"],
             run_id=item["run_id"],
-            own_region=request["region"],
+            own_region=request.region,
             now=datetime.now(UTC),
             ledger=ledger,
             owner=owner,
@@ -144,8 +146,8 @@ def _sweep(
 
 
 def main(argv: list[str]) -> int:
-    request: OrgDemoRequest = json.loads(argv[0])
-    runs: list[Any] = [run_job(request, job) for job in request["work_queue_urls"]]
+    request = OrgDemoRequest(**json.loads(argv[0]))
+    runs: list[OrgJobRun] = [run_job(request, job) for job in request.work_queue_urls]
     Path(argv[1]).write_text(json.dumps(runs, indent=2, default=str), encoding="utf-8")
     return 0
 
