@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import boto3
+
 ACCOUNT_ID = "123456789012"
 HOME_REGION = "us-east-1"
 OTHER_REGION = "eu-west-1"
@@ -18,6 +20,11 @@ EXEMPT_TAG = "groundskeeper:keep"
 # A public zone whose A record still names one idle, long-due address: the janitor must hold it back.
 DNS_ZONE = "shop.example.com"
 DNS_RECORD = "www.shop.example.com"
+# A member account the hub governs (docs/organization.md): moto lands calls made with credentials from
+# AssumeRole into the account the role's ARN names, so one server holds both accounts.
+MEMBER_ACCOUNT = "222233334444"
+MEMBER_ROLE = "GroundskeeperMember"
+ORG_JOBS = ("eip-janitor", "cors-sweep")
 
 GOOD_CORS = {
     "CORSRules": [
@@ -52,6 +59,10 @@ class World:
     # allocation id -> what the janitor should do with it on its first non-dry run
     addresses: dict[str, str] = field(default_factory=dict)
     dns_named_ip: str = ""  # the public IP the zone's record points at
+    member_account: str = MEMBER_ACCOUNT
+    member_bucket: str = "gk-demo-member-bad"
+    member_address: str = ""  # the member's one idle, long-due address: a dry run would release it
+    org_work_queue_urls: dict[str, str] = field(default_factory=dict)  # job -> its work queue (hub mode)
 
     @property
     def buckets(self) -> tuple[str, ...]:
@@ -69,6 +80,7 @@ def provision(clients: Any) -> World:
     _idempotency_table(clients, world)
     clients("ses", HOME_REGION).verify_email_identity(EmailAddress=SENDER)
     _addresses(clients, world)
+    _member_account(clients, world)
     return world
 
 
@@ -153,3 +165,32 @@ def _dns_zone(clients: Any, ip: str) -> None:
     route53.change_resource_record_sets(
         HostedZoneId=zone, ChangeBatch={"Changes": [{"Action": "CREATE", "ResourceRecordSet": record}]}
     )
+
+
+def _member_account(clients: Any, world: World) -> None:
+    """The member's own idle address and badly configured bucket, made as the member role, and the hub's
+    work queues, one per job as the template makes them."""
+    sqs = clients("sqs", HOME_REGION)
+    for job in ORG_JOBS:
+        world.org_work_queue_urls[job] = sqs.create_queue(QueueName=f"gk-demo-org-{job}-work")["QueueUrl"]
+    sts = clients("sts", HOME_REGION)
+    credentials = sts.assume_role(
+        RoleArn=f"arn:aws:iam::{world.member_account}:role/{MEMBER_ROLE}", RoleSessionName="gk-demo"
+    )["Credentials"]
+    member = boto3.session.Session(
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+        region_name=HOME_REGION,
+    )
+    endpoint = sts.meta.endpoint_url
+    ec2 = member.client("ec2", endpoint_url=endpoint)
+    world.member_address = ec2.allocate_address(Domain="vpc")["AllocationId"]
+    ten_days_ago = (datetime.now(UTC) - timedelta(days=10)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    ec2.create_tags(
+        Resources=[world.member_address],
+        Tags=[{"Key": IDLE_TAG, "Value": ten_days_ago}, {"Key": "Name", "Value": "forgotten-in-member"}],
+    )
+    s3 = member.client("s3", endpoint_url=endpoint)
+    s3.create_bucket(Bucket=world.member_bucket)
+    s3.put_bucket_cors(Bucket=world.member_bucket, CORSConfiguration=BAD_CORS)

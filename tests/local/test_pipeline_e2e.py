@@ -100,4 +100,31 @@ def test_only_the_expected_emails_went_out(flow: FlowResult) -> None:
         "cors-finding",
         "cors-finding",
         "eip-janitor-report",
+        "org-sweep-report",
+        "org-sweep-report",
     ]
+
+
+def test_the_cross_account_sweep_reports_the_member_account(flow: FlowResult) -> None:
+    world = flow.world
+    parts = {run["job"]: run["parts"] for run in flow.org_runs}
+    assert [p["account_id"] for p in parts["eip-janitor"]] == [world.member_account]
+    assert [p["account_id"] for p in parts["cors-sweep"]] == [world.member_account]
+    janitor, auditor = parts["eip-janitor"][0], parts["cors-sweep"][0]
+    assert (janitor["status"], janitor["detail"]["dry_run"], janitor["detail"]["would_release_count"]) == (
+        "ok",
+        True,
+        1,
+    )
+    assert [e["bucket"] for e in auditor["detail"]["audited"] if e["status"] == "non_compliant"] == [
+        world.member_bucket
+    ]
+    emails = sent_for(flow, "org-sweep-report")
+    assert {mail.to[0] for mail in emails} == {"owners@example.com"}
+    texts = [Path(mail.text_path).read_text() for mail in emails]
+    assert all(f"{world.member_account}: " in text for text in texts)
+    assert any("would release 1" in text for text in texts)
+    assert any(world.member_bucket in text for text in texts)
+    # A dry run: the member's address is reported, not released; the hub's own janitor never saw it.
+    assert janitor["detail"]["released_count"] == 0
+    assert world.member_address not in json.dumps(flow.janitor_report)
