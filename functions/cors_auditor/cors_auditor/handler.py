@@ -68,14 +68,5 @@ def _work(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     def sweep(item: WorkItem, owner: str | None) -> AccountPart:
         return sweep_account_cors(SETTINGS, sessions, item["account_id"], owner=owner)
 
-    return org_hub.work(
-        event,
-        context,
-        job=JOB,
-        org=SETTINGS.org,
-        sweep=sweep,
-        dynamodb=client("dynamodb"),
-        notify=SETTINGS.notify,
-        sqs=client("sqs") if SETTINGS.notify.enabled else None,
-        now=lambda: datetime.now(UTC),
-    )
+    org, notify = SETTINGS.org, SETTINGS.notify
+    return org_hub.work_in_lambda(event, context, job=JOB, org=org, notify=notify, sweep=sweep)

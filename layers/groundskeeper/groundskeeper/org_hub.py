@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypedDict
 
 from groundskeeper.accounts import AccountSessions, OrgSettings, list_member_accounts
+from groundskeeper.aws_clients import client
 from groundskeeper.errors import PermanentError
 from groundskeeper.observability import logger
 from groundskeeper.org_run import (
@@ -167,3 +168,26 @@ def work(
     from aws_lambda_powertools.utilities.batch import process_partial_response
 
     return dict(process_partial_response(event, handle, _processor(), context))
+
+
+def work_in_lambda(
+    event: dict[str, Any],
+    context: LambdaContext,
+    *,
+    job: str,
+    org: OrgSettings,
+    notify: Notifier,
+    sweep: Callable[[WorkItem, str | None], AccountPart],
+) -> dict[str, Any]:
+    """`work` as both functions' handlers call it: the container's cached clients and the wall clock."""
+    return work(
+        event,
+        context,
+        job=job,
+        org=org,
+        sweep=sweep,
+        dynamodb=client("dynamodb"),
+        notify=notify,
+        sqs=client("sqs") if notify.enabled else None,
+        now=lambda: datetime.now(UTC),
+    )
