@@ -4,30 +4,58 @@ Three ways to get one, one class to use it:
 - `for_local_tests()`: through scripts/local/moto-server.sh (the loop a developer runs), on a port nobody
   else holds, because the tests reset it before every test;
 - `MotoServer.spawn()`: a child `moto.server` process on a free loopback port (the benchmarks), stopped
-  with `stop()`;
+  with `stop()`, its DynamoDB atomic per request as DynamoDB is (`serialise_dynamodb`);
 - `MotoServer(endpoint, container_endpoint)`: a server that is already running (the demo's own).
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import logging
 import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.parse
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import boto3
 
 DUMMY_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
-SCRIPT = Path(__file__).resolve().parents[1] / "local" / "moto-server.sh"
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SCRIPT = REPO_ROOT / "scripts" / "local" / "moto-server.sh"
 PORT_TAKEN = 3  # moto-server.sh start's exit status when a process it did not start holds the port
+
+
+@contextlib.contextmanager
+def serialise_dynamodb() -> Iterator[None]:
+    """moto's DynamoDB, in this interpreter, one request at a time.
+
+    moto applies an update expression or a TransactWriteItems without a lock: two concurrent `ADD done :one`
+    can both read the old value (a lost update), and a transaction deep-copies a table another thread is
+    writing to ("dictionary changed size during iteration"). DynamoDB applies each request atomically, and
+    the org run's done counter relies on it."""
+    from moto.dynamodb.responses import DynamoHandler
+
+    lock = threading.Lock()
+    original = DynamoHandler.call_action
+
+    def call_action(self: Any) -> Any:
+        with lock:
+            return original(self)
+
+    DynamoHandler.call_action = call_action  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        DynamoHandler.call_action = original  # type: ignore[method-assign]
 
 
 class PortTakenError(RuntimeError):
@@ -79,7 +107,8 @@ class MotoServer:
         port = free_port()
         server = cls(f"http://127.0.0.1:{port}")
         server._process = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+            [sys.executable, "-m", "scripts.pipeline.moto_server", "-H", "127.0.0.1", "-p", str(port)],
+            cwd=REPO_ROOT,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -98,7 +127,11 @@ class MotoServer:
             self._threaded = None
         if self._process is not None:
             self._process.terminate()
-            self._process.wait(timeout=10)
+            try:
+                self._process.wait(timeout=10)
+            except subprocess.TimeoutExpired:  # werkzeug can linger on many kept-alive connections
+                self._process.kill()
+                self._process.wait(timeout=10)
             self._process = None
 
     def client(self, service: str, region: str = "us-east-1") -> Any:
@@ -207,3 +240,10 @@ def for_local_tests(preferred_port: int | str, env: dict[str, str] | None = None
         port = free_port()
         print(f"{taken}\nThe local tests use port {port} instead.", file=sys.stderr)
         return start_with_script(port, env)
+
+
+if __name__ == "__main__":  # `spawn()`'s server: moto's own, with DynamoDB atomic per request
+    from moto.server import main
+
+    with serialise_dynamodb():
+        main(sys.argv[1:])

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import threading
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -13,6 +12,7 @@ import pytest
 from botocore.awsrequest import AWSResponse
 
 from groundskeeper.accounts import AccountSessions
+from scripts.pipeline.moto_server import serialise_dynamodb
 
 HUB = "123456789012"  # moto's default account: where the functions run
 ROLE = "GroundskeeperMember"
@@ -75,25 +75,10 @@ def deny_assume_role(sts: Any, *account_ids: str) -> None:
     sts.meta.events.register("before-call.sts.AssumeRole", hook)
 
 
-@contextlib.contextmanager
-def moto_dynamodb_serialised() -> Iterator[None]:
-    """In-process moto's TransactWriteItems deep-copies the table while other threads write to it
-    ("dictionary changed size during iteration"); real DynamoDB has no such limit. One lock around moto's
-    DynamoDB handler (the simulated round trip happens before it, so it still overlaps)."""
-    from moto.dynamodb.responses import DynamoHandler
-
-    lock = threading.Lock()
-    original = DynamoHandler.call_action
-
-    def call_action(self: Any) -> Any:
-        with lock:
-            return original(self)
-
-    DynamoHandler.call_action = call_action  # type: ignore[method-assign]
-    try:
-        yield
-    finally:
-        DynamoHandler.call_action = original  # type: ignore[method-assign]
+def moto_dynamodb_serialised() -> contextlib.AbstractContextManager[None]:
+    """In-process moto's DynamoDB one request at a time, atomic as DynamoDB is (the simulated round trip
+    happens before it, so it still overlaps)."""
+    return serialise_dynamodb()
 
 
 @pytest.fixture
