@@ -239,6 +239,7 @@ def custodian_org(
         "tool": tool,
         "seconds": round(seconds, 3),
         "calls": calls,
+        "cpu": round(cpu, 1),
         "eip_matched": eip,
         "cors_matched": cors,
         "accounts_ok": ok,

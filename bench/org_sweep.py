@@ -240,6 +240,7 @@ def _seed(accounts: list[str]) -> tuple[str, str]:
 
 def run() -> list[dict[str, Any]]:
     from bench.harness import REPO_ROOT
+    from bench.org_custodian import custodian_org  # it imports this module's seeded state
     from scripts.pipeline.moto_server import MotoServer
 
     server = MotoServer.spawn()
@@ -259,8 +260,11 @@ def run() -> list[dict[str, Any]]:
             ) as pool,
         ):
             queues = _seed([BASELINE, *members, *small[:-1]])
+            # Custodian first: it only reads, where our janitor's run releases what it finds.
+            custodian = custodian_org(server.endpoint, members, REGIONS, delay=RTT)
             list(pool.map(_warm, range(WORKERS)))
             pid = server._process.pid
+            ours: dict[str, dict[str, Any]] = {}
             for job, label in JOBS:
                 one = org_run(pool, pid, job, [BASELINE], run_id=f"{job}-one", queues=queues, delay=RTT)
                 few = org_run(pool, pid, job, small, run_id=f"{job}-small", queues=queues, delay=RTT)
@@ -277,7 +281,9 @@ def run() -> list[dict[str, Any]]:
                         ),
                     )
                 )
-                org = org_run(pool, pid, job, members, run_id=f"{job}-org", queues=queues, delay=RTT)
+                org = ours[job] = org_run(
+                    pool, pid, job, members, run_id=f"{job}-org", queues=queues, delay=RTT
+                )
                 parts = org["parts"]
                 baseline = _comparable(one["parts"][BASELINE])
                 isolated = all(_comparable(parts[a]) == baseline for a in members if a != DENIED)
@@ -310,9 +316,34 @@ def run() -> list[dict[str, Any]]:
                         note="vs the same path for one account alone",
                     )
                 )
+            if custodian is not None:
+                rows.append(_versus_custodian(ours, custodian, len(members)))
     finally:
         server.stop()
     return rows
+
+
+def _versus_custodian(ours: dict[str, dict[str, Any]], custodian: dict[str, Any], accounts: int) -> Any:
+    """Both our org runs (the janitor's and the CORS sweep's) against Custodian's one run of both checks."""
+    seconds = sum(run["seconds"] for run in ours.values())
+    calls = sum(run["calls"] for run in ours.values())
+    cpu = sum(run["cpu"] for run in ours.values())
+    expected = (3 * len(REGIONS) * accounts, accounts)
+    right = (custodian["eip_matched"], custodian["cors_matched"]) == expected
+    return row(
+        "ORG-custodian",
+        f"org sweep, EIPs and CORS, {accounts} accounts: ours vs {custodian['tool']}",
+        seconds,
+        custodian["seconds"],
+        unit="s",
+        note=(
+            f"same state, {RTT * 1000:.0f} ms RTT; ours marks, releases and judges CORS, Custodian only "
+            f"lists (dry run); calls per account ours {calls / accounts:.1f}, Custodian "
+            f"{custodian['calls'] / accounts:.1f}; CPU ours {cpu:.1f} s (moto's "
+            f"included), Custodian's {custodian['cpu']} s (moto's not); "
+            f"its matches right: {right}, its failed accounts: {custodian['accounts_failed']}"
+        ),
+    )
 
 
 if __name__ == "__main__":
