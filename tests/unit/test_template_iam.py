@@ -229,8 +229,9 @@ def test_sends_name_the_stacks_own_queues(template: dict[str, Any]) -> None:
 
 @pytest.mark.parametrize("role", ["EipJanitorFunctionRole", "CorsAuditorFunctionRole"])
 def test_hub_statements_exist_only_in_hub_mode(template: dict[str, Any], role: str) -> None:
-    """Every hub statement sits under HasMemberAccounts (ListAccounts under ListsOrganization), so a stack
-    without MemberAccounts gets none of them; and the member role is named, never any role."""
+    """Every hub statement sits under HasMemberAccounts (ListAccounts and the account tags under
+    ListsOrganization), so a stack without MemberAccounts gets none of them; and the member role is named,
+    never any role."""
     policy = template["Resources"][role]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
     hub = {
         item["Fn::If"][1]["Sid"]: item["Fn::If"][0]
@@ -240,10 +241,11 @@ def test_hub_statements_exist_only_in_hub_mode(template: dict[str, Any], role: s
     assert {
         sid: hub[sid]
         for sid in hub
-        if sid.startswith(("AssumeMember", "ListOrg", "PlanOrg", "ConsumeOrg", "OrgRun"))
+        if sid.startswith(("AssumeMember", "ListOrg", "ReadOrg", "PlanOrg", "ConsumeOrg", "OrgRun"))
     } == {
         "AssumeMemberRoles": "HasMemberAccounts",
         "ListOrganizationAccounts": "ListsOrganization",
+        "ReadOrgAccountTags": "ListsOrganization",
         "PlanOrgRuns": "HasMemberAccounts",
         "ConsumeOrgWork": "HasMemberAccounts",
         "OrgRunParts": "HasMemberAccounts",
@@ -254,6 +256,40 @@ def test_hub_statements_exist_only_in_hub_mode(template: dict[str, Any], role: s
     ]
     parts = unique(s for s in role_statements(template, role) if s.get("Sid") == "OrgRunParts")
     assert parts[0]["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["org-run#*"]}}
+
+
+ORGANIZATION_ONLY = {
+    "organizations:ListAccounts": "*",
+    "organizations:ListTagsForResource": {"Fn::Sub": "arn:${AWS::Partition}:organizations::*:account/o-*/*"},
+}
+
+
+@pytest.mark.parametrize("role", ["EipJanitorFunctionRole", "CorsAuditorFunctionRole"])
+def test_organizations_actions_exist_only_under_lists_organization(
+    template: dict[str, Any], role: str
+) -> None:
+    """Each Organizations action sits in a statement of its own, under ListsOrganization and nowhere else,
+    and the owner tags are read from account ARNs only (not roots, OUs or policies)."""
+    policy = template["Resources"][role]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    granted: dict[str, list[tuple[str | None, Any]]] = {}
+    for item in policy:
+        guarded = isinstance(item, dict) and set(item) == {"Fn::If"}
+        condition, statement = (item["Fn::If"][0], item["Fn::If"][1]) if guarded else (None, item)
+        for variant in branches(statement):
+            if not isinstance(variant, dict) or variant == {"Ref": "AWS::NoValue"}:
+                continue
+            for action in as_list(variant["Action"]):
+                if action.startswith("organizations:"):
+                    granted.setdefault(action, []).append((condition, variant["Resource"]))
+    assert granted == {
+        action: [("ListsOrganization", resource)] for action, resource in ORGANIZATION_ONLY.items()
+    }
+    holders = {
+        name
+        for name, statement in identity_statements(template)
+        if any(action.startswith("organizations:") for action in as_list(statement["Action"]))
+    }
+    assert holders == {"EipJanitorFunctionRole", "CorsAuditorFunctionRole"}
 
 
 def test_hub_mode_is_off_by_default() -> None:

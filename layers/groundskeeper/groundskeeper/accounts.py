@@ -3,6 +3,9 @@
 Hub and spoke (docs/organization.md): the functions run in one account, the hub; every member account has a
 role (member-role.yaml) that only the hub's function roles may assume. An account that cannot be reached is
 that account's error, an `AccountAccessError` with AWS's code, and never stops the others.
+
+An account's owner, shown on its line of the run's email, is its ACCOUNT_OWNERS entry; failing that, with
+MEMBER_ACCOUNTS=organization, the address in its Organizations tag `groundskeeper:owner`; else none.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import os
 import re
 import threading
+import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -20,6 +24,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from groundskeeper.aws_clients import BOTO_CONFIG
 from groundskeeper.errors import CodedError, SettingsError, error_code, error_message
+from groundskeeper.observability import logger
 from groundskeeper.settings import env_str
 
 if TYPE_CHECKING:
@@ -40,6 +45,13 @@ REFRESH_MARGIN = timedelta(minutes=10)
 # AssumeRole answers AccessDenied both when the role is missing and when its trust policy does not name the
 # caller (on purpose: a caller cannot probe which roles exist); either is the account's error, with that code.
 UNREACHABLE = "AccountUnreachable"  # no AWS code: a network failure, or an answer that named no code
+# The Organizations account tag that names an account's owner, read with MEMBER_ACCOUNTS=organization. Its
+# value is written by whoever may tag the account, so it is checked before it reaches the run's email.
+OWNER_TAG_KEY = "groundskeeper:owner"
+MAX_ADDRESS_CHARS = 254  # the longest path SMTP carries (RFC 5321), so the longest usable address
+# Display names, quoting and list separators: a value with one of them is never one bare address.
+_NOT_IN_ADDRESS = frozenset("<>\"',;")
+_SHOWN_CHARS = 80  # how much of a rejected value a log line repeats
 
 
 class AccountAccessError(CodedError):
@@ -84,6 +96,98 @@ def parse_owners(raw: str, variable: str = "ACCOUNT_OWNERS") -> dict[str, str]:
             raise SettingsError(variable, f"pairs like 111111111111=owner@example.com; got {part!r}")
         owners[account_id] = owner
     return owners
+
+
+@dataclass(frozen=True)
+class TagOwner:
+    """What an owner tag's value amounts to: the address it names, or why it was ignored."""
+
+    owner: str | None
+    problem: str | None = None
+
+
+def parse_owner_tag(value: str) -> TagOwner:
+    """One plausible email address (surrounding whitespace stripped), or a TagOwner with the problem.
+
+    Plausible, not verified: a single `@` between a local part and a dotted domain, at most 254 characters,
+    no whitespace, none of `<>"',;` and no control or other non-printing character."""
+    address = value.strip()
+    local, _, domain = address.partition("@")
+    problem: str | None = None
+    if not address:
+        problem = "empty"
+    elif len(address) > MAX_ADDRESS_CHARS:
+        problem = f"{len(address)} characters, at most {MAX_ADDRESS_CHARS}"
+    elif any(c.isspace() for c in address):
+        problem = "has whitespace inside"
+    elif any(unicodedata.category(c).startswith("C") for c in address):
+        problem = "has a control or non-printing character"
+    elif any(c in _NOT_IN_ADDRESS for c in address):
+        problem = "has one of < > \" ' , ;"
+    elif address.count("@") != 1:
+        problem = f"has {address.count('@')} '@', not one"
+    elif not local or "." not in domain.strip("."):
+        problem = "is not local@domain.tld"
+    return TagOwner(None, problem) if problem else TagOwner(address)
+
+
+def shown_value(value: str) -> str:
+    """An outsider's value as a log line may repeat it: at most 80 characters, quoted and escaped."""
+    return repr(value if len(value) <= _SHOWN_CHARS else value[:_SHOWN_CHARS] + "...")
+
+
+def resolve_owner(
+    account_id: str, configured: Mapping[str, str], read_tag: Callable[[str], str | None] | None
+) -> str | None:
+    """The account's owner: its ACCOUNT_OWNERS entry (the tag is then not read at all), else its owner tag
+    when `read_tag` is given (MEMBER_ACCOUNTS=organization), else None."""
+    if account_id in configured:
+        return configured[account_id]
+    return read_tag(account_id) if read_tag is not None else None
+
+
+def read_owner_tag(organizations: Any, account_id: str) -> str | None:
+    """The raw value of the account's owner tag, or None without one; raises botocore's errors.
+
+    `organizations` is untyped, as for `list_member_accounts`."""
+    for page in organizations.get_paginator("list_tags_for_resource").paginate(ResourceId=account_id):
+        for tag in page.get("Tags", []):
+            if tag.get("Key") == OWNER_TAG_KEY:
+                return str(tag.get("Value", ""))
+    return None
+
+
+def owner_from_tag(organizations: Any, account_id: str) -> str | None:
+    """The account's owner tag as an address, or None: without the tag, with a value that is not one
+    plausible address, or when the tag cannot be read (each a warning). Never raises for AWS's errors: an
+    owner is a label on the report, never a reason not to sweep the account."""
+    try:
+        value = read_owner_tag(organizations, account_id)
+    except (ClientError, BotoCoreError) as exc:
+        logger.warning(
+            "account owner tag unreadable: the account is reported without an owner",
+            extra={
+                "account_id": account_id,
+                "tag_key": OWNER_TAG_KEY,
+                "error_code": error_code(exc) or type(exc).__name__,
+                "error_message": error_message(exc)[:300],
+            },
+        )
+        return None
+    if value is None:
+        return None
+    parsed = parse_owner_tag(value)
+    if parsed.problem is not None:
+        logger.warning(
+            "account owner tag ignored: not one plausible email address",
+            extra={
+                "account_id": account_id,
+                "tag_key": OWNER_TAG_KEY,
+                "reason": parsed.problem,
+                "value": shown_value(value),
+            },
+        )
+    return parsed.owner
 
 
 @dataclass(frozen=True)

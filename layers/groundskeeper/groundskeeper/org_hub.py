@@ -9,7 +9,13 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypedDict
 
-from groundskeeper.accounts import AccountSessions, OrgSettings, list_member_accounts
+from groundskeeper.accounts import (
+    AccountSessions,
+    OrgSettings,
+    list_member_accounts,
+    owner_from_tag,
+    resolve_owner,
+)
 from groundskeeper.aws_clients import client
 from groundskeeper.errors import PermanentError
 from groundskeeper.observability import logger
@@ -132,12 +138,21 @@ def work(
     notify: Notifier,
     sqs: SQSClient | None,
     now: Callable[[], datetime],
+    organizations: Any = None,
 ) -> dict[str, Any]:
     """Sweep each item's account and record its part; a failed item alone is retried (partial batch).
+
+    Each account's owner is its ACCOUNT_OWNERS entry, else (with MEMBER_ACCOUNTS=organization and an
+    `organizations` client) its owner tag, read here so each worker reads only its own account's.
 
     An item of another job, or no item at all, fails the same way every time: it reaches the work queue's
     DLQ after its redeliveries, where it can be read."""
     parts = RunParts(dynamodb, org.runs_table)
+    read_tag = (
+        functools.partial(owner_from_tag, organizations)
+        if org.members.organization and organizations is not None
+        else None
+    )
 
     def handle(record: SQSRecord) -> str:
         item = parse_work_item(record.body)
@@ -145,7 +160,7 @@ def work(
             raise PermanentError(BAD_WORK_ITEM, f"{job} cannot do {item['job']!r}")
         part, message_id = process_work_item(
             item,
-            lambda account_id: sweep(item, org.owners.get(account_id)),
+            lambda account_id: sweep(item, resolve_owner(account_id, org.owners, read_tag)),
             parts,
             notify=notify,
             sqs=sqs,
@@ -179,7 +194,8 @@ def work_in_lambda(
     notify: Notifier,
     sweep: Callable[[WorkItem, str | None], AccountPart],
 ) -> dict[str, Any]:
-    """`work` as both functions' handlers call it: the container's cached clients and the wall clock."""
+    """`work` as both functions' handlers call it: the container's cached clients (Organizations, for the
+    owner tags, the same one the planner lists accounts with) and the wall clock."""
     return work(
         event,
         context,
@@ -190,4 +206,5 @@ def work_in_lambda(
         notify=notify,
         sqs=client("sqs") if notify.enabled else None,
         now=lambda: datetime.now(UTC),
+        organizations=client("organizations") if org.members.organization else None,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -73,6 +74,27 @@ def deny_assume_role(sts: Any, *account_ids: str) -> None:
         }
 
     sts.meta.events.register("before-call.sts.AssumeRole", hook)
+
+
+def deny_list_tags(organizations: Any, *account_ids: str) -> None:
+    """Make ListTagsForResource on these accounts answer AccessDeniedException, as Organizations does for a
+    caller without organizations:ListTagsForResource."""
+
+    def hook(params: dict[str, Any], **_: Any) -> tuple[AWSResponse, dict[str, Any]] | None:
+        # Organizations speaks JSON: at before-call the body is the serialised request.
+        body = params["body"]
+        if json.loads(body if isinstance(body, str | bytes) else "{}").get("ResourceId") not in account_ids:
+            return None
+        error = {
+            "Code": "AccessDeniedException",
+            "Message": "not authorized: organizations:ListTagsForResource",
+        }
+        return AWSResponse("https://organizations.us-east-1.amazonaws.com/", 400, {}, None), {
+            "Error": error,
+            "ResponseMetadata": {"HTTPStatusCode": 400},
+        }
+
+    organizations.meta.events.register("before-call.organizations.ListTagsForResource", hook)
 
 
 def moto_dynamodb_serialised() -> contextlib.AbstractContextManager[None]:
