@@ -57,10 +57,16 @@ def summary(result: FlowResult, out_dir: Path) -> str:
         for held in outcome.get("dns_protected", []):
             names = ", ".join(f"{r['name']} ({r['zone']})" for r in held["records"])
             lines.append(f"    {held['public_ip']} {held['allocation_id']} {region}: still named by {names}")
-    lines.append("\nCross-account sweep (hub mode on the host, through org_hub; the janitor dry-runs):")
+    lines.append(
+        "\nCross-account sweep (the functions in hub mode through sam local: each plans from its schedule"
+        " event, then sweeps from its work queue; the janitor dry-runs):"
+    )
     for run in result.org_runs:
         failed = f", {run['failed_items']} work item(s) failed" if run["failed_items"] else ""
-        lines.append(f"  {run['job']} run {run['run_id']}: {run['queued']} account(s) queued{failed}")
+        lines.append(
+            f"  {run['job']} run {run['run_id']}: {run['queued']} account(s) queued, "
+            f"{run['invocations']} work invocation(s){failed}"
+        )
         for part in run["parts"]:
             lines.append(f"    account {part['account_id']}: {part['status']}, {part['summary']}")
     delivered = len(result.delivered)

@@ -17,9 +17,9 @@ from boto3.s3.transfer import TransferConfig
 
 from scripts.pipeline.local_lambda import REPO_ROOT, LocalLambda, start_lambda
 from scripts.pipeline.moto_server import MotoServer
+from scripts.pipeline.org_demo import OrgJobRun, run_org_sweeps
 from scripts.pipeline.sqs_events import delete, receive_batches, sqs_event
 from scripts.pipeline.world import (
-    ACCOUNT_ID,
     ALLOWED_ORIGIN,
     EXEMPT_TAG,
     HOME_REGION,
@@ -56,7 +56,7 @@ class FlowResult:
     dead_letters: list[dict[str, Any]] = field(default_factory=list)
     address_states: dict[str, str] = field(default_factory=dict)
     send_requests: list[dict[str, str]] = field(default_factory=list)
-    org_runs: list[dict[str, Any]] = field(default_factory=list)  # org_demo.OrgJobRun, one per job
+    org_runs: list[OrgJobRun] = field(default_factory=list)  # one per job
 
 
 def function_env(moto: MotoServer, world: World) -> dict[str, dict[str, str]]:
@@ -137,50 +137,6 @@ def run_janitor(lam: LocalLambda, result: FlowResult) -> None:
     result.janitor_report = lam.invoke("EipJanitorFunction", event)
 
 
-ORG_DEMO_PATH = ("layers/groundskeeper", "functions/cors_auditor", "functions/eip_janitor", ".")
-
-
-def run_org_sweeps(moto: MotoServer, world: World, result: FlowResult, out_dir: Path) -> None:
-    """One cross-account run per job over the member account (scripts/pipeline/org_demo.py): each queues
-    its one org-sweep-report email, which drain_email_queue then delivers with the others."""
-    request = {
-        "own_account": ACCOUNT_ID,
-        "member_accounts": [world.member_account],
-        "runs_table": world.idempotency_table,
-        "work_queue_urls": world.org_work_queue_urls,
-        "email_queue_url": world.email_queue_url,
-        "notify_email": OWNERS,
-        "allowed_origin": ALLOWED_ORIGIN,
-        "idle_tag": IDLE_TAG,
-        "exempt_tag": EXEMPT_TAG,
-        "region": HOME_REGION,
-    }
-    out_dir.mkdir(parents=True, exist_ok=True)
-    out = out_dir / "org-runs.json"
-    env = {
-        **os.environ,
-        "AWS_ENDPOINT_URL": moto.endpoint,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": HOME_REGION,
-        "AWS_REGION": HOME_REGION,
-        "POWERTOOLS_SERVICE_NAME": "groundskeeper-demo-hub",
-        "POWERTOOLS_LOG_LEVEL": "WARNING",
-        "PYTHONPATH": os.pathsep.join(str(REPO_ROOT / part) for part in ORG_DEMO_PATH),
-    }
-    proc = subprocess.run(
-        [sys.executable, "-m", "scripts.pipeline.org_demo", json.dumps(request), str(out)],
-        env=env,
-        capture_output=True,
-        text=True,
-        cwd=REPO_ROOT,
-        check=False,
-    )
-    if proc.returncode != 0:
-        raise RuntimeError(f"the cross-account sweep failed ({proc.returncode}):\n{proc.stderr}")
-    result.org_runs = json.loads(out.read_text(encoding="utf-8"))
-
-
 def drain_email_queue(moto: MotoServer, world: World, lam: LocalLambda, result: FlowResult) -> None:
     """Deliver like the SQS event source: delete what succeeded, leave batchItemFailures for a retry."""
     sqs = moto.client("sqs")
@@ -242,10 +198,13 @@ def run_flow(moto: MotoServer, *, uploads_to_bad: int, out_dir: Path) -> FlowRes
     result = FlowResult(world=world)
     publish_templates(moto)
     upload(moto, world, result, uploads_to_bad)
-    with start_lambda(function_env(moto, world), out_dir / "sam") as lam:
+    env = function_env(moto, world)
+    # The cross-account runs first, in hub mode, in a session of their own (scripts/pipeline/org_demo.py);
+    # their emails wait in the queue for the sender below.
+    result.org_runs = run_org_sweeps(moto, world, env, out_dir / "sam-hub")
+    with start_lambda(env, out_dir / "sam") as lam:
         audit_notifications(moto, world, lam, result)
         run_janitor(lam, result)
-        run_org_sweeps(moto, world, result, out_dir / "org")
         drain_email_queue(moto, world, lam, result)
     collect_delivered(result, out_dir / "emails")
     collect_dead_letters(moto, world, result)
