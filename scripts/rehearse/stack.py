@@ -51,6 +51,7 @@ OUTPUTS = {
 ALARMS = {
     "EmailDeadLetterAlarm": ("ApproximateNumberOfMessagesVisible", 0),
     "AsyncFailureAlarm": ("ApproximateNumberOfMessagesVisible", 0),
+    "OrgWorkDeadLetterAlarm": ("ApproximateNumberOfMessagesVisible", 0),  # hub mode only
     "EmailQueueAgeAlarm": ("ApproximateAgeOfOldestMessage", {"Ref": "QueueAgeAlarmSeconds"}),
     "CorsAuditorErrorsAlarm": ("FILL(errors, 0) + FILL(throttles, 0)", 0),
     "EmailSenderErrorsAlarm": ("FILL(errors, 0) + FILL(throttles, 0)", 0),
