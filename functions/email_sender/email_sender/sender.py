@@ -20,22 +20,22 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from email_sender.batch_metrics import BatchTally, emit_batch_metrics
 from email_sender.batch_processor import likely_idempotency_key, process_batch, sqs_records
-from email_sender.dead_letter import dead_letter
 from email_sender.email_request import EmailRequest, parse_email_request
 from email_sender.ses_delivery import send_email
 from groundskeeper.aws_clients import SINGLE_ATTEMPT_CONNECT_TIMEOUT, SINGLE_ATTEMPT_READ_TIMEOUT
+from groundskeeper.dead_letter import dead_letter, receive_count
 from groundskeeper.errors import (
     DEADLINE_NEAR,
     IDEMPOTENCY_KEY_REUSED,
     IDEMPOTENCY_UNAVAILABLE,
     SEND_IN_PROGRESS,
     SEND_OUTCOME_UNKNOWN,
-    CodedError,
     Outcome,
     OutcomeUnknown,
     PermanentError,
     SendingPaused,
     TransientError,
+    coded_failure,
     error_code,
     error_message,
 )
@@ -380,21 +380,11 @@ class EmailSender:
         return Outcome.DEAD_LETTERED
 
 
-def receive_count(record: dict[str, Any]) -> int:
-    """How many times SQS has delivered `record`, this time included (1 if the attribute is missing)."""
-    try:
-        return int(record.get("attributes", {}).get("ApproximateReceiveCount", 1))
-    except (TypeError, ValueError):
-        return 1
-
-
 def failure_reason(exc: BaseException) -> tuple[str, str]:
     """(error_code, message) for any failure: its own code, else AWS's, else the exception's type."""
-    if isinstance(exc, CodedError):
-        return exc.code, exc.message
     if isinstance(exc, IdempotencyPersistenceLayerError):
         return IDEMPOTENCY_UNAVAILABLE, _persistence_failure(exc)
-    return error_code(exc) or type(exc).__name__, error_message(exc)
+    return coded_failure(exc)
 
 
 def _persistence_failure(exc: IdempotencyPersistenceLayerError) -> str:

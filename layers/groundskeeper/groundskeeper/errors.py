@@ -149,6 +149,13 @@ def http_status(exc: BaseException) -> int | None:
     return None
 
 
+def coded_failure(exc: BaseException) -> tuple[str, str]:
+    """(code, message) of any failure: its own code, else AWS's, else the exception's type."""
+    if isinstance(exc, CodedError):
+        return exc.code, exc.message
+    return error_code(exc) or type(exc).__name__, error_message(exc)
+
+
 def is_retryable(exc: BaseException) -> bool:
     """True for throttling, 5xx and network timeouts: the failures that a later attempt may fix."""
     if isinstance(exc, (TransientError, *NETWORK_ERRORS)):

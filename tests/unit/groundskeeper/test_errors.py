@@ -25,6 +25,7 @@ from groundskeeper.errors import (
     SendingPaused,
     SettingsError,
     TransientError,
+    coded_failure,
     error_code,
     error_message,
     http_status,
@@ -209,3 +210,25 @@ def test_settings_error_names_the_variable_and_is_a_value_error() -> None:
 
 def test_outcomes_are_the_log_values() -> None:
     assert [str(outcome) for outcome in Outcome] == ["sent", "duplicate", "dead_lettered", "retry", "paused"]
+
+
+@pytest.mark.parametrize(
+    ("exc", "expected"),
+    [
+        (PermanentError("BadWorkItem", "not JSON"), ("BadWorkItem", "not JSON")),
+        (TransientError("DeadlineNear", "2 s left"), ("DeadlineNear", "2 s left")),
+        (
+            ClientError({"Error": {"Code": "AccessDenied", "Message": "no"}}, "AssumeRole"),
+            ("AccessDenied", "no"),
+        ),
+        (
+            ClientError({"Error": {"Message": "no code"}}, "AssumeRole"),
+            ("ClientError", "no code"),
+        ),
+        (ValueError("bad value"), ("ValueError", "bad value")),
+    ],
+)
+def test_a_failure_has_a_code_and_a_message(exc: BaseException, expected: tuple[str, str]) -> None:
+    """The project's own code first, else AWS's, else the exception's type: what a DLQ message carries."""
+    assert coded_failure(exc) == expected
+

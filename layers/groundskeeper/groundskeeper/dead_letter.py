@@ -1,8 +1,14 @@
-"""Moves a permanently failed email request to the dead-letter queue, with the reason as attributes."""
+"""Moves a message that will never succeed to its dead-letter queue at once, with the reason as attributes.
+
+An SQS redrive policy moves a message only after its last receive, and with no reason. The email sender and
+the hub's work queues send a permanent failure there themselves, and any failure on the last receive, each
+with `error_code` and `error_message` attributes that an operator reads before a redrive.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -30,3 +36,11 @@ def dead_letter(
         },
     )
     return response["MessageId"]
+
+
+def receive_count(record: Mapping[str, Any]) -> int:
+    """How many times SQS has delivered `record`, this time included (1 if the attribute is missing)."""
+    try:
+        return int(record.get("attributes", {}).get("ApproximateReceiveCount", 1))
+    except (TypeError, ValueError, AttributeError):
+        return 1
