@@ -45,8 +45,8 @@ class OrgJobRun(TypedDict):
 def hub_env(
     single_account: Mapping[str, Mapping[str, str]], moto: MotoServer, world: World
 ) -> dict[str, dict[str, str]]:
-    """The --env-vars document in hub mode: the demo's own settings, plus the member account, the runs table
-    and each job's work queue; the janitor dry-runs, in the home region only."""
+    """The --env-vars document in hub mode: the demo's own settings, plus the member account, the runs table,
+    each job's work queue and their dead-letter queue; the janitor dry-runs, in the home region only."""
     env = {name: dict(values) for name, values in single_account.items()}
     for job, (function, _) in HUB_FUNCTIONS.items():
         env[function].update(
@@ -55,6 +55,7 @@ def hub_env(
                 "MEMBER_ROLE_NAME": MEMBER_ROLE,
                 "ORG_RUNS_TABLE": world.idempotency_table,
                 "ORG_WORK_QUEUE_URL": moto.for_container(world.org_work_queue_urls[job]),
+                "ORG_DEAD_LETTER_QUEUE_URL": moto.for_container(world.org_dead_letter_queue_url),
             }
         )
     env["EipJanitorFunction"].update({"DRY_RUN": "true", "JANITOR_REGIONS": HOME_REGION})

@@ -63,6 +63,7 @@ class World:
     member_bucket: str = "gk-demo-member-bad"
     member_address: str = ""  # the member's one idle, long-due address: a dry run would release it
     org_work_queue_urls: dict[str, str] = field(default_factory=dict)  # job -> its work queue (hub mode)
+    org_dead_letter_queue_url: str = ""
 
     @property
     def buckets(self) -> tuple[str, ...]:
@@ -169,10 +170,11 @@ def _dns_zone(clients: Any, ip: str) -> None:
 
 def _member_account(clients: Any, world: World) -> None:
     """The member's own idle address and badly configured bucket, made as the member role, and the hub's
-    work queues, one per job as the template makes them."""
+    work queues, one per job, with their dead-letter queue, as the template makes them."""
     sqs = clients("sqs", HOME_REGION)
     for job in ORG_JOBS:
         world.org_work_queue_urls[job] = sqs.create_queue(QueueName=f"gk-demo-org-{job}-work")["QueueUrl"]
+    world.org_dead_letter_queue_url = sqs.create_queue(QueueName="gk-demo-org-work-dlq")["QueueUrl"]
     sts = clients("sts", HOME_REGION)
     credentials = sts.assume_role(
         RoleArn=f"arn:aws:iam::{world.member_account}:role/{MEMBER_ROLE}", RoleSessionName="gk-demo"

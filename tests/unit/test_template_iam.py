@@ -238,18 +238,20 @@ def test_hub_statements_exist_only_in_hub_mode(template: dict[str, Any], role: s
         for item in policy
         if isinstance(item, dict) and "Fn::If" in item and isinstance(item["Fn::If"][1], dict)
     }
-    assert {
-        sid: hub[sid]
-        for sid in hub
-        if sid.startswith(("AssumeMember", "ListOrg", "ReadOrg", "PlanOrg", "ConsumeOrg", "OrgRun"))
-    } == {
+    # Every statement under a hub condition is listed here: a new one must be added on purpose.
+    assert {sid: hub[sid] for sid in hub if hub[sid] in ("HasMemberAccounts", "ListsOrganization")} == {
         "AssumeMemberRoles": "HasMemberAccounts",
         "ListOrganizationAccounts": "ListsOrganization",
         "ReadOrgAccountTags": "ListsOrganization",
         "PlanOrgRuns": "HasMemberAccounts",
         "ConsumeOrgWork": "HasMemberAccounts",
+        "DeadLetterOrgWork": "HasMemberAccounts",
         "OrgRunParts": "HasMemberAccounts",
     }
+    dead_letters = unique(s for s in role_statements(template, role) if s.get("Sid") == "DeadLetterOrgWork")
+    assert [(s["Action"], s["Resource"]) for s in dead_letters] == [
+        ("sqs:SendMessage", {"Fn::GetAtt": ["OrgWorkDeadLetterQueue", "Arn"]})
+    ]
     assume = unique(s for s in role_statements(template, role) if s.get("Action") == "sts:AssumeRole")
     assert [s["Resource"] for s in assume] == [
         {"Fn::Sub": "arn:${AWS::Partition}:iam::*:role/${MemberRoleName}"}

@@ -25,7 +25,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from groundskeeper.aws_clients import BOTO_CONFIG
 from groundskeeper.errors import CodedError, SettingsError, error_code, error_message
 from groundskeeper.observability import logger
-from groundskeeper.settings import env_str
+from groundskeeper.settings import env_int, env_str
 
 if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client
@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from mypy_boto3_sts import STSClient
 
 ORGANIZATION = "organization"
+DEFAULT_MAX_RECEIVE_COUNT = 3  # the work queues' RedrivePolicy in template.yaml
 DEFAULT_ROLE_NAME = "GroundskeeperMember"  # member-role.yaml's default
 _ACCOUNT_ID = re.compile(r"^\d{12}$")
 _ROLE_NAME = re.compile(r"^[\w+=,.@-]{1,64}$")
@@ -200,6 +201,10 @@ class OrgSettings:
     owners: Mapping[str, str] = field(default_factory=dict)
     runs_table: str = ""  # where a run's header and parts live (ORG_RUNS_TABLE)
     work_queue_url: str = ""  # where the planner puts one item per account (ORG_WORK_QUEUE_URL)
+    # Where an item that cannot succeed goes at once, with its reason (ORG_DEAD_LETTER_QUEUE_URL), and the
+    # work queues' maxReceiveCount (ORG_MAX_RECEIVE_COUNT): on that receive any failure goes there too.
+    dead_letter_queue_url: str = ""
+    max_receive_count: int = DEFAULT_MAX_RECEIVE_COUNT
 
     @property
     def enabled(self) -> bool:
@@ -215,6 +220,10 @@ class OrgSettings:
             owners=parse_owners(env_str("ACCOUNT_OWNERS", environ=environ)),
             runs_table=env_str("ORG_RUNS_TABLE", required=on, environ=environ),
             work_queue_url=env_str("ORG_WORK_QUEUE_URL", required=on, environ=environ),
+            dead_letter_queue_url=env_str("ORG_DEAD_LETTER_QUEUE_URL", required=on, environ=environ),
+            max_receive_count=env_int(
+                "ORG_MAX_RECEIVE_COUNT", DEFAULT_MAX_RECEIVE_COUNT, minimum=1, maximum=1000, environ=environ
+            ),
         )
 
 

@@ -17,8 +17,9 @@ from groundskeeper.accounts import (
     resolve_owner,
 )
 from groundskeeper.aws_clients import client
-from groundskeeper.errors import PermanentError
-from groundskeeper.observability import logger
+from groundskeeper.dead_letter import MAX_REASON_CHARS, dead_letter, receive_count
+from groundskeeper.errors import PermanentError, coded_failure
+from groundskeeper.observability import MetricUnit, logger, metrics
 from groundskeeper.org_run import (
     BAD_WORK_ITEM,
     AccountPart,
@@ -124,7 +125,24 @@ def _processor() -> BatchProcessor:
     event data class (about 20 ms), which a function outside hub mode must not pay at cold start."""
     from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 
-    return BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+    class WorkProcessor(BatchProcessor):
+        """Powertools logs a failed record at debug level only; a failed work item is an error here."""
+
+        def failure_handler(self, record: Any, exception: Any) -> Any:
+            code, message = coded_failure(exception[1])
+            logger.error(
+                "work item failed: SQS delivers it again",
+                extra={
+                    "message_id": record.message_id,
+                    "receive_count": receive_count(record.raw_event),
+                    "error_code": code,
+                    "error_message": message[:MAX_REASON_CHARS],
+                },
+            )
+            metrics.add_metric(name="OrgWorkItemsRetried", unit=MetricUnit.Count, value=1)
+            return super().failure_handler(record, exception)
+
+    return WorkProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
 def work(
@@ -136,7 +154,7 @@ def work(
     sweep: Callable[[WorkItem, str | None], AccountPart],
     dynamodb: DynamoDBClient,
     notify: Notifier,
-    sqs: SQSClient | None,
+    sqs: SQSClient,
     now: Callable[[], datetime],
     organizations: Any = None,
 ) -> dict[str, Any]:
@@ -145,8 +163,8 @@ def work(
     Each account's owner is its ACCOUNT_OWNERS entry, else (with MEMBER_ACCOUNTS=organization and an
     `organizations` client) its owner tag, read here so each worker reads only its own account's.
 
-    An item of another job, or no item at all, fails the same way every time: it reaches the work queue's
-    DLQ after its redeliveries, where it can be read."""
+    An item that would fail the same way every time (not JSON, another job's) goes to the work DLQ at once,
+    with its reason; so does any item on its last receive. Any other failure is retried by SQS."""
     parts = RunParts(dynamodb, org.runs_table)
     read_tag = (
         functools.partial(owner_from_tag, organizations)
@@ -154,7 +172,47 @@ def work(
         else None
     )
 
+    def dead_letter_now(record: SQSRecord, exc: Exception, reason: str) -> str:
+        if not org.dead_letter_queue_url:
+            raise exc  # nowhere to put it with a reason: SQS's redrive policy moves it, without one
+        code = coded_failure(exc)[0]
+        message_id = dead_letter(
+            sqs,
+            org.dead_letter_queue_url,
+            record.body,
+            code=code,
+            reason=reason,
+            source_message_id=record.message_id,
+        )
+        logger.error(
+            "work item dead-lettered",
+            extra={
+                "message_id": record.message_id,
+                "error_code": code,
+                "error_message": reason[:MAX_REASON_CHARS],
+                "dead_letter_message_id": message_id,
+            },
+        )
+        metrics.add_metric(name="OrgWorkItemsDeadLettered", unit=MetricUnit.Count, value=1)
+        return "dead_lettered"
+
     def handle(record: SQSRecord) -> str:
+        try:
+            return sweep_item(record)
+        except PermanentError as exc:
+            return dead_letter_now(record, exc, exc.message)
+        # On the last receive, whatever failed: the redrive policy would move the item with no reason, so it
+        # goes to the DLQ now with its last error. Earlier receives re-raise, and SQS delivers it again.
+        except Exception as exc:
+            receives = receive_count(record.raw_event)
+            if receives < org.max_receive_count:
+                raise
+            message = coded_failure(exc)[1]
+            return dead_letter_now(
+                record, exc, f"{message} (receive {receives} of {org.max_receive_count}: not retried again)"
+            )
+
+    def sweep_item(record: SQSRecord) -> str:
         item = parse_work_item(record.body)
         if item["job"] != job:
             raise PermanentError(BAD_WORK_ITEM, f"{job} cannot do {item['job']!r}")
@@ -204,7 +262,7 @@ def work_in_lambda(
         sweep=sweep,
         dynamodb=client("dynamodb"),
         notify=notify,
-        sqs=client("sqs") if notify.enabled else None,
+        sqs=client("sqs"),  # the run's email, and the items dead-lettered with their reason
         now=lambda: datetime.now(UTC),
         organizations=client("organizations") if org.members.organization else None,
     )

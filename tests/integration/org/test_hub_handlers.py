@@ -30,7 +30,8 @@ SCHEDULE = "schedule-eip-janitor.json"
 @pytest.fixture
 def queues(runs_table: Any) -> dict[str, str]:
     sqs = boto3.client("sqs", region_name="us-east-1")
-    return {name: sqs.create_queue(QueueName=name)["QueueUrl"] for name in ("work", "email", "other")}
+    names = ("work", "email", "other", "work-dlq")
+    return {name: sqs.create_queue(QueueName=name)["QueueUrl"] for name in names}
 
 
 def org(queues: dict[str, str], accounts: str = f"{A},{B},{C}") -> OrgSettings:
@@ -40,6 +41,7 @@ def org(queues: dict[str, str], accounts: str = f"{A},{B},{C}") -> OrgSettings:
         owners={A: "team-a@example.com"},
         runs_table=TABLE,
         work_queue_url=queues["work"],
+        dead_letter_queue_url=queues["work-dlq"],
     )
 
 
@@ -123,7 +125,59 @@ def test_an_item_of_another_job_fails_alone(
 
     answer = janitor.lambda_handler({"Records": [not_json, wrong]}, lambda_context)
 
-    assert answer == {"batchItemFailures": [{"itemIdentifier": "not-json"}, {"itemIdentifier": "wrong-job"}]}
+    # Neither would ever succeed: both go to the work DLQ at once, each with its reason, and are acknowledged.
+    assert answer == {"batchItemFailures": []}
+    parked = dead_letters(queues["work-dlq"])
+    assert [(m["Body"], m["code"], m["source"]) for m in parked] == [
+        ("{", "BadWorkItem", "not-json"),
+        (wrong["body"], "BadWorkItem", "wrong-job"),
+    ]
+    assert "eip-janitor cannot do 'cors-sweep'" in parked[1]["reason"]
+
+
+def dead_letters(queue_url: str) -> list[dict[str, str]]:
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    found = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, MessageAttributeNames=["All"])
+    return [
+        {
+            "Body": m["Body"],
+            "code": m["MessageAttributes"]["error_code"]["StringValue"],
+            "reason": m["MessageAttributes"]["error_message"]["StringValue"],
+            "source": m["MessageAttributes"]["source_message_id"]["StringValue"],
+        }
+        for m in found.get("Messages", [])
+    ]
+
+
+def test_a_failing_item_is_retried_then_dead_lettered_with_its_reason_on_its_last_receive(
+    queues: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    lambda_context: Any,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """No header for the item's run (the run's record expired, say): the same failure on every receive.
+    SQS retries it until its last receive, which parks it with the reason instead of a silent redrive."""
+    use(janitor, JanitorSettings(org=org(queues)), monkeypatch)
+    seed_member(A, ("us-east-1",), BAD_CORS)
+    record = dict(load_event("sqs-org-work-item.json")["Records"][0])
+    record["eventSourceARN"] = queue_arn(queues["work"])
+    record["body"] = json.dumps({"run_id": "no-such-run", "job": "eip-janitor", "account_id": A})
+
+    for receive in ("1", "2"):
+        record["attributes"] = {**record["attributes"], "ApproximateReceiveCount": receive}
+        with caplog.at_level("ERROR"):
+            answer = janitor.lambda_handler({"Records": [record]}, lambda_context)
+        assert answer == {"batchItemFailures": [{"itemIdentifier": record["messageId"]}]}
+    assert dead_letters(queues["work-dlq"]) == []
+    retried = [r for r in caplog.records if r.getMessage() == "work item failed: SQS delivers it again"]
+    assert [getattr(r, "error_code", None) for r in retried] == ["TransactionCanceledException"] * 2
+
+    record["attributes"] = {**record["attributes"], "ApproximateReceiveCount": "3"}
+    assert janitor.lambda_handler({"Records": [record]}, lambda_context) == {"batchItemFailures": []}
+    (parked,) = dead_letters(queues["work-dlq"])
+    assert (parked["Body"], parked["source"]) == (record["body"], record["messageId"])
+    assert parked["code"] == "TransactionCanceledException"  # the header's attribute_exists(id) failed
+    assert parked["reason"].endswith("(receive 3 of 3: not retried again)")
 
 
 def test_the_cors_sweep_schedule_plans_and_uploads_are_still_audited(

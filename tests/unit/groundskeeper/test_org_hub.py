@@ -11,7 +11,13 @@ from groundskeeper.org_hub import is_work_batch, queue_identity
 from tests.conftest import load_event
 
 WORK_URL = "https://sqs.us-east-1.amazonaws.com/123456789012/groundskeeper-JanitorWorkQueue"
-ON = {"MEMBER_ACCOUNTS": "111111111111", "ORG_RUNS_TABLE": "t", "ORG_WORK_QUEUE_URL": WORK_URL}
+DLQ_URL = "https://sqs.us-east-1.amazonaws.com/123456789012/groundskeeper-OrgWorkDeadLetterQueue"
+ON = {
+    "MEMBER_ACCOUNTS": "111111111111",
+    "ORG_RUNS_TABLE": "t",
+    "ORG_WORK_QUEUE_URL": WORK_URL,
+    "ORG_DEAD_LETTER_QUEUE_URL": DLQ_URL,
+}
 
 
 def test_off_by_default() -> None:
@@ -32,6 +38,8 @@ def test_on_with_accounts_or_the_organization() -> None:
     assert org.enabled
     assert org.members.account_ids == ("111111111111",)
     assert (org.role_name, dict(org.owners)) == ("gk-member", {"111111111111": "ops@example.com"})
+    assert (org.dead_letter_queue_url, org.max_receive_count) == (DLQ_URL, 3)
+    assert OrgSettings.from_env({**ON, "ORG_MAX_RECEIVE_COUNT": "5"}).max_receive_count == 5
     assert OrgSettings.from_env({**ON, "MEMBER_ACCOUNTS": "organization"}).members.organization
 
 
@@ -43,6 +51,9 @@ def test_on_with_accounts_or_the_organization() -> None:
         ({"ACCOUNT_OWNERS": "111111111111:ops@example.com"}, "ACCOUNT_OWNERS"),
         ({"ORG_RUNS_TABLE": ""}, "ORG_RUNS_TABLE"),
         ({"ORG_WORK_QUEUE_URL": ""}, "ORG_WORK_QUEUE_URL"),
+        ({"ORG_DEAD_LETTER_QUEUE_URL": ""}, "ORG_DEAD_LETTER_QUEUE_URL"),
+        ({"ORG_MAX_RECEIVE_COUNT": "0"}, "ORG_MAX_RECEIVE_COUNT"),
+        ({"ORG_MAX_RECEIVE_COUNT": "three"}, "ORG_MAX_RECEIVE_COUNT"),
     ],
 )
 def test_a_bad_value_names_its_variable(change: dict[str, str], variable: str) -> None:

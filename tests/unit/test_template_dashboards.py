@@ -1,0 +1,50 @@
+"""The dashboards as SAM deploys them: each body is valid JSON once CloudFormation substitutes it, and every
+Groundskeeper metric a widget plots is one the code emits (a widget of a metric nobody emits stays empty)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from scripts.rehearse.transform import transformed
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SOURCES = [*REPO_ROOT.glob("layers/groundskeeper/groundskeeper/*.py"), *REPO_ROOT.glob("functions/*/*/*.py")]
+# Names the code builds rather than writes: the auditor emits Findings<Severity> per severity.
+BUILT = {"FindingsHigh", "FindingsMedium", "FindingsLow"}
+BUILT_BY = 'name=f"Findings{severity.title()}"'
+
+
+@pytest.fixture(scope="module")
+def dashboards() -> dict[str, Any]:
+    template = transformed(parameters={"MemberAccounts": "111111111111", "CorsSweepEnabled": "true"})
+    found = {}
+    for logical, resource in template["Resources"].items():
+        if resource["Type"] == "AWS::CloudWatch::Dashboard":
+            body = resource["Properties"]["DashboardBody"]["Fn::Sub"]
+            # What Fn::Sub does: ${Name} and ${Name.Attribute} are values, ${!Literal} is "${Literal}".
+            substituted = re.sub(r"\$\{(?!!)[^}]+\}", "value", body).replace("${!", "${")
+            found[logical] = json.loads(substituted)
+    return found
+
+
+def test_both_dashboards_are_there(dashboards: dict[str, Any]) -> None:
+    assert set(dashboards) == {"Dashboard", "OrgDashboard"}
+
+
+def test_every_groundskeeper_metric_on_a_dashboard_is_emitted(dashboards: dict[str, Any]) -> None:
+    code = "\n".join(path.read_text() for path in SOURCES)
+    plotted = {
+        line[1]
+        for body in dashboards.values()
+        for widget in body["widgets"]
+        for line in widget["properties"].get("metrics", [])
+        if line and line[0] == "Groundskeeper"
+    }
+    assert {"OrgWorkItemsRetried", "OrgWorkItemsDeadLettered", "EmailsSent"} <= plotted
+    assert BUILT_BY in code
+    assert sorted(name for name in plotted - BUILT if f'"{name}"' not in code) == []
