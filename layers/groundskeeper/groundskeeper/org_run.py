@@ -33,6 +33,9 @@ DYNAMODB_BATCH_GET = 100  # BatchGetItem's limit
 MAX_PART_CHARS = 300_000
 _SUMMARY_LINES = 200  # accounts listed in the email; every part stays in the table and the logs
 BAD_WORK_ITEM = "BadWorkItem"
+# A well-formed item that no plan made: its run has no header (expired, or never planned), is another job's,
+# or does not list its account. It would fail the same way every time, so it is never swept.
+UNPLANNED_WORK_ITEM = "UnplannedWorkItem"
 
 
 class WorkItem(TypedDict):
@@ -154,6 +157,21 @@ class RunParts:
         except self._dynamodb.exceptions.ConditionalCheckFailedException:
             return False
         return True
+
+    def check_planned(self, item: WorkItem) -> None:
+        """Raise PermanentError(UNPLANNED_WORK_ITEM) unless the item's run was planned, for its job, with its
+        account: a work item is a message body like any other, and only the planner's are swept."""
+        header = self._dynamodb.get_item(
+            TableName=self._table, Key={"id": {"S": self._header(item["run_id"])}}, ConsistentRead=True
+        ).get("Item")
+        if header is None:
+            raise PermanentError(UNPLANNED_WORK_ITEM, f"run {item['run_id']!r} has no record (expired?)")
+        if header.get("job", {}).get("S") != item["job"]:
+            raise PermanentError(UNPLANNED_WORK_ITEM, f"run {item['run_id']!r} is not a {item['job']} run")
+        if item["account_id"] not in {a.get("S") for a in header.get("accounts", {}).get("L", [])}:
+            raise PermanentError(
+                UNPLANNED_WORK_ITEM, f"run {item['run_id']!r} does not list account {item['account_id']!r}"
+            )
 
     def record(self, run_id: str, part: AccountPart, now: datetime) -> bool:
         """Store the account's part and count it once, even if redelivered; True when the run is complete."""
@@ -302,8 +320,10 @@ def process_work_item(
 ) -> tuple[AccountPart, str | None]:
     """Sweep one account, record its part, and send the run's one email if this was the last part.
 
-    Returns the part and the queued email's message id (None when this part did not complete the run, or
-    when the run found nothing worth mailing)."""
+    An item that its run's header does not list is refused before any sweep (PermanentError). Returns the
+    part and the queued email's message id (None when this part did not complete the run, or when the run
+    found nothing worth mailing)."""
+    parts.check_planned(item)
     part = sweep(item["account_id"])
     if not parts.record(item["run_id"], part, now) or not parts.claim_email(
         item["run_id"], part["account_id"]

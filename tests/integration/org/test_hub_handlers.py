@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
 import boto3
 import pytest
+from botocore.awsrequest import AWSResponse
 
 from cors_auditor import handler as auditor
 from cors_auditor.settings import Settings as AuditSettings
@@ -19,6 +21,7 @@ from groundskeeper import org_hub
 from groundskeeper.accounts import MemberAccounts, OrgSettings
 from groundskeeper.aws_clients import client
 from groundskeeper.notify import Notifier
+from groundskeeper.org_run import RunParts
 from tests.conftest import load_event
 from tests.integration.org.conftest import ALLOWED, HUB, ROLE, TABLE, deny_assume_role, seed_member
 
@@ -149,19 +152,35 @@ def dead_letters(queue_url: str) -> list[dict[str, str]]:
     ]
 
 
+def work_record(queues: dict[str, str], run_id: str, job: str, account_id: str) -> dict[str, Any]:
+    record = dict(load_event("sqs-org-work-item.json")["Records"][0])
+    record["eventSourceARN"] = queue_arn(queues["work"])
+    record["body"] = json.dumps({"run_id": run_id, "job": job, "account_id": account_id})
+    return record
+
+
+def throttle_transactions(**_: Any) -> tuple[AWSResponse, dict[str, Any]]:
+    """DynamoDB refusing every part's transaction; a before-call answer, so moto never applies it."""
+    error = {"Code": "ThrottlingException", "Message": "Rate exceeded"}
+    return AWSResponse("https://dynamodb.us-east-1.amazonaws.com/", 400, {}, None), {  # type: ignore[arg-type]
+        "Error": error,
+        "ResponseMetadata": {"HTTPStatusCode": 400},
+    }
+
+
 def test_a_failing_item_is_retried_then_dead_lettered_with_its_reason_on_its_last_receive(
     queues: dict[str, str],
     monkeypatch: pytest.MonkeyPatch,
     lambda_context: Any,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """No header for the item's run (the run's record expired, say): the same failure on every receive.
-    SQS retries it until its last receive, which parks it with the reason instead of a silent redrive."""
+    """The part's transaction throttled on every receive: SQS retries the item, with an error log line each
+    time, until its last receive, which parks it with the reason instead of a silent redrive."""
     use(janitor, JanitorSettings(org=org(queues)), monkeypatch)
     seed_member(A, ("us-east-1",), BAD_CORS)
-    record = dict(load_event("sqs-org-work-item.json")["Records"][0])
-    record["eventSourceARN"] = queue_arn(queues["work"])
-    record["body"] = json.dumps({"run_id": "no-such-run", "job": "eip-janitor", "account_id": A})
+    RunParts(client("dynamodb"), TABLE).start("run-t", "eip-janitor", [A], datetime.now(UTC))
+    client("dynamodb").meta.events.register("before-call.dynamodb.TransactWriteItems", throttle_transactions)
+    record = work_record(queues, "run-t", "eip-janitor", A)
 
     for receive in ("1", "2"):
         record["attributes"] = {**record["attributes"], "ApproximateReceiveCount": receive}
@@ -170,14 +189,49 @@ def test_a_failing_item_is_retried_then_dead_lettered_with_its_reason_on_its_las
         assert answer == {"batchItemFailures": [{"itemIdentifier": record["messageId"]}]}
     assert dead_letters(queues["work-dlq"]) == []
     retried = [r for r in caplog.records if r.getMessage() == "work item failed: SQS delivers it again"]
-    assert [getattr(r, "error_code", None) for r in retried] == ["TransactionCanceledException"] * 2
+    assert [getattr(r, "error_code", None) for r in retried] == ["ThrottlingException"] * 2
 
     record["attributes"] = {**record["attributes"], "ApproximateReceiveCount": "3"}
     assert janitor.lambda_handler({"Records": [record]}, lambda_context) == {"batchItemFailures": []}
     (parked,) = dead_letters(queues["work-dlq"])
-    assert (parked["Body"], parked["source"]) == (record["body"], record["messageId"])
-    assert parked["code"] == "TransactionCanceledException"  # the header's attribute_exists(id) failed
-    assert parked["reason"].endswith("(receive 3 of 3: not retried again)")
+    assert (parked["Body"], parked["source"], parked["code"]) == (
+        record["body"],
+        record["messageId"],
+        "ThrottlingException",
+    )
+    assert parked["reason"] == "Rate exceeded (receive 3 of 3: not retried again)"
+
+
+@pytest.mark.parametrize(
+    "unplanned",
+    [
+        {"run_id": "no-such-run", "job": "eip-janitor", "account_id": A, "why": "has no record"},
+        {"run_id": "run-u", "job": "eip-janitor", "account_id": C, "why": f"does not list account '{C}'"},
+        {"run_id": "run-u", "job": "cors-sweep", "account_id": A, "why": "is not a cors-sweep run"},
+    ],
+)
+def test_an_item_no_plan_made_is_dead_lettered_at_once_and_sweeps_nothing(
+    queues: dict[str, str], monkeypatch: pytest.MonkeyPatch, lambda_context: Any, unplanned: dict[str, str]
+) -> None:
+    """A work item is a message body like any other: only one that its run's header lists is swept."""
+    job = unplanned["job"]
+    module: Any = janitor if job == "eip-janitor" else auditor
+    settings: Any = (JanitorSettings if job == "eip-janitor" else AuditSettings)(org=org(queues))
+    use(module, settings, monkeypatch)
+    RunParts(client("dynamodb"), TABLE).start("run-u", "eip-janitor", [A, B], datetime.now(UTC))
+    assumed: list[str] = []
+    client("sts").meta.events.register(
+        "before-call.sts.AssumeRole", lambda params, **_: assumed.append(str(params["body"]["RoleArn"]))
+    )
+    record = work_record(queues, unplanned["run_id"], job, unplanned["account_id"])
+
+    answer = module.lambda_handler({"Records": [record]}, lambda_context)
+
+    assert answer == {"batchItemFailures": []}
+    assert assumed == []  # refused before any sweep: no member role was assumed
+    (parked,) = dead_letters(queues["work-dlq"])
+    assert parked["code"] == "UnplannedWorkItem"
+    assert unplanned["why"] in parked["reason"]
 
 
 def test_the_cors_sweep_schedule_plans_and_uploads_are_still_audited(
