@@ -231,4 +231,3 @@ def test_outcomes_are_the_log_values() -> None:
 def test_a_failure_has_a_code_and_a_message(exc: BaseException, expected: tuple[str, str]) -> None:
     """The project's own code first, else AWS's, else the exception's type: what a DLQ message carries."""
     assert coded_failure(exc) == expected
-
