@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypedDict
@@ -33,6 +34,10 @@ DYNAMODB_BATCH_GET = 100  # BatchGetItem's limit
 MAX_PART_CHARS = 300_000
 _SUMMARY_LINES = 200  # accounts listed in the email; every part stays in the table and the logs
 BAD_WORK_ITEM = "BadWorkItem"
+# A run id is an event id or a request id; the limit keeps `org-run#<run id>#<account>` far below DynamoDB's
+# 2,048-byte key, so an oversized one is refused here rather than by DynamoDB on every receive.
+MAX_RUN_ID_CHARS = 512
+_ACCOUNT_ID = re.compile(r"\d{12}")
 # A well-formed item that no plan made: its run has no header (expired, or never planned), is another job's,
 # or does not list its account. It would fail the same way every time, so it is never swept.
 UNPLANNED_WORK_ITEM = "UnplannedWorkItem"
@@ -83,6 +88,12 @@ def parse_work_item(body: str) -> WorkItem:
         raise PermanentError(BAD_WORK_ITEM, "needs string run_id, job and account_id")
     if raw["job"] not in JOBS:
         raise PermanentError(BAD_WORK_ITEM, f"unknown job {raw['job']!r}")
+    if not _ACCOUNT_ID.fullmatch(raw["account_id"]):
+        raise PermanentError(BAD_WORK_ITEM, f"account_id is not 12 digits: {raw['account_id'][:40]!r}")
+    if not 0 < len(raw["run_id"]) <= MAX_RUN_ID_CHARS or not raw["run_id"].isprintable():
+        raise PermanentError(
+            BAD_WORK_ITEM, f"run_id is empty, over {MAX_RUN_ID_CHARS} characters or not printable"
+        )
     return {"run_id": raw["run_id"], "job": raw["job"], "account_id": raw["account_id"]}
 
 

@@ -49,6 +49,26 @@ def test_work_items_parse_or_are_permanent_errors() -> None:
             parse_work_item(body)
 
 
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"account_id": "1111"},
+        {"account_id": "11111111111a"},
+        {"account_id": "111111111111\n"},
+        {"run_id": ""},
+        {"run_id": "r" * 513},
+        {"run_id": "run\u0000id"},
+    ],
+)
+def test_a_hostile_account_or_run_id_is_a_bad_work_item(change: dict[str, str]) -> None:
+    """Refused at the parser, so it is dead-lettered at once instead of reaching STS or DynamoDB."""
+    item = {"run_id": "r", "job": "cors-sweep", "account_id": "111111111111", **change}
+    with pytest.raises(PermanentError) as refused:
+        parse_work_item(json.dumps(item))
+    assert refused.value.code == "BadWorkItem"
+    assert parse_work_item(json.dumps({**item, "run_id": "r" * 512, "account_id": "111111111111"}))
+
+
 def _ok(account_id: str, findings: int, owner: str | None = None) -> AccountPart:
     return {
         "account_id": account_id,
