@@ -21,6 +21,7 @@ RTT = 0.030  # a typical in-region AWS round trip, added to every call on both s
 # `python -m bench...` has no pytest pythonpath: put the layer and the functions on it once, here.
 _FOLDERS = (
     "layers/groundskeeper",
+    "layers/org",
     *(f"functions/{name}" for name in ("cors_auditor", "email_sender", "eip_janitor")),
 )
 for _folder in _FOLDERS:

@@ -60,8 +60,8 @@ class Hub:
     def __init__(self, delay: float) -> None:
         import boto3
 
-        from groundskeeper.accounts import AccountSessions
-        from groundskeeper.org_run import RunParts
+        from groundskeeper_org.accounts import AccountSessions
+        from groundskeeper_org.runs import RunParts
         from tests.integration.org.conftest import deny_assume_role
 
         self.calls: Counter[str] = Counter()
@@ -89,6 +89,7 @@ class Hub:
 def _worker_init(root: str) -> None:
     for folder in (
         "layers/groundskeeper",
+        "layers/org",
         *(f"functions/{n}" for n in ("cors_auditor", "email_sender", "eip_janitor")),
     ):
         if str(Path(root) / folder) not in sys.path:
@@ -110,7 +111,7 @@ def _work(
     from eip_janitor.run_ledger import RunLedger
     from eip_janitor.settings import Settings as JanitorSettings
     from groundskeeper.notify import Notifier
-    from groundskeeper.org_run import AccountPart, process_work_item
+    from groundskeeper_org.runs import AccountPart, process_work_item
     from tests.integration.org.conftest import ALLOWED
 
     cpu = time.process_time()
@@ -182,7 +183,7 @@ def org_run(
     delay: float,
 ) -> dict[str, Any]:
     """plan_run, then the queue's items shared among the worker processes: seconds, CPU, parts, emails."""
-    from groundskeeper.org_run import notification_key, parse_work_item, plan_run
+    from groundskeeper_org.runs import notification_key, parse_work_item, plan_run
 
     work_url, email_url = queues
     now = datetime.now(UTC)

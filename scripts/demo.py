@@ -86,6 +86,7 @@ def summary(result: FlowResult, out_dir: Path) -> str:
 CLI_PATH = [
     "cli",
     "layers/groundskeeper",
+    "layers/org",
     "functions/cors_auditor",
     "functions/email_sender",
     "functions/eip_janitor",

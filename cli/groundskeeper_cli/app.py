@@ -284,7 +284,7 @@ def _templates(args: argparse.Namespace) -> tuple[Any, str, bool]:
 def _accounts(args: argparse.Namespace) -> tuple[Any, str, bool]:
     import boto3
 
-    from groundskeeper.accounts import AccountSessions, MemberAccounts, check_access, list_member_accounts
+    from groundskeeper_org.accounts import AccountSessions, MemberAccounts, check_access, list_member_accounts
 
     members = MemberAccounts.parse(args.accounts or os.environ.get("MEMBER_ACCOUNTS", ""))
     role = args.role_name or os.environ.get("MEMBER_ROLE_NAME") or DEFAULT_MEMBER_ROLE

@@ -39,7 +39,7 @@ class OrgJobRun(TypedDict):
     queued: int
     invocations: int  # the work queue's items, one invocation each
     failed_items: int
-    parts: list[Any]  # groundskeeper.org_run.AccountPart, as stored in the runs table
+    parts: list[Any]  # groundskeeper_org.runs.AccountPart, as stored in the runs table
 
 
 def hub_env(
@@ -65,7 +65,7 @@ def hub_env(
 def run_job(lam: LocalLambda, moto: MotoServer, world: World, job: str) -> OrgJobRun:
     """The schedule's invocation plans the run; then each work item is delivered as the mapping would,
     and what succeeded is deleted."""
-    from groundskeeper.org_run import RunParts
+    from groundskeeper_org.runs import RunParts
 
     function, schedule = HUB_FUNCTIONS[job]
     planned = lam.invoke(function, json.loads((REPO_ROOT / "events" / schedule).read_text()))

@@ -39,7 +39,7 @@ from botocore.exceptions import ClientError
 
 from groundskeeper.errors import TransientError, error_code
 from groundskeeper.notify import Notifier
-from groundskeeper.org_run import (
+from groundskeeper_org.runs import (
     AccountPart,
     RunParts,
     WorkItem,

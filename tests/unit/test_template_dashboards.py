@@ -13,7 +13,7 @@ import pytest
 from scripts.rehearse.transform import transformed
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-SOURCES = [*REPO_ROOT.glob("layers/groundskeeper/groundskeeper/*.py"), *REPO_ROOT.glob("functions/*/*/*.py")]
+SOURCES = [*REPO_ROOT.glob("layers/*/groundskeeper*/*.py"), *REPO_ROOT.glob("functions/*/*/*.py")]
 # Names the code builds rather than writes: the auditor emits Findings<Severity> per severity.
 BUILT = {"FindingsHigh", "FindingsMedium", "FindingsLow"}
 BUILT_BY = 'name=f"Findings{severity.title()}"'

@@ -17,10 +17,10 @@ from cors_auditor.org_worker import sweep_account_cors
 from cors_auditor.report import AuditResult
 from cors_auditor.settings import Settings
 from cors_auditor.verdict_cache import SeenKeys, VerdictCache
-from groundskeeper import org_hub
 from groundskeeper.aws_clients import client
 from groundskeeper.observability import logger, metrics
-from groundskeeper.org_run import AccountPart, WorkItem
+from groundskeeper_org import hub as org_hub
+from groundskeeper_org.runs import AccountPart, WorkItem
 
 JOB = "cors-sweep"
 # Read at cold start: a bad value fails the init and names the variable.

@@ -9,9 +9,9 @@ from cors_auditor.audit import run_audit
 from cors_auditor.event_sources import Targets
 from cors_auditor.settings import Settings
 from cors_auditor.verdict_cache import SeenKeys, VerdictCache
-from groundskeeper.accounts import AccountAccessError, AccountSessions
 from groundskeeper.errors import error_code, error_message
-from groundskeeper.org_run import AccountPart, error_part, ok_part
+from groundskeeper_org.accounts import AccountAccessError, AccountSessions
+from groundskeeper_org.runs import AccountPart, error_part, ok_part
 
 SOURCE = "org-sweep"
 

@@ -7,10 +7,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from cors_auditor.allowlist_tag import DEFAULT_TAG_KEY, origin_problem
-from groundskeeper.accounts import OrgSettings
 from groundskeeper.errors import SettingsError
 from groundskeeper.notify import Notifier
 from groundskeeper.settings import env_csv, env_int, env_str
+from groundskeeper_org.accounts import OrgSettings
 
 SEVERITY_CHOICES = ("LOW", "MEDIUM", "HIGH")
 TAG_OFF = "-"

@@ -16,10 +16,10 @@ from eip_janitor.org_worker import sweep_account_eips
 from eip_janitor.report import JanitorReport
 from eip_janitor.run_ledger import RunLedger
 from eip_janitor.settings import Settings
-from groundskeeper import org_hub
 from groundskeeper.aws_clients import client
 from groundskeeper.observability import logger, metrics
-from groundskeeper.org_run import AccountPart, WorkItem
+from groundskeeper_org import hub as org_hub
+from groundskeeper_org.runs import AccountPart, WorkItem
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext

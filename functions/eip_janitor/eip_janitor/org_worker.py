@@ -9,9 +9,9 @@ from eip_janitor.janitor import run_janitor
 from eip_janitor.report import AWS_FAILURES, failure_code
 from eip_janitor.run_ledger import LedgerContended, RunLedger
 from eip_janitor.settings import Settings
-from groundskeeper.accounts import AccountAccessError, AccountSessions
 from groundskeeper.errors import error_message
-from groundskeeper.org_run import AccountPart, error_part, ok_part
+from groundskeeper_org.accounts import AccountAccessError, AccountSessions
+from groundskeeper_org.runs import AccountPart, error_part, ok_part
 
 
 def account_run_id(run_id: str, account_id: str) -> str:

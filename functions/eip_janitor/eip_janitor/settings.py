@@ -8,10 +8,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from groundskeeper.accounts import OrgSettings
 from groundskeeper.errors import SettingsError
 from groundskeeper.notify import Notifier
 from groundskeeper.settings import env_bool, env_csv, env_int, env_str
+from groundskeeper_org.accounts import OrgSettings
 
 if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client

@@ -12,7 +12,7 @@ import boto3
 import pytest
 from botocore.awsrequest import AWSResponse
 
-from groundskeeper.accounts import AccountSessions
+from groundskeeper_org.accounts import AccountSessions
 from scripts.pipeline.moto_server import serialise_dynamodb
 
 HUB = "123456789012"  # moto's default account: where the functions run

@@ -8,7 +8,7 @@ from typing import Any
 import boto3
 import pytest
 
-from groundskeeper.accounts import (
+from groundskeeper_org.accounts import (
     AccountAccessError,
     AccountSessions,
     MemberAccounts,

@@ -17,11 +17,11 @@ from cors_auditor import handler as auditor
 from cors_auditor.settings import Settings as AuditSettings
 from eip_janitor import handler as janitor
 from eip_janitor.settings import Settings as JanitorSettings
-from groundskeeper import org_hub
-from groundskeeper.accounts import MemberAccounts, OrgSettings
 from groundskeeper.aws_clients import client
 from groundskeeper.notify import Notifier
-from groundskeeper.org_run import RunParts
+from groundskeeper_org import hub as org_hub
+from groundskeeper_org.accounts import MemberAccounts, OrgSettings
+from groundskeeper_org.runs import RunParts
 from tests.conftest import load_event
 from tests.integration.org.conftest import ALLOWED, HUB, ROLE, TABLE, deny_assume_role, seed_member
 

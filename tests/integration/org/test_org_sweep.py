@@ -17,9 +17,9 @@ from cors_auditor.settings import Settings as AuditSettings
 from eip_janitor.org_worker import sweep_account_eips
 from eip_janitor.run_ledger import RunLedger
 from eip_janitor.settings import Settings as JanitorSettings
-from groundskeeper.accounts import AccountSessions
 from groundskeeper.notify import Notifier
-from groundskeeper.org_run import (
+from groundskeeper_org.accounts import AccountSessions
+from groundskeeper_org.runs import (
     AccountPart,
     RunParts,
     error_part,

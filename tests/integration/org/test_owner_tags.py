@@ -11,10 +11,10 @@ import pytest
 
 from cors_auditor import handler as auditor
 from cors_auditor.settings import Settings as AuditSettings
-from groundskeeper.accounts import OWNER_TAG_KEY, MemberAccounts, OrgSettings
 from groundskeeper.aws_clients import client
 from groundskeeper.notify import Notifier
-from groundskeeper.org_run import RunParts
+from groundskeeper_org.accounts import OWNER_TAG_KEY, MemberAccounts, OrgSettings
+from groundskeeper_org.runs import RunParts
 from tests.conftest import load_event
 from tests.integration.org.conftest import ALLOWED, HUB, ROLE, TABLE, deny_list_tags, seed_member
 from tests.integration.org.test_hub_handlers import BAD_CORS, batches, emails, use

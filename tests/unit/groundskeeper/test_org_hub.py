@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from groundskeeper.accounts import DEFAULT_ROLE_NAME, OrgSettings
 from groundskeeper.errors import SettingsError
-from groundskeeper.org_hub import is_work_batch, queue_identity
+from groundskeeper_org.accounts import DEFAULT_ROLE_NAME, OrgSettings
+from groundskeeper_org.hub import is_work_batch, queue_identity
 from tests.conftest import load_event
 
 WORK_URL = "https://sqs.us-east-1.amazonaws.com/123456789012/groundskeeper-JanitorWorkQueue"

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from groundskeeper.accounts import MemberAccounts, parse_owners, parse_role_name
 from groundskeeper.errors import PermanentError, SettingsError
-from groundskeeper.org_run import AccountPart, email_data, error_part, notification_key, parse_work_item
+from groundskeeper_org.accounts import MemberAccounts, parse_owners, parse_role_name
+from groundskeeper_org.runs import AccountPart, email_data, error_part, notification_key, parse_work_item
 
 
 def test_member_accounts_parse() -> None:

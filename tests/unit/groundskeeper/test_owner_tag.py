@@ -12,7 +12,7 @@ from botocore.exceptions import ClientError, EndpointConnectionError
 from hypothesis import given
 from hypothesis import strategies as st
 
-from groundskeeper.accounts import (
+from groundskeeper_org.accounts import (
     MAX_ADDRESS_CHARS,
     OWNER_TAG_KEY,
     TagOwner,

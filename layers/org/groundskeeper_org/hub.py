@@ -9,18 +9,18 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypedDict
 
-from groundskeeper.accounts import (
+from groundskeeper.aws_clients import client
+from groundskeeper.dead_letter import MAX_REASON_CHARS, dead_letter, receive_count
+from groundskeeper.errors import PermanentError, coded_failure
+from groundskeeper.observability import MetricUnit, logger, metrics
+from groundskeeper_org.accounts import (
     AccountSessions,
     OrgSettings,
     list_member_accounts,
     owner_from_tag,
     resolve_owner,
 )
-from groundskeeper.aws_clients import client
-from groundskeeper.dead_letter import MAX_REASON_CHARS, dead_letter, receive_count
-from groundskeeper.errors import PermanentError, coded_failure
-from groundskeeper.observability import MetricUnit, logger, metrics
-from groundskeeper.org_run import (
+from groundskeeper_org.runs import (
     BAD_WORK_ITEM,
     AccountPart,
     RunParts,

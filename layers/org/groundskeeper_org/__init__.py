@@ -1,0 +1,1 @@
+"""Hub mode: one deploy sweeps every account of an AWS Organization (docs/organization.md)."""
