@@ -1,17 +1,20 @@
-"""`make bench`: runs every benchmark and prints one table, each figure a ratio from the same run."""
+"""`make bench`: runs every benchmark and prints one table, each figure a ratio from the same run.
+
+A full run also writes that table, with the machine, the date and the commit, into docs/performance.md.
+"""
 
 from __future__ import annotations
 
 import importlib
-import platform
 import sys
 import time
-from datetime import UTC, datetime
 from typing import Any
 
+from bench import performance_doc
+from bench.harness import REPO_ROOT
 from bench.table import render
 
-# In the order of the README's Performance table.
+# In the order of docs/performance.md's table.
 MODULES = [
     "bench.cold_start",
     "bench.cors_auditor",
@@ -30,9 +33,11 @@ def main() -> int:
         print(f"running {name} ...", file=sys.stderr, flush=True)
         rows.extend(importlib.import_module(name).run())
         print(f"  {name} took {time.perf_counter() - started:.1f}s", file=sys.stderr, flush=True)
-    machine = f"{platform.machine()}, {platform.python_implementation()} {platform.python_version()}"
-    print(f"Groundskeeper benchmarks, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {machine}")
+    info = performance_doc.this_run(REPO_ROOT)
+    print(f"Groundskeeper benchmarks, {info.when:%Y-%m-%d %H:%M} UTC, {info.machine}, commit {info.commit}")
     print(render(rows))
+    written = performance_doc.write(rows, info)
+    print(f"wrote {written.relative_to(REPO_ROOT)}", file=sys.stderr)
     return 0
 
 

@@ -1,4 +1,4 @@
-"""Prints benchmark rows as one aligned table."""
+"""Benchmark rows as one table: aligned text for the terminal, Markdown for docs/performance.md."""
 
 from __future__ import annotations
 
@@ -14,8 +14,11 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
+HEADER = ["id", "figure", "ours", "baseline", "ratio", "unit", "note"]
+
+
 def render(rows: Iterable[dict[str, Any]]) -> str:
-    header = ["id", "figure", "ours", "baseline", "ratio", "unit", "note"]
+    header = HEADER
     body = [[_fmt(row.get(key)) for key in header] for row in rows]
     widths = [max(len(line[i]) for line in [header, *body]) for i in range(len(header))]
     lines = [
@@ -23,4 +26,13 @@ def render(rows: Iterable[dict[str, Any]]) -> str:
         for line in [header, *body]
     ]
     lines.insert(1, "  ".join("-" * width for width in widths))
+    return "\n".join(lines)
+
+
+def render_markdown(rows: Iterable[dict[str, Any]]) -> str:
+    """The same cells as `render`, as a Markdown table (a `|` inside a cell is escaped)."""
+    lines = ["| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
+    for row in rows:
+        cells = [_fmt(row.get(key)).replace("|", "\\|").replace("\n", " ") for key in HEADER]
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
