@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The README's dashboard picture: the DashboardBody of the transformed template, drawn as HTML
+# The dashboard picture in docs/operations.md: the DashboardBody of the transformed template, drawn as HTML
 # (scripts/rehearse/dashboard_html.py) and screenshotted with headless Chromium (Debian's package).
 # Usage: scripts/dashboard-picture.sh [docs/images/dashboard.png]
 set -euo pipefail

@@ -235,7 +235,7 @@ def _changed_since_sweep(decision: Decision) -> str:
 
 
 def _log_release(event: str, region: str, address: Mapping[str, Any], decision: Decision) -> None:
-    # The recovery log: everything needed to ask for the address back (README: Recovery).
+    # The recovery log: everything needed to ask for the address back (docs/eip-janitor.md: Recovery).
     logger.info(
         event,
         extra={

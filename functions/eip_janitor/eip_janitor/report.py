@@ -20,7 +20,7 @@ _SUMMARY_LIMIT = 50  # lines per list in the email; the full list is in the repo
 # What one address's (or region's) AWS call may raise and the report records; anything else is a bug
 # and fails the run loudly.
 AWS_FAILURES = (ClientError, BotoCoreError)
-# The email sender refuses a longer idempotency key (README, message contract).
+# The email sender refuses a longer idempotency key (docs/email-sender.md, message contract).
 MAX_IDEMPOTENCY_KEY = 256
 _KEY_PREFIX = "eip-janitor:"
 # What an EventBridge event id or a Lambda request id looks like; kept readable in the key as it is.
