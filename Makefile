@@ -91,7 +91,7 @@ format: venv ## Apply ruff's formatting and safe fixes
 demo: local-ready ## Provision a small world on moto and run every function through `sam local invoke`
 	@$(WITH_ENGINE) $(LOCAL_AWS) $(BIN)/python -m scripts.demo
 
-bench: local-ready ## Print every performance figure as a ratio measured in the same run
+bench: local-ready ## Print every performance figure as a ratio measured in the same run; write docs/performance.md
 	@$(WITH_ENGINE) $(LOCAL_AWS) $(BIN)/python -m bench
 
 cli: venv ## Put the groundskeeper command in .venv/bin (docs/cli.md)
