@@ -157,19 +157,19 @@ def _parameter_bounds(parameter: dict[str, Any]) -> str:
 
 
 def _cell(text: str) -> str:
-    return " ".join(text.split()).replace("|", "\\|")
+    return " ".join(text.split()).replace("|", "\\|") or "-"
 
 
 def _spec_row(spec: AnySetting, declared: dict[str, dict[str, Any]]) -> str:
     default = "required" if spec.required else _shown(as_text(spec.default))
-    bounds = _spec_bounds(spec)
+    bounds = _spec_bounds(spec) or "-"
     parameter = declared.get(spec.parameter or "")
     if parameter is not None:
         # A parameter that also drives something narrower (an event source's limits) may differ: say so.
         stack_default = str(parameter.get("Default", ""))
         if stack_default != as_text(spec.default):
             default += f" (stack: {_shown(stack_default)})"
-        stack_bounds = _parameter_bounds(parameter)
+        stack_bounds = _parameter_bounds(parameter) or "-"
         if stack_bounds != bounds:
             bounds += f" (stack: {stack_bounds})"
     name = f"`{spec.parameter}`" if spec.parameter else "-"
@@ -209,7 +209,8 @@ def render(templates: Sequence[dict[str, Any]] | None = None) -> str:
         env = f"`{passed_on[name]}`" if name in passed_on else "-"
         default = _shown(str(parameter.get("Default", "")))
         description = _cell(str(parameter.get("Description", "")))
-        lines.append(f"| `{name}` | {env} | {default} | {_parameter_bounds(parameter)} | {description} |")
+        bounds = _parameter_bounds(parameter) or "-"
+        lines.append(f"| `{name}` | {env} | {default} | {bounds} | {description} |")
     return "\n".join([*lines, ""])
 
 
