@@ -18,13 +18,13 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from groundskeeper.errors import CodedError, SettingsError, error_code, error_message
 from groundskeeper_cli.output import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, Progress, emit, table
+from groundskeeper_org.settings import DEFAULT_ROLE_NAME as DEFAULT_MEMBER_ROLE
 
 if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client
 
 SEVERITIES = ("LOW", "MEDIUM", "HIGH")
 SEVERITY_RANK = {"NONE": 0, "LOW": 1, "MEDIUM": 2, "HIGH": 3}
-DEFAULT_MEMBER_ROLE = "GroundskeeperMember"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -284,7 +284,8 @@ def _templates(args: argparse.Namespace) -> tuple[Any, str, bool]:
 def _accounts(args: argparse.Namespace) -> tuple[Any, str, bool]:
     import boto3
 
-    from groundskeeper_org.accounts import AccountSessions, MemberAccounts, check_access, list_member_accounts
+    from groundskeeper_org.accounts import AccountSessions, check_access, list_member_accounts
+    from groundskeeper_org.settings import MemberAccounts
 
     members = MemberAccounts.parse(args.accounts or os.environ.get("MEMBER_ACCOUNTS", ""))
     role = args.role_name or os.environ.get("MEMBER_ROLE_NAME") or DEFAULT_MEMBER_ROLE

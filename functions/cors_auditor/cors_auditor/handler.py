@@ -21,6 +21,7 @@ from groundskeeper.aws_clients import client
 from groundskeeper.observability import logger, metrics
 from groundskeeper_org import hub as org_hub
 from groundskeeper_org.runs import AccountPart, WorkItem
+from groundskeeper_org.settings import OrgSettings
 
 JOB = "cors-sweep"
 # Read at cold start: a bad value fails the init and names the variable.
@@ -28,7 +29,8 @@ SETTINGS = Settings.from_env()
 # Per warm container: what makes a burst of uploads cost one GetBucketCors and one email.
 VERDICTS = VerdictCache()
 NOTIFIED = SeenKeys()
-SESSIONS = org_hub.HubSessions(SETTINGS.org, lambda: client("sts"))
+ORG = OrgSettings.from_env()
+SESSIONS = org_hub.HubSessions(ORG, lambda: client("sts"))
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -36,7 +38,7 @@ SESSIONS = org_hub.HubSessions(SETTINGS.org, lambda: client("sts"))
 def lambda_handler(
     event: dict[str, Any], context: LambdaContext
 ) -> AuditResult | org_hub.PlanReport | dict[str, Any]:
-    org = SETTINGS.org
+    org = ORG
     if org.enabled and org_hub.is_work_batch(event, org.work_queue_url):
         return _work(event, context)
     targets = targets_from_event(event)
@@ -51,13 +53,13 @@ def _plan(event: dict[str, Any], context: LambdaContext) -> org_hub.PlanReport:
     event_id = event.get("id")
     run_id = event_id if isinstance(event_id, str) and event_id else context.aws_request_id
     return org_hub.plan(
-        SETTINGS.org,
+        ORG,
         JOB,
         run_id,
         own_account=org_hub.own_account_of(context)[1],
         dynamodb=client("dynamodb"),
         sqs=client("sqs"),
-        organizations=client("organizations") if SETTINGS.org.members.organization else None,
+        organizations=client("organizations") if ORG.members.organization else None,
         now=datetime.now(UTC),
     )
 
@@ -68,5 +70,5 @@ def _work(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     def sweep(item: WorkItem, owner: str | None) -> AccountPart:
         return sweep_account_cors(SETTINGS, sessions, item["account_id"], owner=owner)
 
-    org, notify = SETTINGS.org, SETTINGS.notify
+    org, notify = ORG, SETTINGS.notify
     return org_hub.work_in_lambda(event, context, job=JOB, org=org, notify=notify, sweep=sweep)

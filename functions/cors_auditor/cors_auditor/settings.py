@@ -9,45 +9,90 @@ from dataclasses import dataclass, field
 from cors_auditor.allowlist_tag import DEFAULT_TAG_KEY, origin_problem
 from groundskeeper.errors import SettingsError
 from groundskeeper.notify import Notifier
-from groundskeeper.settings import env_csv, env_int, env_str
-from groundskeeper_org.accounts import OrgSettings
+from groundskeeper.settings import Setting
 
-SEVERITY_CHOICES = ("LOW", "MEDIUM", "HIGH")
 TAG_OFF = "-"
 MAX_TAG_KEY_CHARS = 128
+
+ALLOWED_ORIGINS = Setting(
+    "ALLOWED_ORIGINS",
+    (),
+    "comma-separated exact CORS origins (`scheme://host[:port]`, no `*`, no path); empty = no allowlist rule",
+    parameter="AllowedOrigins",
+)
+REMEDIATION = Setting(
+    "REMEDIATION",
+    "off",
+    "`fix` rewrites offending origins (and only then grants s3:PutBucketCORS)",
+    parameter="CorsRemediation",
+    choices=("off", "fix"),
+)
+AUDIT_CACHE_SECONDS = Setting(
+    "AUDIT_CACHE_SECONDS",
+    300,
+    "how long a warm auditor trusts a bucket's verdict during an upload burst; 0 = no cache",
+    parameter="AuditCacheSeconds",
+    minimum=0,
+)
+NOTIFY_MIN_SEVERITY = Setting(
+    "NOTIFY_MIN_SEVERITY",
+    "MEDIUM",
+    "the lowest bucket severity that sends an email",
+    parameter="NotifyMinSeverity",
+    choices=("LOW", "MEDIUM", "HIGH"),
+)
+# Enough to hide round trips, few enough not to be throttled.
+SWEEP_CONCURRENCY = Setting(
+    "SWEEP_CONCURRENCY",
+    8,
+    "buckets audited at once in a sweep or a multi-bucket event",
+    minimum=1,
+    maximum=64,
+)
+ALLOWLIST_TAG_KEY = Setting(
+    "ALLOWLIST_TAG_KEY",
+    DEFAULT_TAG_KEY,
+    "the bucket tag whose space-separated origins add to (value starting with `+`) or replace the allowlist "
+    f"for its bucket; `{TAG_OFF}` = bucket tags are not read",
+    parameter="CorsAllowlistTag",
+)
+SPECS = (
+    ALLOWED_ORIGINS,
+    REMEDIATION,
+    AUDIT_CACHE_SECONDS,
+    NOTIFY_MIN_SEVERITY,
+    SWEEP_CONCURRENCY,
+    ALLOWLIST_TAG_KEY,
+)
 
 
 def _check_origin(origin: str) -> None:
     # The same check as a bucket's allowlist tag: a wildcard would turn the allowlist into "anything goes".
     if origin_problem(origin) is not None:
         raise SettingsError(
-            "ALLOWED_ORIGINS", f"{origin!r} is not an exact origin like https://app.example.com"
+            ALLOWED_ORIGINS.env, f"{origin!r} is not an exact origin like https://app.example.com"
         )
 
 
 def _tag_key(environ: Mapping[str, str]) -> str:
-    # Set to "-" to ignore bucket tags (and make no GetBucketTagging call).
-    key = env_str("ALLOWLIST_TAG_KEY", DEFAULT_TAG_KEY, environ=environ) or DEFAULT_TAG_KEY
+    key = ALLOWLIST_TAG_KEY.read(environ)
     if key == TAG_OFF:
         return ""
     if len(key) > MAX_TAG_KEY_CHARS or key.lower().startswith("aws:"):
-        raise SettingsError("ALLOWLIST_TAG_KEY", f"is not a usable S3 tag key: {key!r}")
+        raise SettingsError(ALLOWLIST_TAG_KEY.env, f"is not a usable S3 tag key: {key!r}")
     return key
 
 
 @dataclass(frozen=True)
 class Settings:
-    allowed_origins: tuple[str, ...] = ()
-    remediation: str = "off"
-    audit_cache_seconds: int = 300
+    allowed_origins: tuple[str, ...] = ALLOWED_ORIGINS.default
+    remediation: str = REMEDIATION.default
+    audit_cache_seconds: int = AUDIT_CACHE_SECONDS.default
     notify: Notifier = field(default_factory=Notifier)
-    notify_min_severity: str = "MEDIUM"
-    # How many buckets a sweep audits at once: enough to hide round trips, few enough not to be throttled.
-    sweep_concurrency: int = 8
-    # The bucket tag that holds a bucket's own allowlist; "" = bucket tags are not read.
-    allowlist_tag_key: str = DEFAULT_TAG_KEY
-    # MEMBER_ACCOUNTS and its companions: off = this account only; on = a schedule plans, the queue sweeps.
-    org: OrgSettings = field(default_factory=OrgSettings)
+    notify_min_severity: str = NOTIFY_MIN_SEVERITY.default
+    sweep_concurrency: int = SWEEP_CONCURRENCY.default
+    # "" = bucket tags are not read.
+    allowlist_tag_key: str = ALLOWLIST_TAG_KEY.default
 
     @property
     def remediate(self) -> bool:
@@ -55,18 +100,15 @@ class Settings:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
-        origins = env_csv("ALLOWED_ORIGINS", environ=environ)
+        origins = ALLOWED_ORIGINS.read(environ)
         for origin in origins:
             _check_origin(origin)
         return cls(
             allowed_origins=origins,
-            remediation=env_str("REMEDIATION", "off", choices=("off", "fix"), environ=environ),
-            audit_cache_seconds=env_int("AUDIT_CACHE_SECONDS", 300, minimum=0, environ=environ),
+            remediation=REMEDIATION.read(environ),
+            audit_cache_seconds=AUDIT_CACHE_SECONDS.read(environ),
             notify=Notifier.from_env(environ),
-            org=OrgSettings.from_env(environ),
-            notify_min_severity=env_str(
-                "NOTIFY_MIN_SEVERITY", "MEDIUM", choices=SEVERITY_CHOICES, environ=environ
-            ),
-            sweep_concurrency=env_int("SWEEP_CONCURRENCY", 8, minimum=1, maximum=64, environ=environ),
+            notify_min_severity=NOTIFY_MIN_SEVERITY.read(environ),
+            sweep_concurrency=SWEEP_CONCURRENCY.read(environ),
             allowlist_tag_key=_tag_key(environ),
         )

@@ -20,6 +20,7 @@ from groundskeeper.aws_clients import client
 from groundskeeper.observability import logger, metrics
 from groundskeeper_org import hub as org_hub
 from groundskeeper_org.runs import AccountPart, WorkItem
+from groundskeeper_org.settings import OrgSettings
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -28,7 +29,8 @@ if TYPE_CHECKING:
 JOB = "eip-janitor"
 # Validated at cold start: a bad value fails the init and names the variable.
 SETTINGS = Settings.from_env()
-SESSIONS = org_hub.HubSessions(SETTINGS.org, lambda: client("sts"))
+ORG = OrgSettings.from_env()
+SESSIONS = org_hub.HubSessions(ORG, lambda: client("sts"))
 
 
 def _ec2(region: str) -> EC2Client:
@@ -56,8 +58,8 @@ def run_id_of(event: Any, context: LambdaContext) -> str:
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: Any, context: LambdaContext) -> JanitorReport | org_hub.PlanReport | dict[str, Any]:
-    if SETTINGS.org.enabled:
-        if org_hub.is_work_batch(event, SETTINGS.org.work_queue_url):
+    if ORG.enabled:
+        if org_hub.is_work_batch(event, ORG.work_queue_url):
             return _work(event, context)
         return _plan(event, context)
     return run_janitor(
@@ -73,7 +75,7 @@ def lambda_handler(event: Any, context: LambdaContext) -> JanitorReport | org_hu
 
 
 def _plan(event: Any, context: LambdaContext) -> org_hub.PlanReport:
-    org = SETTINGS.org
+    org = ORG
     return org_hub.plan(
         org,
         JOB,
@@ -102,5 +104,5 @@ def _work(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             owner=owner,
         )
 
-    org, notify = SETTINGS.org, SETTINGS.notify
+    org, notify = ORG, SETTINGS.notify
     return org_hub.work_in_lambda(event, context, job=JOB, org=org, notify=notify, sweep=sweep)

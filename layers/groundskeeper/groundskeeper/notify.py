@@ -12,25 +12,36 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from groundskeeper.settings import env_csv, env_str
+from groundskeeper.settings import Setting
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
+
+
+NOTIFY_QUEUE_URL = Setting(
+    "NOTIFY_QUEUE_URL",
+    "",
+    "the email queue the auditor's and the janitor's reports go to (the stack's EmailQueue)",
+)
+NOTIFY_EMAIL = Setting(
+    "NOTIFY_EMAIL",
+    (),
+    "who gets the auditor's and the janitor's reports, comma-separated; empty = no reports",
+    parameter="NotifyEmail",
+)
+SPECS = (NOTIFY_QUEUE_URL, NOTIFY_EMAIL)
 
 
 @dataclass(frozen=True)
 class Notifier:
     """Where a function's emails go (NOTIFY_QUEUE_URL) and to whom (NOTIFY_EMAIL); off unless both are set."""
 
-    queue_url: str = ""
-    recipients: tuple[str, ...] = ()
+    queue_url: str = NOTIFY_QUEUE_URL.default
+    recipients: tuple[str, ...] = NOTIFY_EMAIL.default
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Notifier:
-        return cls(
-            queue_url=env_str("NOTIFY_QUEUE_URL", "", environ=environ),
-            recipients=env_csv("NOTIFY_EMAIL", environ=environ),
-        )
+        return cls(queue_url=NOTIFY_QUEUE_URL.read(environ), recipients=NOTIFY_EMAIL.read(environ))
 
     @property
     def enabled(self) -> bool:

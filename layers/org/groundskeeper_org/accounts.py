@@ -10,12 +10,10 @@ MEMBER_ACCOUNTS=organization, the address in its Organizations tag `groundskeepe
 
 from __future__ import annotations
 
-import os
-import re
 import threading
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal, overload
 
@@ -23,9 +21,9 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from groundskeeper.aws_clients import BOTO_CONFIG
-from groundskeeper.errors import CodedError, SettingsError, error_code, error_message
+from groundskeeper.errors import CodedError, error_code, error_message
 from groundskeeper.observability import logger
-from groundskeeper.settings import env_int, env_str
+from groundskeeper_org.settings import MemberAccounts
 
 if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client
@@ -33,11 +31,6 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_sts import STSClient
 
-ORGANIZATION = "organization"
-DEFAULT_MAX_RECEIVE_COUNT = 3  # the work queues' RedrivePolicy in template.yaml
-DEFAULT_ROLE_NAME = "GroundskeeperMember"  # member-role.yaml's default
-_ACCOUNT_ID = re.compile(r"^\d{12}$")
-_ROLE_NAME = re.compile(r"^[\w+=,.@-]{1,64}$")
 # STS wants 2 to 64 characters; the name shows in the member account's CloudTrail as who acted.
 SESSION_NAME = "groundskeeper-hub"
 SESSION_SECONDS = 3600
@@ -61,42 +54,6 @@ class AccountAccessError(CodedError):
     def __init__(self, account_id: str, code: str, message: str) -> None:
         super().__init__(code, f"account {account_id}: {message}")
         self.account_id = account_id
-
-
-@dataclass(frozen=True)
-class MemberAccounts:
-    """MEMBER_ACCOUNTS: empty = the hub's own account only; account ids; or `organization` (ListAccounts)."""
-
-    account_ids: tuple[str, ...] = ()
-    organization: bool = False
-
-    @classmethod
-    def parse(cls, raw: str, variable: str = "MEMBER_ACCOUNTS") -> MemberAccounts:
-        parts = [part.strip() for part in raw.split(",") if part.strip()]
-        if [part.lower() for part in parts] == [ORGANIZATION]:
-            return cls(organization=True)
-        for part in parts:
-            if not _ACCOUNT_ID.match(part):
-                raise SettingsError(variable, f"'organization', or 12-digit account ids; got {part!r}")
-        return cls(account_ids=tuple(dict.fromkeys(parts)))
-
-
-def parse_role_name(raw: str, variable: str = "MEMBER_ROLE_NAME") -> str:
-    name = raw.strip()
-    if not _ROLE_NAME.match(name):
-        raise SettingsError(variable, f"is not an IAM role name: {raw!r}")
-    return name
-
-
-def parse_owners(raw: str, variable: str = "ACCOUNT_OWNERS") -> dict[str, str]:
-    """`111111111111=ops@example.com,222222222222=team@example.com` -> account id -> owner address."""
-    owners: dict[str, str] = {}
-    for part in (p.strip() for p in raw.split(",") if p.strip()):
-        account_id, sep, owner = (s.strip() for s in part.partition("="))
-        if not sep or not _ACCOUNT_ID.match(account_id) or "@" not in owner:
-            raise SettingsError(variable, f"pairs like 111111111111=owner@example.com; got {part!r}")
-        owners[account_id] = owner
-    return owners
 
 
 @dataclass(frozen=True)
@@ -189,42 +146,6 @@ def owner_from_tag(organizations: Any, account_id: str) -> str | None:
             },
         )
     return parsed.owner
-
-
-@dataclass(frozen=True)
-class OrgSettings:
-    """A function's hub settings, read at cold start. Off (MEMBER_ACCOUNTS empty): the function governs its
-    own account, exactly as without them; on: a scheduled run plans, and the work queue's items sweep."""
-
-    members: MemberAccounts = field(default_factory=MemberAccounts)
-    role_name: str = DEFAULT_ROLE_NAME
-    owners: Mapping[str, str] = field(default_factory=dict)
-    runs_table: str = ""  # where a run's header and parts live (ORG_RUNS_TABLE)
-    work_queue_url: str = ""  # where the planner puts one item per account (ORG_WORK_QUEUE_URL)
-    # Where an item that cannot succeed goes at once, with its reason (ORG_DEAD_LETTER_QUEUE_URL), and the
-    # work queues' maxReceiveCount (ORG_MAX_RECEIVE_COUNT): on that receive any failure goes there too.
-    dead_letter_queue_url: str = ""
-    max_receive_count: int = DEFAULT_MAX_RECEIVE_COUNT
-
-    @property
-    def enabled(self) -> bool:
-        return bool(self.members.organization or self.members.account_ids)
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] = os.environ) -> OrgSettings:
-        members = MemberAccounts.parse(env_str("MEMBER_ACCOUNTS", environ=environ))
-        on = bool(members.organization or members.account_ids)
-        return cls(
-            members=members,
-            role_name=parse_role_name(env_str("MEMBER_ROLE_NAME", environ=environ) or DEFAULT_ROLE_NAME),
-            owners=parse_owners(env_str("ACCOUNT_OWNERS", environ=environ)),
-            runs_table=env_str("ORG_RUNS_TABLE", required=on, environ=environ),
-            work_queue_url=env_str("ORG_WORK_QUEUE_URL", required=on, environ=environ),
-            dead_letter_queue_url=env_str("ORG_DEAD_LETTER_QUEUE_URL", required=on, environ=environ),
-            max_receive_count=env_int(
-                "ORG_MAX_RECEIVE_COUNT", DEFAULT_MAX_RECEIVE_COUNT, minimum=1, maximum=1000, environ=environ
-            ),
-        )
 
 
 def list_member_accounts(

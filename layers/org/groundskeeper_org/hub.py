@@ -13,13 +13,7 @@ from groundskeeper.aws_clients import client
 from groundskeeper.dead_letter import MAX_REASON_CHARS, dead_letter, receive_count
 from groundskeeper.errors import PermanentError, coded_failure
 from groundskeeper.observability import MetricUnit, logger, metrics
-from groundskeeper_org.accounts import (
-    AccountSessions,
-    OrgSettings,
-    list_member_accounts,
-    owner_from_tag,
-    resolve_owner,
-)
+from groundskeeper_org.accounts import AccountSessions, list_member_accounts, owner_from_tag, resolve_owner
 from groundskeeper_org.runs import (
     BAD_WORK_ITEM,
     AccountPart,
@@ -29,6 +23,7 @@ from groundskeeper_org.runs import (
     plan_run,
     process_work_item,
 )
+from groundskeeper_org.settings import OrgSettings
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.batch import BatchProcessor

@@ -11,10 +11,10 @@ import pytest
 from groundskeeper_org.accounts import (
     AccountAccessError,
     AccountSessions,
-    MemberAccounts,
     check_access,
     list_member_accounts,
 )
+from groundskeeper_org.settings import MemberAccounts
 from tests.integration.org.conftest import HUB, ROLE, deny_assume_role
 
 

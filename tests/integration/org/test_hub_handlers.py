@@ -20,8 +20,8 @@ from eip_janitor.settings import Settings as JanitorSettings
 from groundskeeper.aws_clients import client
 from groundskeeper.notify import Notifier
 from groundskeeper_org import hub as org_hub
-from groundskeeper_org.accounts import MemberAccounts, OrgSettings
 from groundskeeper_org.runs import RunParts
+from groundskeeper_org.settings import MemberAccounts, OrgSettings
 from tests.conftest import load_event
 from tests.integration.org.conftest import ALLOWED, HUB, ROLE, TABLE, deny_assume_role, seed_member
 
@@ -48,10 +48,11 @@ def org(queues: dict[str, str], accounts: str = f"{A},{B},{C}") -> OrgSettings:
     )
 
 
-def use(module: Any, settings: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def use(module: Any, settings: Any, org: OrgSettings, monkeypatch: pytest.MonkeyPatch) -> None:
     """Swap a handler's cold-start settings, and its sessions with them (they carry the role name)."""
     monkeypatch.setattr(module, "SETTINGS", settings)
-    monkeypatch.setattr(module, "SESSIONS", org_hub.HubSessions(settings.org, lambda: client("sts")))
+    monkeypatch.setattr(module, "ORG", org)
+    monkeypatch.setattr(module, "SESSIONS", org_hub.HubSessions(org, lambda: client("sts")))
 
 
 def queue_arn(url: str) -> str:
@@ -93,9 +94,8 @@ def test_a_janitor_schedule_plans_and_the_work_queue_sweeps_each_account(
         max_releases_per_run=1,
         notify=Notifier(queue_url=queues["email"], recipients=("ops@example.com",)),
         run_ledger_table=TABLE,
-        org=org(queues),
     )
-    use(janitor, settings, monkeypatch)
+    use(janitor, settings, org(queues), monkeypatch)
     deny_assume_role(client("sts"), C)
 
     planned = janitor.lambda_handler(load_event(SCHEDULE), lambda_context)
@@ -117,7 +117,7 @@ def test_a_janitor_schedule_plans_and_the_work_queue_sweeps_each_account(
 def test_an_item_of_another_job_fails_alone(
     queues: dict[str, str], monkeypatch: pytest.MonkeyPatch, lambda_context: Any
 ) -> None:
-    use(janitor, JanitorSettings(org=org(queues)), monkeypatch)
+    use(janitor, JanitorSettings(), org(queues), monkeypatch)
     event = load_event("sqs-org-work-item.json")
     not_json, wrong = (dict(event["Records"][0]) for _ in range(2))
     wrong["messageId"] = "wrong-job"
@@ -176,7 +176,7 @@ def test_a_failing_item_is_retried_then_dead_lettered_with_its_reason_on_its_las
 ) -> None:
     """The part's transaction throttled on every receive: SQS retries the item, with an error log line each
     time, until its last receive, which parks it with the reason instead of a silent redrive."""
-    use(janitor, JanitorSettings(org=org(queues)), monkeypatch)
+    use(janitor, JanitorSettings(), org(queues), monkeypatch)
     seed_member(A, ("us-east-1",), BAD_CORS)
     RunParts(client("dynamodb"), TABLE).start("run-t", "eip-janitor", [A], datetime.now(UTC))
     client("dynamodb").meta.events.register("before-call.dynamodb.TransactWriteItems", throttle_transactions)
@@ -216,8 +216,8 @@ def test_an_item_no_plan_made_is_dead_lettered_at_once_and_sweeps_nothing(
     """A work item is a message body like any other: only one that its run's header lists is swept."""
     job = unplanned["job"]
     module: Any = janitor if job == "eip-janitor" else auditor
-    settings: Any = (JanitorSettings if job == "eip-janitor" else AuditSettings)(org=org(queues))
-    use(module, settings, monkeypatch)
+    settings: Any = (JanitorSettings if job == "eip-janitor" else AuditSettings)()
+    use(module, settings, org(queues), monkeypatch)
     RunParts(client("dynamodb"), TABLE).start("run-u", "eip-janitor", [A, B], datetime.now(UTC))
     assumed: list[str] = []
     client("sts").meta.events.register(
@@ -242,9 +242,8 @@ def test_the_cors_sweep_schedule_plans_and_uploads_are_still_audited(
     settings = AuditSettings(
         allowed_origins=(ALLOWED,),
         notify=Notifier(queue_url=queues["email"], recipients=("ops@example.com",)),
-        org=org(queues, f"{A},{B}"),
     )
-    use(auditor, settings, monkeypatch)
+    use(auditor, settings, org(queues, f"{A},{B}"), monkeypatch)
 
     planned = auditor.lambda_handler(load_event("schedule-cors-sweep.json"), lambda_context)
 
@@ -270,7 +269,8 @@ def test_without_member_accounts_a_schedule_sweeps_this_account(
 ) -> None:
     use(
         janitor,
-        JanitorSettings(regions=("us-east-1",), org=replace(org(queues), members=MemberAccounts())),
+        JanitorSettings(regions=("us-east-1",)),
+        replace(org(queues), members=MemberAccounts()),
         monkeypatch,
     )
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from groundskeeper.errors import SettingsError
-from groundskeeper_org.accounts import DEFAULT_ROLE_NAME, OrgSettings
 from groundskeeper_org.hub import is_work_batch, queue_identity
+from groundskeeper_org.settings import DEFAULT_ROLE_NAME, OrgSettings
 from tests.conftest import load_event
 
 WORK_URL = "https://sqs.us-east-1.amazonaws.com/123456789012/groundskeeper-JanitorWorkQueue"

@@ -7,8 +7,8 @@ import json
 import pytest
 
 from groundskeeper.errors import PermanentError, SettingsError
-from groundskeeper_org.accounts import MemberAccounts, parse_owners, parse_role_name
 from groundskeeper_org.runs import AccountPart, email_data, error_part, notification_key, parse_work_item
+from groundskeeper_org.settings import MemberAccounts, parse_owners, parse_role_name
 
 
 def test_member_accounts_parse() -> None:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from groundskeeper.errors import SettingsError
-from groundskeeper.settings import env_bool, env_csv, env_int, env_str
+from groundskeeper.settings import Setting, env_bool, env_csv, env_int, env_str
 
 
 def test_env_str_defaults_and_strips() -> None:
@@ -49,3 +51,39 @@ def test_env_bool_keeps_the_safe_default_when_unset_and_rejects_nonsense() -> No
 def test_env_csv_drops_blanks() -> None:
     assert env_csv("R", environ={"R": " us-east-1, ,eu-west-1 ,"}) == ("us-east-1", "eu-west-1")
     assert env_csv("R", environ={}) == ()
+
+
+def test_env_str_blank_means_the_default() -> None:
+    assert env_str("X", "fallback", environ={"X": "  "}) == "fallback"
+    assert env_str("REMEDIATION", "off", choices=("off", "fix"), environ={"REMEDIATION": ""}) == "off"
+
+
+def test_a_setting_reads_by_the_kind_of_its_default() -> None:
+    cache = Setting("CACHE", 300, "seconds", minimum=0, maximum=600)
+    flag = Setting("FLAG", True, "a flag")
+    mode = Setting("MODE", "off", "a mode", choices=("off", "fix"))
+    names = Setting("NAMES", (), "a list")
+    assert [s.kind for s in (cache, flag, mode, names)] == ["int", "bool", "choice", "csv"]
+    environ = {"CACHE": "0", "FLAG": "no", "MODE": "fix", "NAMES": "a, b,"}
+    assert (cache.read(environ), flag.read(environ), mode.read(environ), names.read(environ)) == (
+        0,
+        False,
+        "fix",
+        ("a", "b"),
+    )
+    assert (cache.read({}), flag.read({}), mode.read({}), names.read({})) == (300, True, "off", ())
+
+
+@pytest.mark.parametrize(
+    ("setting", "raw"),
+    [
+        (Setting("CACHE", 300, "seconds", minimum=0, maximum=600), "601"),
+        (Setting("FLAG", True, "a flag"), "maybe"),
+        (Setting("MODE", "off", "a mode", choices=("off", "fix")), "on"),
+        (Setting("TABLE", "", "a table", required=True), " "),
+    ],
+)
+def test_a_setting_names_its_variable_when_a_value_breaks_it(setting: Setting[Any], raw: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        setting.read({setting.env: raw})
+    assert caught.value.variable == setting.env
