@@ -1,5 +1,6 @@
-"""The dashboards as SAM deploys them: each body is valid JSON once CloudFormation substitutes it, and every
-Groundskeeper metric a widget plots is one the code emits (a widget of a metric nobody emits stays empty)."""
+"""The dashboards as SAM deploys them, in a nested stack: each body is valid JSON once CloudFormation
+substitutes it, and every Groundskeeper metric a widget plots is one the code emits (a widget of a metric
+nobody emits stays empty)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from scripts.rehearse.nested import Stack
 from scripts.rehearse.transform import transformed
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -21,10 +23,12 @@ BUILT_BY = 'name=f"Findings{severity.title()}"'
 
 @pytest.fixture(scope="module")
 def dashboards() -> dict[str, Any]:
-    template = transformed(parameters={"MemberAccounts": "111111111111", "CorsSweepEnabled": "true"})
+    """Every dashboard of the stacks SAM deploys in hub mode (the nested ones included), its body parsed."""
+    parameters = {"MemberAccounts": "111111111111", "CorsSweepEnabled": "true"}
+    deployed = Stack(transformed(parameters=parameters), parameters)
     found = {}
-    for logical, resource in template["Resources"].items():
-        if resource["Type"] == "AWS::CloudWatch::Dashboard":
+    for stack in deployed.stacks():
+        for logical, resource in stack.resources("AWS::CloudWatch::Dashboard").items():
             body = resource["Properties"]["DashboardBody"]["Fn::Sub"]
             # What Fn::Sub does: ${Name} and ${Name.Attribute} are values, ${!Literal} is "${Literal}".
             substituted = re.sub(r"\$\{(?!!)[^}]+\}", "value", body).replace("${!", "${")
