@@ -35,8 +35,10 @@ NAMES = {
 
 
 def dashboard_body(deployed: Stack) -> dict[str, Any]:
-    observability = deployed.children["Observability"].template
-    body = observability["Resources"]["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+    observability = deployed.children["Observability"]
+    body = observability.resolve(
+        observability.template["Resources"]["Dashboard"]["Properties"]["DashboardBody"]
+    )
     text = re.sub(r"\$\{!", "${", re.sub(r"\$\{([A-Za-z0-9:.]+)\}", lambda m: NAMES[m.group(1)], body))
     parsed: dict[str, Any] = json.loads(text)
     return parsed

@@ -8,6 +8,7 @@ it cannot resolve (Fn::Sub, Fn::Select, ...) it returns as written.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -112,30 +113,47 @@ class Stack:
         return self.resolve(node)
 
     def resolve(self, node: Any) -> Any:
-        """What a value of this stack's template stands for: a literal, a list, or an Attribute."""
+        """What a value of this stack's template stands for: a literal, a list, or an Attribute. Fn::Sub
+        substitutes what resolves to a string and leaves ${Name} where it does not."""
         if not isinstance(node, dict) or len(node) != 1:
             return node
         [(function, args)] = node.items()
-        if function == "Ref":
-            return self._ref(args)
-        if function == "Fn::GetAtt":
-            return self._get_att(*(args if isinstance(args, list) else args.split(".", 1)))
-        if function == "Fn::If":
-            condition, if_true, if_false = args
-            return self.resolve(if_true if self.condition(condition) else if_false)
-        if function == "Fn::Join":
-            separator, values = args
-            items = self.resolve(values)
-            items = items if isinstance(items, list) else [self.resolve(v) for v in values]
-            return separator.join(str(self.resolve(item)) for item in items)
-        return node
+        resolver: Callable[[Any], Any] | None = {
+            "Ref": self._ref,
+            "Fn::GetAtt": self._get_att,
+            "Fn::If": self._if,
+            "Fn::Join": self._join,
+            "Fn::Sub": self._sub,
+        }.get(function)
+        return node if resolver is None else resolver(args)
 
-    def _get_att(self, logical: str, attribute: str) -> Any:
+    def _get_att(self, args: Any) -> Any:
+        logical, attribute = args if isinstance(args, list) else args.split(".", 1)
         child = self._child(logical) if attribute.startswith("Outputs.") else None
         if child is None:
             return Attribute(self.path, logical, attribute)
         output = child.template["Outputs"][attribute.removeprefix("Outputs.")]
         return child.resolve(output["Value"])
+
+    def _if(self, args: Any) -> Any:
+        condition, if_true, if_false = args
+        return self.resolve(if_true if self.condition(condition) else if_false)
+
+    def _join(self, args: Any) -> str:
+        separator, values = args
+        items = self.resolve(values)
+        items = items if isinstance(items, list) else [self.resolve(v) for v in values]
+        return str(separator).join(str(self.resolve(item)) for item in items)
+
+    def _sub(self, args: Any) -> str:
+        text, variables = (args, {}) if isinstance(args, str) else args
+        values = {**self.parameters, **{name: self.resolve(v) for name, v in variables.items()}}
+
+        def value(match: re.Match[str]) -> str:
+            found = values.get(match.group(1))
+            return found if isinstance(found, str) else match.group(0)
+
+        return re.sub(r"\$\{([\w:.]+)\}", value, str(text))
 
     def _ref(self, name: str) -> Any:
         if name in self.parameters:
