@@ -1,6 +1,7 @@
-"""Draws the stack's CloudWatch dashboard as HTML from its own DashboardBody in the transformed template:
-each widget at its grid place, with its title, view and the metrics it plots. No data is invented, so each
-chart area says what it graphs, not a made-up curve. scripts/dashboard-picture.sh renders it to a PNG.
+"""Draws the stack's CloudWatch dashboard as HTML from its own DashboardBody, in the nested stack the
+transformed template deploys it in: each widget at its grid place, with its title, view and the metrics it
+plots. No data is invented, so each chart area says what it graphs, not a made-up curve.
+scripts/dashboard-picture.sh renders it to a PNG.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from scripts.rehearse.nested import Stack
 from scripts.rehearse.transform import transformed
 
 # CloudWatch's grid is 24 units wide; rows are drawn taller than the console's, to fit each legend.
@@ -22,18 +24,21 @@ STACK = "groundskeeper"
 # What each ${...} of the body becomes in the picture: the names a stack called "groundskeeper" would get.
 NAMES = {
     "AWS::Region": "us-east-1",
-    "CorsAuditorFunction": f"{STACK}-cors-auditor",
-    "EmailSenderFunction": f"{STACK}-email-sender",
-    "EipJanitorFunction": f"{STACK}-eip-janitor",
-    "EmailConfigurationSet": f"{STACK}-email",
-    "EmailQueue.QueueName": "EmailQueue",
-    "EmailDeadLetterQueue.QueueName": "EmailDeadLetterQueue",
-    "AsyncFailureQueue.QueueName": "AsyncFailureQueue",
+    "CorsAuditorFunctionName": f"{STACK}-cors-auditor",
+    "EmailSenderFunctionName": f"{STACK}-email-sender",
+    "EipJanitorFunctionName": f"{STACK}-eip-janitor",
+    "EmailConfigurationSetName": f"{STACK}-email",
+    "EmailQueueName": "EmailQueue",
+    "EmailDeadLetterQueueName": "EmailDeadLetterQueue",
+    "AsyncFailureQueueName": "AsyncFailureQueue",
 }
 
 
-def dashboard_body(template: dict[str, Any]) -> dict[str, Any]:
-    body = template["Resources"]["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+def dashboard_body(deployed: Stack) -> dict[str, Any]:
+    observability = deployed.children["Observability"]
+    body = observability.resolve(
+        observability.template["Resources"]["Dashboard"]["Properties"]["DashboardBody"]
+    )
     text = re.sub(r"\$\{!", "${", re.sub(r"\$\{([A-Za-z0-9:.]+)\}", lambda m: NAMES[m.group(1)], body))
     parsed: dict[str, Any] = json.loads(text)
     return parsed
@@ -93,4 +98,4 @@ ul {{ list-style: none; margin: 0; padding: 0; }} li {{ margin: 0 0 3px; }}
 
 
 if __name__ == "__main__":
-    Path(sys.argv[1]).write_text(page(dashboard_body(transformed())))
+    Path(sys.argv[1]).write_text(page(dashboard_body(Stack(transformed()))))

@@ -16,9 +16,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
+from urllib.parse import urlparse
 
 import boto3
+from samcli.yamlhelper import yaml_parse
 
+from scripts.rehearse.nested import NESTED_STACK, Attribute, Stack
 from scripts.rehearse.transform import ROOT, transformed
 
 STACK = "groundskeeper-rehearsal"
@@ -47,20 +50,45 @@ OUTPUTS = {
     "EmailSenderFunctionArn",
     "EipJanitorFunctionArn",
 }
-# Alarm logical id -> (metric or expression it watches, threshold).
+# The nested stack of the alarms and dashboards (templates/observability.yaml).
+OBSERVABILITY = "Observability"
+# Alarm logical id -> (metric or expression it watches, threshold), every alarm the nested template declares.
+FUNCTION_FAILURES = ("FILL(errors, 0) + FILL(throttles, 0)", 0)
 ALARMS = {
     "EmailDeadLetterAlarm": ("ApproximateNumberOfMessagesVisible", 0),
     "AsyncFailureAlarm": ("ApproximateNumberOfMessagesVisible", 0),
-    "OrgWorkDeadLetterAlarm": ("ApproximateNumberOfMessagesVisible", 0),  # hub mode only
+    "OrgWorkDeadLetterAlarm": ("ApproximateNumberOfMessagesVisible", 0),
     "EmailQueueAgeAlarm": ("ApproximateAgeOfOldestMessage", {"Ref": "QueueAgeAlarmSeconds"}),
-    "CorsAuditorErrorsAlarm": ("FILL(errors, 0) + FILL(throttles, 0)", 0),
-    "EmailSenderErrorsAlarm": ("FILL(errors, 0) + FILL(throttles, 0)", 0),
-    "EipJanitorErrorsAlarm": ("FILL(errors, 0) + FILL(throttles, 0)", 0),
+    "CorsAuditorErrorsAlarm": FUNCTION_FAILURES,
+    "EmailSenderErrorsAlarm": FUNCTION_FAILURES,
+    "EipJanitorErrorsAlarm": FUNCTION_FAILURES,
+    "CorsChangeAuditErrorsAlarm": FUNCTION_FAILURES,
+    "CorsSweepErrorsAlarm": FUNCTION_FAILURES,
+    "WatchedBucketsAuditErrorsAlarm": FUNCTION_FAILURES,
+    "CorsOrgWorkerErrorsAlarm": FUNCTION_FAILURES,
+    "EipOrgWorkerErrorsAlarm": FUNCTION_FAILURES,
+    "OrgPlannerErrorsAlarm": FUNCTION_FAILURES,
     "ScheduledRulesFailedAlarm": ("FILL(janitor, 0) + FILL(sweep, 0) + FILL(corschanged, 0)", 0),
     "JanitorAddressErrorsAlarm": ("AddressErrors", 0),
     "SesBounceRateAlarm": ("Reputation.BounceRate", 0.05),
     "SesComplaintRateAlarm": ("Reputation.ComplaintRate", 0.001),
 }
+# The ones a single-account stack with the rehearsal's parameters creates: the others watch hub mode's queue
+# or functions that only a setting deploys.
+CREATED_ALARMS = {
+    "EmailDeadLetterAlarm",
+    "AsyncFailureAlarm",
+    "EmailQueueAgeAlarm",
+    "CorsAuditorErrorsAlarm",
+    "EmailSenderErrorsAlarm",
+    "EipJanitorErrorsAlarm",
+    "ScheduledRulesFailedAlarm",
+    "JanitorAddressErrorsAlarm",
+    "SesBounceRateAlarm",
+    "SesComplaintRateAlarm",
+}
+# For moto only, a nested stack's output read by the root stands as this marker plus "<stack>.<output>".
+NESTED_OUTPUT = "nested-output:"
 
 
 @dataclass
@@ -108,9 +136,14 @@ def moto_compatible(template: dict[str, Any]) -> dict[str, Any]:
     """moto's CloudFormation has no AWS::Lambda::Alias and no AWS::SES::ConfigurationSet: a Ref to either
     resolves to nothing and fails (or empties) the property that uses it. For moto only, a Ref to a live
     alias becomes the function's ARN and a Ref to the configuration set becomes its name; both are checked
-    on the transformed template as SAM made them (check_transformed)."""
+    on the transformed template as SAM made them (check_transformed).
+
+    moto creates nested stacks but cannot read their outputs (a GetAtt of one fails the whole CreateStack):
+    for moto only, such a GetAtt becomes a marker that names the output, and check_created reads the value
+    from the nested stack moto made."""
     resources = template["Resources"]
     replacements: dict[str, Any] = {}
+    nested = {name for name, resource in resources.items() if resource["Type"] == NESTED_STACK}
     for name, resource in resources.items():
         if resource["Type"] == "AWS::Lambda::Alias":
             replacements[name] = {"Fn::GetAtt": [resource["Properties"]["FunctionName"]["Ref"], "Arn"]}
@@ -121,6 +154,9 @@ def moto_compatible(template: dict[str, Any]) -> dict[str, Any]:
         if isinstance(node, dict):
             if set(node) == {"Ref"} and node["Ref"] in replacements:
                 return replacements[node["Ref"]]
+            if set(node) == {"Fn::GetAtt"} and node["Fn::GetAtt"][0] in nested:
+                logical, attribute = node["Fn::GetAtt"]
+                return f"{NESTED_OUTPUT}{logical}.{attribute.removeprefix('Outputs.')}"
             return {k: rewrite(v) for k, v in node.items()}
         if isinstance(node, list):
             return [rewrite(v) for v in node]
@@ -140,7 +176,7 @@ def create_stack(endpoint: str, template: dict[str, Any]) -> dict[str, Any]:
         StackName=STACK,
         TemplateURL=f"{endpoint}/{ARTIFACTS}/transformed.json",
         Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in PARAMETERS.items()],
-        Capabilities=["CAPABILITY_IAM"],
+        Capabilities=["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"],
     )
     deadline = time.monotonic() + 120
     while True:
@@ -155,7 +191,13 @@ def check_created(stack: dict[str, Any], checks: Checks) -> None:
     checks.that(
         "stack CREATE_COMPLETE", stack["StackStatus"] == "CREATE_COMPLETE", stack.get("StackStatusReason")
     )
-    outputs = {o["OutputKey"]: o for o in stack.get("Outputs", [])}
+    nested = _nested_stacks(stack["StackName"])
+    checks.that(
+        "nested observability stack CREATE_COMPLETE",
+        nested.get(OBSERVABILITY, {}).get("StackStatus") == "CREATE_COMPLETE",
+        {name: s.get("StackStatus") for name, s in nested.items()},
+    )
+    outputs = _forwarded({o["OutputKey"]: o for o in stack.get("Outputs", [])}, nested, checks)
     checks.that("outputs present", set(outputs) >= OUTPUTS, sorted(OUTPUTS - set(outputs)))
     checks.that("outputs exported", all("ExportName" in o for o in outputs.values()), outputs)
 
@@ -185,6 +227,37 @@ def check_created(stack: dict[str, Any], checks: Checks) -> None:
 
     _check_queues_and_roles(outputs, checks)
     _check_rules_and_operations(outputs, checks)
+
+
+def _nested_stacks(stack_name: str) -> dict[str, dict[str, Any]]:
+    """Logical id -> the described nested stack, for each nested stack moto made for this one."""
+    cloudformation = boto3.client("cloudformation", region_name=REGION)
+    resources = cloudformation.describe_stack_resources(StackName=stack_name)["StackResources"]
+    return {
+        r["LogicalResourceId"]: dict(
+            cloudformation.describe_stacks(StackName=r["PhysicalResourceId"])["Stacks"][0]
+        )
+        for r in resources
+        if r.get("ResourceType") == NESTED_STACK
+    }
+
+
+def _forwarded(
+    outputs: dict[str, dict[str, Any]], nested: dict[str, dict[str, Any]], checks: Checks
+) -> dict[str, dict[str, Any]]:
+    """The root's outputs with each marker of a nested stack's output (moto_compatible) replaced by that
+    output's value, as CloudFormation would have resolved it."""
+    resolved = {}
+    for key, output in outputs.items():
+        value = output["OutputValue"]
+        if isinstance(value, str) and value.startswith(NESTED_OUTPUT):
+            logical, name = value.removeprefix(NESTED_OUTPUT).split(".", 1)
+            found = {o["OutputKey"]: o["OutputValue"] for o in nested.get(logical, {}).get("Outputs", [])}
+            checks.that(f"{key} forwards {logical}'s output {name}", name in found, sorted(found))
+            resolved[key] = {**output, "OutputValue": found.get(name, "")}
+        else:
+            resolved[key] = output
+    return resolved
 
 
 def _check_queues_and_roles(outputs: dict[str, Any], checks: Checks) -> None:
@@ -266,9 +339,18 @@ def _check_rules_and_operations(outputs: dict[str, Any], checks: Checks) -> None
     )
 
 
-def check_transformed(template: dict[str, Any], checks: Checks) -> None:
-    """What moto's CloudFormation drops (docs/deploy.md, "Rehearsal"), checked where SAM put it."""
-    resources = template["Resources"]
+def uploaded_template(url: str) -> dict[str, Any]:
+    """A nested template as `sam package` uploaded it, read back from the path-style URL it wrote."""
+    bucket, key = urlparse(url).path.lstrip("/").split("/", 1)
+    body = boto3.client("s3", region_name=REGION).get_object(Bucket=bucket, Key=key)["Body"].read()
+    template: dict[str, Any] = yaml_parse(body.decode())
+    return template
+
+
+def check_transformed(deployed: Stack, checks: Checks) -> None:
+    """What moto's CloudFormation drops (docs/deploy.md, "Rehearsal"), checked where SAM put it: in the
+    transformed template and in the nested stacks it deploys."""
+    resources = deployed.template["Resources"]
 
     def props(logical: str) -> dict[str, Any]:
         value: dict[str, Any] = resources[logical]["Properties"]
@@ -298,8 +380,15 @@ def check_transformed(template: dict[str, Any], checks: Checks) -> None:
     checks.that("janitor never retried", invoke_config["MaximumRetryAttempts"] == 0, invoke_config)
     deployment = of_type("AWS::CodeDeploy::DeploymentGroup")
     checks.that("sender canary", "Canary10Percent5Minutes" in str(deployment), deployment)
+    rollback = [
+        deployed.resolve(alarm["Name"])
+        for group in deployment.values()
+        for alarm in group["Properties"]["AlarmConfiguration"]["Alarms"]
+    ]
     checks.that(
-        "canary rolls back on the sender's alarm", "EmailSenderErrorsAlarm" in str(deployment), deployment
+        "canary rolls back on the sender's alarm",
+        rollback == [Attribute(OBSERVABILITY, "EmailSenderErrorsAlarm", "Ref")],
+        rollback,
     )
 
     bucket = props("UploadsBucket")
@@ -338,10 +427,20 @@ def check_transformed(template: dict[str, Any], checks: Checks) -> None:
         set(events) == {"bounce", "complaint", "reject", "renderingFailure", "deliveryDelay"},
         events,
     )
-    alarms = of_type("AWS::CloudWatch::Alarm")
-    checks.that("alarms", set(alarms) == set(ALARMS), sorted(set(alarms) ^ set(ALARMS)))
+    _check_alarms(deployed.children[OBSERVABILITY], checks)
+
+
+def _check_alarms(observability: Stack, checks: Checks) -> None:
+    declared = {
+        logical: resource
+        for logical, resource in observability.template["Resources"].items()
+        if resource["Type"] == "AWS::CloudWatch::Alarm"
+    }
+    checks.that("alarms", set(declared) == set(ALARMS), sorted(set(declared) ^ set(ALARMS)))
+    created = observability.resources("AWS::CloudWatch::Alarm")
+    checks.that("alarms created", set(created) == CREATED_ALARMS, sorted(set(created) ^ CREATED_ALARMS))
     for logical, (watched, threshold) in ALARMS.items():
-        alarm = alarms.get(logical, {}).get("Properties", {})
+        alarm = declared.get(logical, {}).get("Properties", {})
         got = alarm.get("MetricName") or next(
             (m["Expression"] for m in alarm.get("Metrics", []) if "Expression" in m), None
         )
@@ -351,6 +450,23 @@ def check_transformed(template: dict[str, Any], checks: Checks) -> None:
         )
         checks.that(f"{logical} quiet when idle", alarm.get("TreatMissingData") == "notBreaching", "")
         checks.that(f"{logical} notifies the topic", "AlarmTopic" in str(alarm.get("AlarmActions")), "")
+    for logical, alarm in created.items():
+        properties = alarm["Properties"]
+        dimensions = [
+            *properties.get("Dimensions", []),
+            *(
+                d
+                for m in properties.get("Metrics", [])
+                for d in m.get("MetricStat", {}).get("Metric", {}).get("Dimensions", [])
+            ),
+        ]
+        # Each dimension is a fixed value or the name of one of the root stack's resources, never empty.
+        watched = [observability.resolve(d["Value"]) for d in dimensions]
+        checks.that(
+            f"{logical} watches what the root stack names",
+            all((isinstance(v, Attribute) and v.path == "") or (isinstance(v, str) and v) for v in watched),
+            watched,
+        )
 
 
 def main(endpoint: str, build_template: Path, out: Path) -> int:
@@ -368,7 +484,8 @@ def main(endpoint: str, build_template: Path, out: Path) -> int:
     (out / "transformed.json").write_text(json.dumps(template, indent=1))
     stack = step("CloudFormation CreateStack", lambda: create_stack(endpoint, moto_compatible(template)))
     checks = Checks()
-    step("checks", lambda: (check_created(stack, checks), check_transformed(template, checks)))
+    deployed = Stack(template, PARAMETERS, load=uploaded_template)
+    step("checks", lambda: (check_created(stack, checks), check_transformed(deployed, checks)))
     for failure in checks.failed:
         print(f"  FAILED {failure}")
     print(f"rehearsal: {len(checks.passed)} checks passed, {len(checks.failed)} failed")

@@ -1,5 +1,6 @@
-"""Every queue where failures are parked has an alarm, in the transformed template as SAM deploys it: a dead
-letter nobody hears about is a failure lost."""
+"""Every queue where failures are parked has an alarm, in the stacks SAM deploys: the transformed template
+and the nested stacks it creates, with and without hub mode. A dead letter nobody hears about is a failure
+lost."""
 
 from __future__ import annotations
 
@@ -8,22 +9,25 @@ from typing import Any
 
 import pytest
 
+from scripts.rehearse.nested import Attribute, Stack
 from scripts.rehearse.transform import transformed
 
 HUB_MODE = {"MemberAccounts": "111111111111,222222222222", "CorsSweepEnabled": "true"}
+MODES = {"single account": {}, "hub mode": HUB_MODE}
 
 
-@pytest.fixture(scope="module")
-def template() -> dict[str, Any]:
-    return transformed(parameters=HUB_MODE)
+@pytest.fixture(scope="module", params=sorted(MODES))
+def deployed(request: pytest.FixtureRequest) -> Stack:
+    parameters = MODES[request.param]
+    return Stack(transformed(parameters=parameters), parameters)
 
 
-def _parking_queues(node: Any) -> Iterator[str]:
-    """Logical ids of the queues that a queue's redrive policy, a function's dead-letter config or an
+def _parking_targets(node: Any) -> Iterator[Any]:
+    """The values naming a queue that a queue's redrive policy, a function's dead-letter config or an
     asynchronous invocation's on-failure destination sends to."""
     if isinstance(node, list):
         for item in node:
-            yield from _parking_queues(item)
+            yield from _parking_targets(item)
     elif isinstance(node, dict):
         for key, value in node.items():
             target = {
@@ -32,44 +36,61 @@ def _parking_queues(node: Any) -> Iterator[str]:
                 "OnFailure": value.get("Destination") if isinstance(value, dict) else None,
             }.get(key)
             if isinstance(target, dict) and "Fn::GetAtt" in target:
-                yield target["Fn::GetAtt"][0]
+                yield target
             else:
-                yield from _parking_queues(value)
+                yield from _parking_targets(value)
 
 
-def _alarmed_queue(alarm: dict[str, Any]) -> str | None:
-    properties = alarm["Properties"]
-    if properties.get("Namespace") != "AWS/SQS":
-        return None
-    if properties.get("MetricName") != "ApproximateNumberOfMessagesVisible":
-        return None
-    if (properties.get("ComparisonOperator"), properties.get("Threshold")) != ("GreaterThanThreshold", 0):
-        return None
-    for dimension in properties.get("Dimensions", []):
-        value = dimension.get("Value")
-        if dimension.get("Name") == "QueueName" and isinstance(value, dict) and "Fn::GetAtt" in value:
-            return str(value["Fn::GetAtt"][0])
-    return None
+def _parking_queues(deployed: Stack) -> set[tuple[str, str]]:
+    """(stack path, logical id) of every queue, in any of the stacks, where failures are parked."""
+    queues = set()
+    for stack in deployed.stacks():
+        for target in _parking_targets(stack.resources()):
+            queue = stack.resolve(target)
+            assert isinstance(queue, Attribute), target
+            queues.add((queue.path, queue.logical))
+    return queues
 
 
-def test_the_template_parks_failures_in_the_queues_we_expect(template: dict[str, Any]) -> None:
-    assert set(_parking_queues(template["Resources"])) == {
+def _alarmed_queues(deployed: Stack) -> dict[tuple[str, str], dict[str, Any]]:
+    """(stack path, logical id) of each queue an alarm watches for its first visible message -> the alarm."""
+    alarmed = {}
+    for stack in deployed.stacks():
+        for alarm in stack.resources("AWS::CloudWatch::Alarm").values():
+            properties = alarm["Properties"]
+            if (properties.get("Namespace"), properties.get("MetricName")) != (
+                "AWS/SQS",
+                "ApproximateNumberOfMessagesVisible",
+            ):
+                continue
+            if (properties.get("ComparisonOperator"), properties.get("Threshold")) != (
+                "GreaterThanThreshold",
+                0,
+            ):
+                continue
+            for dimension in properties.get("Dimensions", []):
+                queue = stack.resolve(dimension.get("Value"))
+                if dimension.get("Name") == "QueueName" and isinstance(queue, Attribute):
+                    alarmed[(queue.path, queue.logical)] = alarm
+    return alarmed
+
+
+def test_the_template_parks_failures_in_the_queues_we_expect(deployed: Stack) -> None:
+    hub_mode = deployed.condition("HasMemberAccounts")
+    assert {logical for _, logical in _parking_queues(deployed)} == {
         "EmailDeadLetterQueue",
         "AsyncFailureQueue",
-        "OrgWorkDeadLetterQueue",
+        *(["OrgWorkDeadLetterQueue"] if hub_mode else []),
     }
 
 
-def test_every_parking_queue_has_an_alarm_on_its_first_message_under_the_same_condition(
-    template: dict[str, Any],
-) -> None:
-    resources = template["Resources"]
-    alarms = {
-        _alarmed_queue(resource): resource
-        for resource in resources.values()
-        if resource["Type"] == "AWS::CloudWatch::Alarm"
-    }
-    for queue in set(_parking_queues(resources)):
-        assert queue in alarms, f"{queue} parks failures and has no alarm"
-        assert alarms[queue].get("Condition") == resources[queue].get("Condition"), queue
-        assert alarms[queue]["Properties"]["AlarmActions"], queue
+def test_every_parking_queue_has_an_alarm_on_its_first_message(deployed: Stack) -> None:
+    alarmed = _alarmed_queues(deployed)
+    for queue in _parking_queues(deployed):
+        assert queue in alarmed, f"{queue} parks failures and has no alarm"
+        assert alarmed[queue]["Properties"]["AlarmActions"], queue
+
+
+def test_alarms_live_in_the_observability_stack(deployed: Stack) -> None:
+    assert not deployed.resources("AWS::CloudWatch::Alarm")
+    assert deployed.children["Observability"].resources("AWS::CloudWatch::Alarm")
