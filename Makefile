@@ -79,10 +79,8 @@ lint: venv ## ruff, mypy, vulture, shellcheck, sam validate --lint, cfn-lint and
 	@vulture
 	@shellcheck -x scripts/*.sh scripts/local/*.sh .ci/run
 	@sam validate --lint
-	@cfn-lint template.yaml
-	@checkov -f template.yaml --quiet --compact --skip-download
-	@cfn-lint templates/member-role.yaml
-	@checkov -f templates/member-role.yaml --quiet --compact --skip-download
+	@cfn-lint template.yaml templates/*.yaml
+	@for t in template.yaml templates/*.yaml; do checkov -f $$t --quiet --compact --skip-download || exit 1; done
 
 format: venv ## Apply ruff's formatting and safe fixes
 	@ruff format .
