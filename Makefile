@@ -80,7 +80,7 @@ lint: venv ## ruff, mypy, vulture, shellcheck, sam validate --lint, cfn-lint and
 	@shellcheck -x scripts/*.sh scripts/local/*.sh .ci/run
 	@sam validate --lint
 	@cfn-lint template.yaml templates/*.yaml
-	@for t in template.yaml templates/*.yaml; do checkov -f "$$t" --quiet --compact --skip-download; done
+	@for t in template.yaml templates/*.yaml; do checkov -f $$t --quiet --compact --skip-download || exit 1; done
 
 format: venv ## Apply ruff's formatting and safe fixes
 	@ruff format .
@@ -89,7 +89,7 @@ format: venv ## Apply ruff's formatting and safe fixes
 demo: local-ready ## Provision a small world on moto and run every function through `sam local invoke`
 	@$(WITH_ENGINE) $(LOCAL_AWS) $(BIN)/python -m scripts.demo
 
-bench: local-ready ## Print every performance figure as a ratio measured in the same run; write docs/performance.md
+bench: local-ready ## Print every performance figure as a ratio measured in the same run
 	@$(WITH_ENGINE) $(LOCAL_AWS) $(BIN)/python -m bench
 
 cli: venv ## Put the groundskeeper command in .venv/bin (docs/cli.md)

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from scripts.rehearse.transform import transformed
+from tests.unit.deployed_template import deployed, nested_template
 
 # The only actions that may be granted on "*": each supports no resource type in the Service Authorization
 # Reference, so no narrower Resource exists.
@@ -44,6 +45,21 @@ PARAMETER_SETS = [
     {"MemberAccounts": "organization", "CorsSweepEnabled": "true", "MemberRoleName": "gk-member"},
 ]
 ALL_BUCKETS = "s3:::*"
+# Every function and the one role it runs under: the four functions that audit this account's buckets share
+# one, every other job has its own.
+ROLE_OF = {
+    "CorsAuditorFunction": "CorsAuditorFunctionRole",
+    "CorsChangeAuditFunction": "CorsAuditorFunctionRole",
+    "CorsSweepFunction": "CorsAuditorFunctionRole",
+    "WatchedBucketsAuditFunction": "CorsAuditorFunctionRole",
+    "EipJanitorFunction": "EipJanitorFunctionRole",
+    "EmailSenderFunction": "EmailSenderFunctionRole",
+    "OrgPlannerFunction": "OrgPlannerFunctionRole",
+    "CorsOrgWorkerFunction": "CorsOrgWorkerFunctionRole",
+    "EipOrgWorkerFunction": "EipOrgWorkerFunctionRole",
+}
+HUB_FUNCTIONS = {"OrgPlannerFunction", "CorsOrgWorkerFunction", "EipOrgWorkerFunction"}
+WORKER_ROLES = {"CorsOrgWorkerFunctionRole", "EipOrgWorkerFunctionRole"}
 
 
 @pytest.fixture(scope="module", params=range(len(PARAMETER_SETS)), ids=lambda i: f"params{i}")
@@ -98,12 +114,7 @@ def test_no_role_carries_a_managed_policy(template: dict[str, Any]) -> None:
     # SAM's own roles bring AWSLambdaBasicExecutionRole (logs on "*"), AWSXrayWriteOnlyAccess, and the SQS
     # and CodeDeploy managed policies: every role here is written out instead.
     roles = {n: r for n, r in template["Resources"].items() if r["Type"] == "AWS::IAM::Role"}
-    assert set(roles) == {
-        "CorsAuditorFunctionRole",
-        "EmailSenderFunctionRole",
-        "EipJanitorFunctionRole",
-        "SenderDeploymentRole",
-    }
+    assert set(roles) == {*ROLE_OF.values(), "SenderDeploymentRole"}
     assert [n for n, r in roles.items() if r["Properties"].get("ManagedPolicyArns")] == []
 
 
@@ -184,7 +195,10 @@ def test_tls_denies_cover_every_action(template: dict[str, Any]) -> None:
     resources = template["Resources"]
     bucket_deny = resources["UploadsBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"][0]
     queue_deny = resources["QueuesPolicy"]["Properties"]["PolicyDocument"]["Statement"][0]
-    for deny, action in ((bucket_deny, "s3:*"), (queue_deny, "sqs:*")):
+    hub = nested_template(resources["Hub"])["Resources"]
+    work_deny = hub["WorkQueuesPolicy"]["Properties"]["PolicyDocument"]["Statement"][0]
+    assert len(work_deny["Resource"]) == len(hub["WorkQueuesPolicy"]["Properties"]["Queues"]) == 3
+    for deny, action in ((bucket_deny, "s3:*"), (queue_deny, "sqs:*"), (work_deny, "sqs:*")):
         assert (deny["Effect"], deny["Action"]) == ("Deny", action)
         assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
 
@@ -193,105 +207,139 @@ def role_statements(template: dict[str, Any], role: str) -> list[dict[str, Any]]
     return [statement for name, statement in identity_statements(template) if name == role]
 
 
-# Each role reads only the queue its own event source mapping consumes: the sender its email requests, the
-# janitor and the auditor their work queues (hub mode).
+def test_each_function_runs_under_its_jobs_role(template: dict[str, Any]) -> None:
+    functions = {
+        name: resource
+        for name, resource in template["Resources"].items()
+        if resource["Type"] == "AWS::Lambda::Function"
+    }
+    assert {name: f["Properties"]["Role"] for name, f in functions.items()} == {
+        name: {"Fn::GetAtt": [role, "Arn"]} for name, role in ROLE_OF.items()
+    }
+    for name in HUB_FUNCTIONS:
+        assert functions[name]["Condition"] == "HasMemberAccounts"
+        assert template["Resources"][ROLE_OF[name]]["Condition"] == "HasMemberAccounts"
+
+
+def hub_layer(template: dict[str, Any]) -> str:
+    """The logical id SAM gives OrgLayer's published version (OrgLayer<hash>)."""
+    (layer,) = [
+        name
+        for name, resource in template["Resources"].items()
+        if resource["Type"] == "AWS::Lambda::LayerVersion"
+        and resource["Properties"]["LayerName"] == {"Fn::Sub": "${AWS::StackName}-groundskeeper-org"}
+    ]
+    return str(layer)
+
+
+def test_only_hub_functions_attach_the_hub_layer(template: dict[str, Any]) -> None:
+    layer = {"Ref": hub_layer(template)}
+    attached = {
+        name
+        for name, resource in template["Resources"].items()
+        if resource["Type"] == "AWS::Lambda::Function" and layer in resource["Properties"].get("Layers", [])
+    }
+    assert attached == HUB_FUNCTIONS
+
+
+def hub_output(name: str) -> dict[str, Any]:
+    return {"Fn::GetAtt": ["Hub", f"Outputs.{name}"]}
+
+
+# Each role reads only the queue its own event source mapping consumes: the sender its email requests, each
+# worker its job's work queue (hub mode).
 CONSUMED_QUEUE = {
-    "EmailSenderFunctionRole": "EmailQueue",
-    "EipJanitorFunctionRole": "JanitorWorkQueue",
-    "CorsAuditorFunctionRole": "CorsSweepWorkQueue",
+    "EmailSenderFunctionRole": {"Fn::GetAtt": ["EmailQueue", "Arn"]},
+    "EipOrgWorkerFunctionRole": hub_output("JanitorWorkQueueArn"),
+    "CorsOrgWorkerFunctionRole": hub_output("CorsSweepWorkQueueArn"),
 }
 
 
-@pytest.mark.parametrize("role", sorted(CONSUMED_QUEUE))
-def test_each_function_reads_only_its_own_queue(template: dict[str, Any], role: str) -> None:
-    reads = {
-        action: statement["Resource"]
-        for statement in role_statements(template, role)
-        for action in as_list(statement["Action"])
-        if action.startswith("sqs:") and action != "sqs:SendMessage"
-    }
-    queue = {"Fn::GetAtt": [CONSUMED_QUEUE[role], "Arn"]}
+def test_each_function_reads_only_its_own_queue(template: dict[str, Any]) -> None:
+    reads: dict[str, dict[str, Any]] = {}
+    for role, statement in identity_statements(template):
+        for action in as_list(statement["Action"]):
+            if action.startswith("sqs:") and action != "sqs:SendMessage":
+                reads.setdefault(role, {})[action] = statement["Resource"]
     assert reads == {
-        "sqs:ReceiveMessage": queue,
-        "sqs:DeleteMessage": queue,
-        "sqs:GetQueueAttributes": queue,
+        role: dict.fromkeys(["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"], queue)
+        for role, queue in CONSUMED_QUEUE.items()
     }
+
+
+STACK_QUEUES = {"EmailQueue", "EmailDeadLetterQueue", "AsyncFailureQueue"}
+HUB_QUEUES = {"JanitorWorkQueueArn", "CorsSweepWorkQueueArn", "OrgWorkDeadLetterQueueArn"}
 
 
 def test_sends_name_the_stacks_own_queues(template: dict[str, Any]) -> None:
-    sends = {
-        str(statement["Resource"])
+    sent_to = [
+        resource
         for _, statement in identity_statements(template)
         if statement["Action"] == "sqs:SendMessage"
-    }
-    assert all("Fn::GetAtt" in s for s in sends)
-
-
-@pytest.mark.parametrize("role", ["EipJanitorFunctionRole", "CorsAuditorFunctionRole"])
-def test_hub_statements_exist_only_in_hub_mode(template: dict[str, Any], role: str) -> None:
-    """Every hub statement sits under HasMemberAccounts (ListAccounts and the account tags under
-    ListsOrganization), so a stack without MemberAccounts gets none of them; and the member role is named,
-    never any role."""
-    policy = template["Resources"][role]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
-    hub = {
-        item["Fn::If"][1]["Sid"]: item["Fn::If"][0]
-        for item in policy
-        if isinstance(item, dict) and "Fn::If" in item and isinstance(item["Fn::If"][1], dict)
-    }
-    # Every statement under a hub condition is listed here: a new one must be added on purpose.
-    assert {sid: hub[sid] for sid in hub if hub[sid] in ("HasMemberAccounts", "ListsOrganization")} == {
-        "AssumeMemberRoles": "HasMemberAccounts",
-        "ListOrganizationAccounts": "ListsOrganization",
-        "ReadOrgAccountTags": "ListsOrganization",
-        "PlanOrgRuns": "HasMemberAccounts",
-        "ConsumeOrgWork": "HasMemberAccounts",
-        "DeadLetterOrgWork": "HasMemberAccounts",
-        "OrgRunParts": "HasMemberAccounts",
-    }
-    dead_letters = unique(s for s in role_statements(template, role) if s.get("Sid") == "DeadLetterOrgWork")
-    assert [(s["Action"], s["Resource"]) for s in dead_letters] == [
-        ("sqs:SendMessage", {"Fn::GetAtt": ["OrgWorkDeadLetterQueue", "Arn"]})
+        for resource in as_list(statement["Resource"])
     ]
-    assume = unique(s for s in role_statements(template, role) if s.get("Action") == "sts:AssumeRole")
-    assert [s["Resource"] for s in assume] == [
-        {"Fn::Sub": "arn:${AWS::Partition}:iam::*:role/${MemberRoleName}"}
+    allowed = [{"Fn::GetAtt": [q, "Arn"]} for q in STACK_QUEUES] + [hub_output(q) for q in HUB_QUEUES]
+    assert [r for r in sent_to if r not in allowed] == []
+
+
+def test_hub_statements_name_the_member_role_and_the_runs_prefix(template: dict[str, Any]) -> None:
+    """The hub roles exist only in hub mode (above); within them, the member role is named (never any role),
+    the work DLQ is the hub stack's, and the runs are touched only under their own key prefix."""
+    for role in WORKER_ROLES:
+        statements = {s.get("Sid"): s for s in role_statements(template, role)}
+        assert statements["AssumeMemberRoles"]["Resource"] == {
+            "Fn::Sub": "arn:${AWS::Partition}:iam::*:role/${MemberRoleName}"
+        }
+        assert statements["DeadLetterOrgWork"]["Resource"] == hub_output("OrgWorkDeadLetterQueueArn")
+        assert statements["OrgRunParts"]["Condition"] == {
+            "ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["org-run#*"]}
+        }
+    planner = {s.get("Sid"): s for s in role_statements(template, "OrgPlannerFunctionRole")}
+    assert planner["StartOrgRuns"]["Action"] == "dynamodb:PutItem"
+    assert planner["StartOrgRuns"]["Condition"] == {
+        "ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["org-run#*"]}
+    }
+    assert planner["PlanOrgRuns"]["Resource"] == [
+        hub_output("JanitorWorkQueueArn"),
+        hub_output("CorsSweepWorkQueueArn"),
     ]
-    parts = unique(s for s in role_statements(template, role) if s.get("Sid") == "OrgRunParts")
-    assert parts[0]["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["org-run#*"]}}
 
 
-ORGANIZATION_ONLY = {
-    "organizations:ListAccounts": "*",
-    "organizations:ListTagsForResource": {"Fn::Sub": "arn:${AWS::Partition}:organizations::*:account/o-*/*"},
+ORGANIZATION_ONLY: dict[str, dict[str, Any]] = {
+    "OrgPlannerFunctionRole": {"organizations:ListAccounts": "*"},
+    **{
+        role: {
+            "organizations:ListTagsForResource": {
+                "Fn::Sub": "arn:${AWS::Partition}:organizations::*:account/o-*/*"
+            }
+        }
+        for role in WORKER_ROLES
+    },
 }
 
 
-@pytest.mark.parametrize("role", ["EipJanitorFunctionRole", "CorsAuditorFunctionRole"])
-def test_organizations_actions_exist_only_under_lists_organization(
-    template: dict[str, Any], role: str
-) -> None:
-    """Each Organizations action sits in a statement of its own, under ListsOrganization and nowhere else,
-    and the owner tags are read from account ARNs only (not roots, OUs or policies)."""
-    policy = template["Resources"][role]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
-    granted: dict[str, list[tuple[str | None, Any]]] = {}
-    for item in policy:
-        guarded = isinstance(item, dict) and set(item) == {"Fn::If"}
-        condition, statement = (item["Fn::If"][0], item["Fn::If"][1]) if guarded else (None, item)
-        for variant in branches(statement):
-            if not isinstance(variant, dict) or variant == {"Ref": "AWS::NoValue"}:
-                continue
-            for action in as_list(variant["Action"]):
-                if action.startswith("organizations:"):
-                    granted.setdefault(action, []).append((condition, variant["Resource"]))
+def test_organizations_actions_exist_only_under_lists_organization(template: dict[str, Any]) -> None:
+    """Each Organizations action sits in a statement of its own, under ListsOrganization, in the one role
+    that needs it: the planner lists the accounts, each worker reads its own account's owner tag (from account
+    ARNs only, not roots, OUs or policies)."""
+    granted: dict[str, dict[str, list[tuple[str | None, Any]]]] = {}
+    for role, resource in template["Resources"].items():
+        if resource["Type"] != "AWS::IAM::Role":
+            continue
+        for item in resource["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]:
+            guarded = isinstance(item, dict) and set(item) == {"Fn::If"}
+            condition, statement = (item["Fn::If"][0], item["Fn::If"][1]) if guarded else (None, item)
+            for variant in branches(statement):
+                if not isinstance(variant, dict) or variant == {"Ref": "AWS::NoValue"}:
+                    continue
+                for action in as_list(variant["Action"]):
+                    if action.startswith("organizations:"):
+                        found = granted.setdefault(role, {}).setdefault(action, [])
+                        found.append((condition, variant["Resource"]))
     assert granted == {
-        action: [("ListsOrganization", resource)] for action, resource in ORGANIZATION_ONLY.items()
+        role: {action: [("ListsOrganization", arn)] for action, arn in actions.items()}
+        for role, actions in ORGANIZATION_ONLY.items()
     }
-    holders = {
-        name
-        for name, statement in identity_statements(template)
-        if any(action.startswith("organizations:") for action in as_list(statement["Action"]))
-    }
-    assert holders == {"EipJanitorFunctionRole", "CorsAuditorFunctionRole"}
 
 
 def test_hub_mode_is_off_by_default() -> None:
@@ -300,16 +348,160 @@ def test_hub_mode_is_off_by_default() -> None:
         "Fn::Not": [{"Fn::Equals": [{"Ref": "MemberAccounts"}, ""]}]
     }
     assert template["Parameters"]["MemberAccounts"]["Default"] == ""
-    for name in ("JanitorWorkQueue", "CorsSweepWorkQueue", "OrgWorkDeadLetterQueue", "WorkQueuesPolicy"):
-        assert template["Resources"][name]["Condition"] == "HasMemberAccounts"
-    mappings = {
-        r["Properties"]["EventSourceArn"]["Fn::GetAtt"][0]: r
-        for r in template["Resources"].values()
-        if r["Type"] == "AWS::Lambda::EventSourceMapping"
+    hub_mode = {
+        name
+        for name, resource in template["Resources"].items()
+        if resource.get("Condition") == "HasMemberAccounts"
     }
-    for queue in ("JanitorWorkQueue", "CorsSweepWorkQueue"):
-        assert mappings[queue]["Condition"] == "HasMemberAccounts"
-        assert mappings[queue]["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
-        assert mappings[queue]["Properties"]["ScalingConfig"] == {
-            "MaximumConcurrency": {"Ref": "OrgMaxConcurrency"}
+    assert {
+        "Hub",
+        "JanitorWorkMapping",
+        "CorsSweepWorkMapping",
+        "OrgPlannerJanitorSchedule",
+        "OrgPlannerSweepSchedule",
+        *HUB_FUNCTIONS,
+        *(ROLE_OF[f] for f in HUB_FUNCTIONS),
+    } <= hub_mode
+    # Whatever names the hub stack's outputs exists only with it, or names them only in a hub-mode branch.
+    for name, resource in template["Resources"].items():
+        if name not in hub_mode:
+            assert not _names_hub_outputs(resource), name
+
+
+def _names_hub_outputs(node: Any) -> bool:
+    """True where `node` reads the hub stack's outputs outside the true branch of a HasMemberAccounts If."""
+    if isinstance(node, dict):
+        target = node.get("Fn::GetAtt")
+        if target is not None:
+            return str(target[0] if isinstance(target, list) else target.split(".")[0]) == "Hub"
+
+        branches = node.get("Fn::If")
+        if isinstance(branches, list) and branches[0] == "HasMemberAccounts":
+            return _names_hub_outputs(branches[2])
+        return any(_names_hub_outputs(value) for value in node.values())
+    if isinstance(node, list):
+        return any(_names_hub_outputs(value) for value in node)
+    return False
+
+
+# ---------------------------------------------------------------- what each role may do, as deployed
+# The three ways to run the stack, each with every optional CORS trigger on: a single account, a hub with
+# listed member accounts, and a hub over the whole Organization.
+EVERY_TRIGGER = {
+    "CorsChangeTrigger": "true",
+    "CorsSweepEnabled": "true",
+    "WatchedBuckets": "*",
+    "CorsRemediation": "fix",
+}
+SCENARIOS = {
+    "single-account": EVERY_TRIGGER,
+    "hub-listed": {**EVERY_TRIGGER, "MemberAccounts": "111111111111,222222222222"},
+    "hub-organization": {**EVERY_TRIGGER, "MemberAccounts": "organization"},
+}
+SINGLE_ACCOUNT_FUNCTIONS = {
+    "CorsAuditorFunction",
+    "CorsChangeAuditFunction",
+    "CorsSweepFunction",
+    "WatchedBucketsAuditFunction",
+    "EipJanitorFunction",
+}
+DYNAMODB_WRITES = {
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:BatchWriteItem",
+}
+RUNS_PREFIX = "org-run#"
+
+
+@pytest.fixture(scope="module", params=sorted(SCENARIOS))
+def scenario(request: pytest.FixtureRequest) -> tuple[str, dict[str, Any]]:
+    return request.param, deployed(SCENARIOS[request.param])
+
+
+def grants(resources: dict[str, Any], role: str) -> list[tuple[str, Any, dict[str, Any]]]:
+    """(action, resource, condition) for every Allow of the role's inline policies, as deployed."""
+    found = []
+    for policy in resources[role]["Properties"]["Policies"]:
+        for statement in as_list(policy["PolicyDocument"]["Statement"]):
+            if statement["Effect"] == "Allow":
+                for action in as_list(statement["Action"]):
+                    found.append((action, statement["Resource"], statement.get("Condition", {})))
+    return found
+
+
+def writes_runs(action: str, condition: dict[str, Any]) -> bool:
+    """Whether a DynamoDB write may reach a run's header or parts: only a leading-keys condition whose every
+    pattern names another prefix keeps it out."""
+    if action not in DYNAMODB_WRITES:
+        return False
+    patterns = condition.get("ForAllValues:StringLike", {}).get("dynamodb:LeadingKeys")
+    return patterns is None or any(RUNS_PREFIX.startswith(p.rstrip("*")) for p in as_list(patterns))
+
+
+def holders(resources: dict[str, Any], wanted: str) -> set[str]:
+    roles = [name for name, r in resources.items() if r["Type"] == "AWS::IAM::Role"]
+    return {role for role in roles if any(action == wanted for action, _, _ in grants(resources, role))}
+
+
+def test_single_account_functions_have_no_hub_permission(scenario: tuple[str, dict[str, Any]]) -> None:
+    """The upload path and the other single-account jobs run under roles that cannot reach another account,
+    the Organization, the runs or the work queues, in every mode; nor do they load the hub layer."""
+    name, resources = scenario
+    present = SINGLE_ACCOUNT_FUNCTIONS & set(resources)
+    # In hub mode the planner runs the sweep across the members: there is no single-account sweep function.
+    assert present == (
+        SINGLE_ACCOUNT_FUNCTIONS - ({"CorsSweepFunction"} if name.startswith("hub") else set())
+    )
+    for function in sorted(present):
+        properties = resources[function]["Properties"]
+        role = properties["Role"].removeprefix("<").removesuffix(".Arn>")
+        assert role == ROLE_OF[function]
+        assert not any(layer.startswith("<OrgLayer") for layer in properties["Layers"]), function
+        for action, resource, condition in grants(resources, role):
+            assert action != "sts:AssumeRole", (function, role)
+            assert not action.startswith("organizations:"), (function, role, action)
+            assert not writes_runs(action, condition), (function, role, action)
+            assert "Hub.Outputs" not in json.dumps(resource), (function, role, action)
+
+
+def test_only_the_org_workers_may_assume_member_roles(scenario: tuple[str, dict[str, Any]]) -> None:
+    name, resources = scenario
+    assert holders(resources, "sts:AssumeRole") == (WORKER_ROLES if name.startswith("hub") else set())
+    for role in holders(resources, "sts:AssumeRole"):
+        assumed = {str(r) for a, r, _ in grants(resources, role) if a == "sts:AssumeRole"}
+        assert assumed == {"arn:aws:iam::*:role/GroundskeeperMember"}
+
+
+def test_only_the_planner_may_list_the_organization(scenario: tuple[str, dict[str, Any]]) -> None:
+    name, resources = scenario
+    organization = name == "hub-organization"
+    assert holders(resources, "organizations:ListAccounts") == (
+        {"OrgPlannerFunctionRole"} if organization else set()
+    )
+    assert holders(resources, "organizations:ListTagsForResource") == (
+        WORKER_ROLES if organization else set()
+    )
+
+
+def test_only_the_planner_and_the_workers_write_runs(scenario: tuple[str, dict[str, Any]]) -> None:
+    name, resources = scenario
+    roles = [n for n, r in resources.items() if r["Type"] == "AWS::IAM::Role"]
+    writers = {
+        role: sorted(
+            a
+            for a, _, c in grants(resources, role)
+            if writes_runs(a, c) and role != "EmailSenderFunctionRole"
+        )
+        for role in roles
+    }
+    expected = (
+        {
+            "OrgPlannerFunctionRole": ["dynamodb:PutItem"],
+            "CorsOrgWorkerFunctionRole": ["dynamodb:PutItem", "dynamodb:UpdateItem"],
+            "EipOrgWorkerFunctionRole": ["dynamodb:PutItem", "dynamodb:UpdateItem"],
         }
+        if name.startswith("hub")
+        else {}
+    )
+    assert {role: actions for role, actions in writers.items() if actions} == expected
