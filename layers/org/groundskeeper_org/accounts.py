@@ -36,6 +36,8 @@ if TYPE_CHECKING:
 ORGANIZATION = "organization"
 DEFAULT_MAX_RECEIVE_COUNT = 3  # the work queues' RedrivePolicy in template.yaml
 DEFAULT_ROLE_NAME = "GroundskeeperMember"  # member-role.yaml's default
+# Each job's work queue, as the planner reads it: one queue per job (runs.JOBS).
+WORK_QUEUE_VARIABLES = {"eip-janitor": "JANITOR_WORK_QUEUE_URL", "cors-sweep": "CORS_SWEEP_WORK_QUEUE_URL"}
 _ACCOUNT_ID = re.compile(r"^\d{12}$")
 _ROLE_NAME = re.compile(r"^[\w+=,.@-]{1,64}$")
 # STS wants 2 to 64 characters; the name shows in the member account's CloudTrail as who acted.
@@ -193,14 +195,16 @@ def owner_from_tag(organizations: Any, account_id: str) -> str | None:
 
 @dataclass(frozen=True)
 class OrgSettings:
-    """A function's hub settings, read at cold start. Off (MEMBER_ACCOUNTS empty): the function governs its
-    own account, exactly as without them; on: a scheduled run plans, and the work queue's items sweep."""
+    """The hub functions' settings, read at cold start: the planner's (planner=True) and the workers'. Off
+    (MEMBER_ACCOUNTS empty): there is no hub; the single-account functions never read these."""
 
     members: MemberAccounts = field(default_factory=MemberAccounts)
     role_name: str = DEFAULT_ROLE_NAME
     owners: Mapping[str, str] = field(default_factory=dict)
     runs_table: str = ""  # where a run's header and parts live (ORG_RUNS_TABLE)
-    work_queue_url: str = ""  # where the planner puts one item per account (ORG_WORK_QUEUE_URL)
+    # The planner's: job -> the queue it puts one item per account on (WORK_QUEUE_VARIABLES). A worker
+    # needs none: its event source mapping reads its queue.
+    work_queue_urls: Mapping[str, str] = field(default_factory=dict)
     # Where an item that cannot succeed goes at once, with its reason (ORG_DEAD_LETTER_QUEUE_URL), and the
     # work queues' maxReceiveCount (ORG_MAX_RECEIVE_COUNT): on that receive any failure goes there too.
     dead_letter_queue_url: str = ""
@@ -211,16 +215,24 @@ class OrgSettings:
         return bool(self.members.organization or self.members.account_ids)
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] = os.environ) -> OrgSettings:
+    def from_env(cls, environ: Mapping[str, str] = os.environ, *, planner: bool = False) -> OrgSettings:
+        """With MEMBER_ACCOUNTS set, the planner needs every job's work queue, a worker the work DLQ."""
         members = MemberAccounts.parse(env_str("MEMBER_ACCOUNTS", environ=environ))
         on = bool(members.organization or members.account_ids)
+        queues = (
+            {job: env_str(name, required=on, environ=environ) for job, name in WORK_QUEUE_VARIABLES.items()}
+            if planner
+            else {}
+        )
         return cls(
             members=members,
             role_name=parse_role_name(env_str("MEMBER_ROLE_NAME", environ=environ) or DEFAULT_ROLE_NAME),
             owners=parse_owners(env_str("ACCOUNT_OWNERS", environ=environ)),
             runs_table=env_str("ORG_RUNS_TABLE", required=on, environ=environ),
-            work_queue_url=env_str("ORG_WORK_QUEUE_URL", required=on, environ=environ),
-            dead_letter_queue_url=env_str("ORG_DEAD_LETTER_QUEUE_URL", required=on, environ=environ),
+            work_queue_urls=queues,
+            dead_letter_queue_url=env_str(
+                "ORG_DEAD_LETTER_QUEUE_URL", required=on and not planner, environ=environ
+            ),
             max_receive_count=env_int(
                 "ORG_MAX_RECEIVE_COUNT", DEFAULT_MAX_RECEIVE_COUNT, minimum=1, maximum=1000, environ=environ
             ),
