@@ -3,8 +3,8 @@ writes the run's header and queues one work item per account on that job's work 
 
 Each schedule's target declares its job and passes the scheduled event's id and time through an input
 transformer, `{"job": "eip-janitor", "id": <id>, "time": <time>}`: the job is never guessed from the event,
-and the run id is the event's id, which EventBridge keeps when it delivers the same event again, so a
-redelivered schedule finds its run's header already written and plans nothing twice."""
+and the run id is the event's id, which EventBridge keeps when it delivers the same event again. So a
+redelivered schedule is the same run: its header is written once, and each account's part counts once."""
 
 from __future__ import annotations
 
