@@ -16,6 +16,8 @@ LOCAL_AWS := AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_SESSION
 	AWS_DEFAULT_REGION=us-east-1 AWS_REGION=us-east-1
 # Runs a command with the container engine's DOCKER_HOST (empty when the ambient Docker works).
 WITH_ENGINE := eval "$$($(LOCAL)/docker-engine.sh env)" &&
+# Where the layers', the functions' and the CLI's packages are, as Lambda and the tests see them.
+CODE_PATH := layers/groundskeeper:layers/org:functions/cors_auditor:functions/eip_janitor:functions/email_sender:functions/org_planner:cli
 
 .PHONY: help setup venv oracle engine base-image base-image-soak moto-up moto-down build local-ready test test-fast test-local soak mutate \
 	lint format demo bench sync-templates cli deploy rehearse stop clean
@@ -72,10 +74,11 @@ mutate: venv ## Mutation testing of the decision modules against the score ratch
 	@$(BIN)/python scripts/mutation/run.py $(if $(filter update,$(RATCHET)),--update) \
 		$(if $(CHANGED),--changed-since $(CHANGED))
 
-lint: venv ## ruff, mypy, vulture, shellcheck, sam validate --lint, cfn-lint and checkov
+lint: venv ## ruff, mypy, lint-imports, vulture, shellcheck, sam validate --lint, cfn-lint and checkov
 	@ruff check .
 	@ruff format --check .
 	@mypy
+	@PYTHONPATH=$(CODE_PATH) lint-imports
 	@vulture
 	@shellcheck -x scripts/*.sh scripts/local/*.sh .ci/run
 	@sam validate --lint

@@ -90,7 +90,7 @@ def _seed_janitor(moto: MotoServer) -> dict[str, str]:
 # logical id -> case; each environment is what template.yaml gives the function (its parameters' defaults).
 CASES: dict[str, Case] = {
     "CorsAuditorFunction": Case(
-        handler="cors_auditor.handler",
+        handler="cors_auditor.handlers.uploads",
         event="s3-object-created.json",
         services=("s3", "sqs"),
         # The bucket's allowlist tag is read too; an untagged bucket answers NoSuchTagSet.
@@ -123,7 +123,7 @@ CASES: dict[str, Case] = {
         },
     ),
     "EipJanitorFunction": Case(
-        handler="eip_janitor.handler",
+        handler="eip_janitor.handlers.schedule",
         event="schedule-eip-janitor.json",
         services=("ec2", "sqs", "route53", "dynamodb"),
         baseline_calls=("ec2.describe_addresses()", "route53.list_hosted_zones()"),

@@ -62,15 +62,16 @@ def upload_events(uploads: int = UPLOADS) -> list[dict[str, Any]]:
 
 
 def run_ours(delay: float, uploads: int = UPLOADS) -> tuple[int, float]:
-    """The real handler, decorators and all, in one warm container: (AWS calls, seconds)."""
-    from cors_auditor import handler
+    """The real uploads handler, decorators and all, in one warm container: (AWS calls, seconds)."""
+    from cors_auditor import warm_state
+    from cors_auditor.handlers import uploads as handler
     from cors_auditor.settings import Settings
     from cors_auditor.verdict_cache import SeenKeys, VerdictCache
     from groundskeeper.aws_clients import client, reset_clients
     from groundskeeper.observability import logger
 
     reset_clients()
-    handler.SETTINGS, handler.VERDICTS, handler.NOTIFIED = Settings(), VerdictCache(), SeenKeys()
+    warm_state.SETTINGS, warm_state.VERDICTS, warm_state.NOTIFIED = Settings(), VerdictCache(), SeenKeys()
     calls: Counter[str] = Counter()
     instrument(client("s3"), calls, delay)
     events, context, level = upload_events(uploads), FakeLambdaContext(), logger.log_level
@@ -106,7 +107,7 @@ def run_naive(delay: float, uploads: int = UPLOADS) -> tuple[int, float]:
 
 def run_sweep(concurrency: int, delay: float) -> float:
     from cors_auditor.audit import run_audit
-    from cors_auditor.event_sources import Targets
+    from cors_auditor.event_sources import sweep_targets
     from cors_auditor.settings import Settings
     from cors_auditor.verdict_cache import SeenKeys, VerdictCache
     from groundskeeper.aws_clients import client, reset_clients
@@ -120,7 +121,7 @@ def run_sweep(concurrency: int, delay: float) -> float:
         with contextlib.redirect_stdout(io.StringIO()):
             start = time.perf_counter()
             result = run_audit(
-                Targets(source="schedule", sweep=True, fresh=True),
+                sweep_targets(),
                 s3=client("s3"),
                 settings=Settings(sweep_concurrency=concurrency),
                 cache=VerdictCache(),
@@ -134,10 +135,10 @@ def run_sweep(concurrency: int, delay: float) -> float:
     return elapsed
 
 
-IMPORT_HANDLER = "import cors_auditor.handler"
+IMPORT_HANDLER = "import cors_auditor.handlers.uploads"
 IMPORT_BOTO3 = "import boto3; boto3.client('s3')"
 IMPORT_HANDLER_AND_CLIENT = (
-    "import cors_auditor.handler; from groundskeeper.aws_clients import client; client('s3')"
+    "import cors_auditor.handlers.uploads; from groundskeeper.aws_clients import client; client('s3')"
 )
 
 

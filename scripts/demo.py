@@ -58,8 +58,8 @@ def summary(result: FlowResult, out_dir: Path) -> str:
             names = ", ".join(f"{r['name']} ({r['zone']})" for r in held["records"])
             lines.append(f"    {held['public_ip']} {held['allocation_id']} {region}: still named by {names}")
     lines.append(
-        "\nCross-account sweep (the functions in hub mode through sam local: each plans from its schedule"
-        " event, then sweeps from its work queue; the janitor dry-runs):"
+        "\nCross-account sweep (the hub functions through sam local: the planner plans each job's run from"
+        " its schedule's event, then the job's worker sweeps from its work queue; the janitor dry-runs):"
     )
     for run in result.org_runs:
         failed = f", {run['failed_items']} work item(s) failed" if run["failed_items"] else ""

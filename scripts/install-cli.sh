@@ -8,7 +8,7 @@ TARGET=$VENV/bin/groundskeeper
 cat > "$TARGET" <<SHIM
 #!/usr/bin/env bash
 # Written by scripts/install-cli.sh.
-export PYTHONPATH="$ROOT/cli:$ROOT/layers/groundskeeper:$ROOT/layers/org:$ROOT/functions/cors_auditor:$ROOT/functions/email_sender:$ROOT/functions/eip_janitor\${PYTHONPATH:+:\$PYTHONPATH}"
+export PYTHONPATH="$ROOT/cli:$ROOT/layers/groundskeeper:$ROOT/layers/org:$ROOT/functions/cors_auditor:$ROOT/functions/email_sender:$ROOT/functions/eip_janitor:$ROOT/functions/org_planner\${PYTHONPATH:+:\$PYTHONPATH}"
 exec "$VENV/bin/python" -m groundskeeper_cli "\$@"
 SHIM
 chmod +x "$TARGET"

@@ -1,10 +1,11 @@
-"""The demo's cross-account sweep, through SAM: the janitor and the auditor as `sam build` made them,
-served by `sam local start-lambda` in hub mode (MEMBER_ACCOUNTS names the member account). Each function
-plans its run from its own schedule event, then sweeps the member account from its work queue, one item per
-invocation as the template's event source mapping delivers them (BatchSize 1). The janitor dry-runs there.
+"""The demo's cross-account sweep, through SAM: the hub functions as `sam build` made them, served by
+`sam local start-lambda` in hub mode (MEMBER_ACCOUNTS names the member account). The planner plans each
+job's run from the event its schedule sends, then that job's worker sweeps the member account from its work
+queue, one item per invocation as the template's event source mapping delivers them (BatchSize 1). The
+janitor dry-runs there.
 
-The hub-mode functions run in a start-lambda session of their own: the rest of the demo shows the same
-functions governing their own account, with the environment of a single-account deploy.
+The hub functions run in a start-lambda session of their own: the rest of the demo shows the single-account
+functions governing their own account.
 """
 
 from __future__ import annotations
@@ -20,14 +21,16 @@ from scripts.pipeline.moto_server import MotoServer
 from scripts.pipeline.sqs_events import delete, receive_batches, sqs_event
 from scripts.pipeline.world import HOME_REGION, MEMBER_ROLE, World
 
-# The layer holds RunParts, which reads a run's parts back as the email's sender does.
-if str(REPO_ROOT / "layers" / "groundskeeper") not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT / "layers" / "groundskeeper"))
+# The layers hold RunParts, which reads a run's parts back as the email's sender does.
+for _layer in ("groundskeeper", "org"):
+    if str(REPO_ROOT / "layers" / _layer) not in sys.path:
+        sys.path.insert(0, str(REPO_ROOT / "layers" / _layer))
 
-# job -> (the function that does it, the schedule event that starts its run)
+PLANNER = "OrgPlannerFunction"
+# job -> (the worker that does it, its single-account function whose settings it shares, the planner's event)
 HUB_FUNCTIONS = {
-    "eip-janitor": ("EipJanitorFunction", "schedule-eip-janitor.json"),
-    "cors-sweep": ("CorsAuditorFunction", "schedule-cors-sweep.json"),
+    "eip-janitor": ("EipOrgWorkerFunction", "EipJanitorFunction", "org-plan-eip-janitor.json"),
+    "cors-sweep": ("CorsOrgWorkerFunction", "CorsAuditorFunction", "org-plan-cors-sweep.json"),
 }
 
 
@@ -45,34 +48,46 @@ class OrgJobRun(TypedDict):
 def hub_env(
     single_account: Mapping[str, Mapping[str, str]], moto: MotoServer, world: World
 ) -> dict[str, dict[str, str]]:
-    """The --env-vars document in hub mode: the demo's own settings, plus the member account, the runs table,
-    each job's work queue and their dead-letter queue; the janitor dry-runs, in the home region only."""
-    env = {name: dict(values) for name, values in single_account.items()}
-    for job, (function, _) in HUB_FUNCTIONS.items():
-        env[function].update(
-            {
-                "MEMBER_ACCOUNTS": world.member_account,
-                "MEMBER_ROLE_NAME": MEMBER_ROLE,
-                "ORG_RUNS_TABLE": world.idempotency_table,
-                "ORG_WORK_QUEUE_URL": moto.for_container(world.org_work_queue_urls[job]),
-                "ORG_DEAD_LETTER_QUEUE_URL": moto.for_container(world.org_dead_letter_queue_url),
-            }
-        )
-    env["EipJanitorFunction"].update({"DRY_RUN": "true", "JANITOR_REGIONS": HOME_REGION})
+    """The --env-vars document in hub mode: each worker has its single-account function's settings, plus the
+    member account, the runs table and the work DLQ; the planner has the member account, the runs table and
+    each job's work queue. The janitor dry-runs, in the home region only."""
+    from groundskeeper_org.settings import WORK_QUEUE_VARIABLES
+
+    hub = {"MEMBER_ACCOUNTS": world.member_account, "ORG_RUNS_TABLE": world.idempotency_table}
+    common = single_account["EipJanitorFunction"]
+    env: dict[str, dict[str, str]] = {
+        PLANNER: {
+            "AWS_ENDPOINT_URL": common["AWS_ENDPOINT_URL"],
+            "POWERTOOLS_LOG_LEVEL": common["POWERTOOLS_LOG_LEVEL"],
+            **hub,
+            **{
+                WORK_QUEUE_VARIABLES[job]: moto.for_container(world.org_work_queue_urls[job])
+                for job in HUB_FUNCTIONS
+            },
+        }
+    }
+    for worker, single, _ in HUB_FUNCTIONS.values():
+        env[worker] = {
+            **single_account[single],
+            **hub,
+            "MEMBER_ROLE_NAME": MEMBER_ROLE,
+            "ORG_DEAD_LETTER_QUEUE_URL": moto.for_container(world.org_dead_letter_queue_url),
+        }
+    env["EipOrgWorkerFunction"].update({"DRY_RUN": "true", "JANITOR_REGIONS": HOME_REGION})
     return env
 
 
 def run_job(lam: LocalLambda, moto: MotoServer, world: World, job: str) -> OrgJobRun:
-    """The schedule's invocation plans the run; then each work item is delivered as the mapping would,
-    and what succeeded is deleted."""
+    """The planner plans the run from the job's schedule event; then each work item is delivered to the
+    job's worker as the mapping would, and what succeeded is deleted."""
     from groundskeeper_org.runs import RunParts
 
-    function, schedule = HUB_FUNCTIONS[job]
-    planned = lam.invoke(function, json.loads((REPO_ROOT / "events" / schedule).read_text()))
+    worker, _, plan_event = HUB_FUNCTIONS[job]
+    planned = lam.invoke(PLANNER, json.loads((REPO_ROOT / "events" / plan_event).read_text()))
     sqs, work_queue = moto.client("sqs"), world.org_work_queue_urls[job]
     invocations = failed_items = 0
     for messages in receive_batches(sqs, work_queue, batch_size=1, idle_polls=1):
-        response = lam.invoke(function, sqs_event(messages, work_queue))
+        response = lam.invoke(worker, sqs_event(messages, work_queue))
         invocations += 1
         failed = {item["itemIdentifier"] for item in response.get("batchItemFailures", [])}
         failed_items += len(failed)

@@ -12,10 +12,11 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from cors_auditor import handler as auditor
+from cors_auditor import warm_state
+from cors_auditor.handlers import sweep
 from cors_auditor.settings import Settings as AuditorSettings
 from cors_auditor.verdict_cache import SeenKeys, VerdictCache
-from eip_janitor import handler as janitor
+from eip_janitor.handlers import schedule as janitor
 from eip_janitor.settings import Settings as JanitorSettings
 from email_sender.template_store import check_template, load_bundled_template
 from groundskeeper.aws_clients import client
@@ -56,11 +57,11 @@ def test_the_auditors_cors_finding_data_fits_its_template(
     s3.create_bucket(Bucket="open-bucket")
     rules = [{"AllowedOrigins": ["*"], "AllowedMethods": ["GET", "PUT"], "AllowedHeaders": ["*"]}]
     s3.put_bucket_cors(Bucket="open-bucket", CORSConfiguration={"CORSRules": rules})  # type: ignore[typeddict-item]
-    monkeypatch.setattr(auditor, "SETTINGS", AuditorSettings(notify=Notifier(email_queue, RECIPIENTS)))
-    monkeypatch.setattr(auditor, "VERDICTS", VerdictCache())
-    monkeypatch.setattr(auditor, "NOTIFIED", SeenKeys())
+    monkeypatch.setattr(warm_state, "SETTINGS", AuditorSettings(notify=Notifier(email_queue, RECIPIENTS)))
+    monkeypatch.setattr(warm_state, "VERDICTS", VerdictCache())
+    monkeypatch.setattr(warm_state, "NOTIFIED", SeenKeys())
 
-    auditor.lambda_handler(load_event("schedule-cors-sweep.json"), lambda_context)
+    sweep.lambda_handler(load_event("schedule-cors-sweep.json"), lambda_context)
 
     request = _queued_request(email_queue)
     assert request["template"] == "cors-finding"

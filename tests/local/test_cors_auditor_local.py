@@ -36,7 +36,7 @@ def test_remediation_rewrites_the_bucket_in_moto(moto_server: Any, sam_invoke: A
     seed(moto_server, UPLOADS, WILDCARD_WRITE)
     result = sam_invoke(
         "CorsAuditorFunction",
-        "sqs-s3-object-created.json",
+        "s3-object-created.json",
         env={"REMEDIATION": "fix", "ALLOWED_ORIGINS": "https://app.example.com"},
     )
     (report,) = result["audited"]
@@ -50,7 +50,7 @@ def test_sweep_audits_every_seeded_bucket(moto_server: Any, sam_invoke: Any) -> 
     seed(moto_server, "gk-local-bad", WILDCARD_WRITE)
     seed(moto_server, "gk-local-good", GOOD)
     seed(moto_server, "gk-local-plain", None)
-    result = sam_invoke("CorsAuditorFunction", "schedule-cors-sweep.json")
+    result = sam_invoke("CorsSweepFunction", "schedule-cors-sweep.json")
     statuses = {r["bucket"]: r["status"] for r in result["audited"]}
     assert statuses == {
         "gk-local-bad": "non_compliant",
@@ -64,7 +64,7 @@ def test_a_finding_is_queued_for_the_email_sender(moto_server: Any, sam_invoke: 
     sqs = moto_server.client("sqs")
     queue_url = sqs.create_queue(QueueName="groundskeeper-local-emails")["QueueUrl"]
     sam_invoke(
-        "CorsAuditorFunction",
+        "CorsChangeAuditFunction",
         "cloudtrail-put-bucket-cors.json",
         env={"NOTIFY_QUEUE_URL": queue_url, "NOTIFY_EMAIL": "ops@example.com"},
     )
@@ -75,9 +75,9 @@ def test_a_finding_is_queued_for_the_email_sender(moto_server: Any, sam_invoke: 
     assert body["idempotency_key"].startswith("cors-")
 
 
-def test_an_s3_event_through_sns_and_sqs_is_unwrapped(moto_server: Any, sam_invoke: Any) -> None:
-    seed(moto_server, UPLOADS, WILDCARD_WRITE)
-    result = sam_invoke("CorsAuditorFunction", "sqs-sns-s3-object-created.json")
+def test_a_watched_buckets_object_created_event_is_audited(moto_server: Any, sam_invoke: Any) -> None:
+    seed(moto_server, "groundskeeper-local-website", WILDCARD_WRITE)
+    result = sam_invoke("WatchedBucketsAuditFunction", "eventbridge-s3-object-created.json")
     (report,) = result["audited"]
-    assert (report["bucket"], report["status"]) == (UPLOADS, "non_compliant")
-    assert report["trigger_key"] == "invoices/2026/november report.pdf"
+    assert (report["bucket"], report["status"]) == ("groundskeeper-local-website", "non_compliant")
+    assert report["trigger_key"] == "assets/app.js"

@@ -41,9 +41,15 @@ def test_build_ships_bytecode_because_lambda_cannot_write_it(sam_built: None) ->
 
 
 def test_build_has_each_function_with_its_handler_module(sam_built: None) -> None:
-    for logical_id, package in [
-        ("CorsAuditorFunction", "cors_auditor"),
-        ("EmailSenderFunction", "email_sender"),
-        ("EipJanitorFunction", "eip_janitor"),
+    for logical_id, module in [
+        ("CorsAuditorFunction", "cors_auditor/handlers/uploads.py"),
+        ("CorsChangeAuditFunction", "cors_auditor/handlers/cors_change.py"),
+        ("CorsSweepFunction", "cors_auditor/handlers/sweep.py"),
+        ("WatchedBucketsAuditFunction", "cors_auditor/handlers/watched_buckets.py"),
+        ("CorsOrgWorkerFunction", "cors_auditor/handlers/org_work.py"),
+        ("EipJanitorFunction", "eip_janitor/handlers/schedule.py"),
+        ("EipOrgWorkerFunction", "eip_janitor/handlers/org_work.py"),
+        ("OrgPlannerFunction", "org_planner/handler.py"),
+        ("EmailSenderFunction", "email_sender/handler.py"),
     ]:
-        assert (BUILD_DIR / logical_id / package / "handler.py").is_file(), logical_id
+        assert (BUILD_DIR / logical_id / module).is_file(), logical_id

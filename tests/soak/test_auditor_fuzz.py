@@ -8,7 +8,8 @@ Three parts, one table:
 - buckets: random valid configurations put on moto buckets, audited by the handler with REMEDIATION=fix,
   then restored from the handler's result. wrong = widening as S3 holds it afterwards, or a restore that does
   not give the original back; lost / duplicated = a bucket of the event missing from, or twice in, the result.
-- events: random and malformed events through the handler. lost = an event that gives no bucket, no sweep and
+- events: random and malformed events through each entry point (uploads, watched buckets, CORS change,
+  sweep), each with another trigger's event now and then. lost = an event that gives no bucket, no sweep and
   no counted skip, or a named bucket the result leaves out; duplicated = a bucket audited twice; wrong = a
   skip count that differs from the parser's.
 crashed counts anything that raised, in every part.
@@ -16,12 +17,12 @@ crashed counts anything that raised, in every part.
 
 from __future__ import annotations
 
-import json
 import random
 import string
 import time
 from collections import Counter
 from collections.abc import Callable
+from types import ModuleType
 from typing import Any
 
 import boto3
@@ -29,8 +30,15 @@ import moto
 import pytest
 from botocore.exceptions import ClientError
 
-from cors_auditor import handler, restore
-from cors_auditor.event_sources import targets_from_event
+from cors_auditor import restore, warm_state
+from cors_auditor.event_sources import (
+    Targets,
+    sweep_targets,
+    targets_from_cors_change,
+    targets_from_object_created,
+    targets_from_s3_notification,
+)
+from cors_auditor.handlers import cors_change, sweep, uploads, watched_buckets
 from cors_auditor.remediation import plan_remediation
 from cors_auditor.rules import ALL_METHODS
 from cors_auditor.settings import Settings
@@ -64,6 +72,14 @@ ORIGINS = (
 )
 HEADERS = ("*", "Content-Type", "authorization", "x-amz-*", "X-Custom", "x-amz-meta-*")
 EXPOSE = ("ETag", "etag", "x-amz-request-id", "x-amz-meta-a", "*", "x-amz-server-side-encryption-context")
+# Each entry point with the parser it calls: the fuzz checks the handler's result against the parser's count.
+TRIGGERS: dict[str, tuple[ModuleType, Callable[[Any], Targets]]] = {
+    "uploads": (uploads, targets_from_s3_notification),
+    "watched_buckets": (watched_buckets, targets_from_object_created),
+    "cors_change": (cors_change, targets_from_cors_change),
+    "sweep": (sweep, lambda _event: sweep_targets()),
+}
+Invoke = Callable[[Any, Settings, ModuleType], dict[str, Any]]
 JUNK: tuple[Any, ...] = (None, 7, 3.5, True, "", "GET", [], {}, [None, 1], {"a": [1]}, "\u0000", "é" * 3)
 
 
@@ -155,9 +171,7 @@ def current_cors(s3: Any, bucket: str) -> dict[str, Any] | None:
         return None
 
 
-def fuzz_buckets(
-    rng: random.Random, count: int, invoke: Callable[[Any, Settings], dict[str, Any]], tally: Tally
-) -> None:
+def fuzz_buckets(rng: random.Random, count: int, invoke: Invoke, tally: Tally) -> None:
     plain = boto3.client("s3", region_name="us-east-1")
     for number in range(count):
         bucket = f"fuzz-{number}"
@@ -173,6 +187,7 @@ def fuzz_buckets(
             result = invoke(
                 s3_event(bucket, ["k"] * rng.randint(1, 3)),
                 Settings(allowed_origins=allowed, remediation="fix"),
+                uploads,
             )
             after = current_cors(plain, bucket)
             restore.restore(client("s3"), restore.saved_configurations(result))
@@ -237,37 +252,17 @@ def s3_records(rng: random.Random, existing: list[str]) -> dict[str, Any]:
     return {"Records": records}
 
 
-def sqs_body(rng: random.Random, existing: list[str]) -> Any:
-    pick = rng.random()
-    if pick < 0.4:
-        return json.dumps(s3_records(rng, existing))
-    if pick < 0.55:
-        notification = {"Type": "Notification", "TopicArn": "arn:aws:sns:us-east-1:1:t"}
-        return json.dumps({**notification, "Message": json.dumps(s3_records(rng, existing))})
-    if pick < 0.65:
-        return "[" * 5000 + "]" * 5000  # deeper than the JSON parser goes
-    if pick < 0.7:
-        return " " * (300 * 1024)  # larger than any SQS message
-    return rng.choice([*JUNK, json.dumps(json_value(rng)), "{not json"])
-
-
-def random_event(rng: random.Random, existing: list[str]) -> Any:
+def random_event(rng: random.Random, existing: list[str]) -> tuple[str, Any]:
+    """(the trigger to invoke, its event): mostly that trigger's own shape, damaged; sometimes junk or another
+    trigger's event, which the entry point must skip."""
     roll = rng.random()
     if roll < 0.15:
-        return json_value(rng)
-    if roll < 0.4:
-        return s3_records(rng, existing)
-    if roll < 0.65:
-        bodies = [sqs_body(rng, existing) for _ in range(rng.randint(1, 4))]
-        return {
-            "Records": [
-                {"eventSource": "aws:sqs", "messageId": str(i), "body": b} for i, b in enumerate(bodies)
-            ]
-        }
+        return rng.choice(list(TRIGGERS)), json_value(rng)
+    if roll < 0.45:
+        return "uploads", s3_records(rng, existing)
     if roll < 0.8:
-        event = load_event(
-            rng.choice(["cloudtrail-put-bucket-cors.json", "eventbridge-s3-object-created.json"])
-        )
+        name = rng.choice(["cloudtrail-put-bucket-cors.json", "eventbridge-s3-object-created.json"])
+        event = load_event(name)
         detail = event.get("detail") or {}
         for key in ("requestParameters", "bucket"):
             if key in detail and isinstance(detail[key], dict):
@@ -276,31 +271,27 @@ def random_event(rng: random.Random, existing: list[str]) -> Any:
                 )
         if rng.random() < 0.3:
             event["detail"] = json_value(rng)
-        return event
-    name = rng.choice(
-        [
-            "s3-test-event.json",
-            "sns-s3-object-created.json",
-            "sqs-sns-s3-object-created.json",
-            "schedule-cors-sweep.json",
-        ]
-    )
-    return load_event(name)
+        return ("cors_change" if name.startswith("cloudtrail") else "watched_buckets"), event
+    if roll < 0.9:
+        return "sweep", load_event("schedule-cors-sweep.json")
+    # Another trigger's event: skipped, never audited.
+    return rng.choice(["uploads", "watched_buckets", "cors_change"]), load_event("schedule-cors-sweep.json")
 
 
 def fuzz_events(
     rng: random.Random,
     count: int,
     existing: list[str],
-    invoke: Callable[[Any, Settings], dict[str, Any]],
+    invoke: Invoke,
     tally: Tally,
 ) -> None:
     for _ in range(count):
-        event = random_event(rng, existing)
+        trigger, event = random_event(rng, existing)
+        module, parse = TRIGGERS[trigger]
         tally.tried += 1
         try:
-            targets = targets_from_event(event)
-            result = invoke(event, Settings())
+            targets = parse(event)
+            result = invoke(event, Settings(), module)
         except Exception as exc:  # noqa: BLE001
             tally.fail("crashed", f"event {str(event)[:300]}: {type(exc).__name__}: {exc}")
             continue
@@ -323,12 +314,12 @@ def test_auditor_fuzz(monkeypatch: pytest.MonkeyPatch) -> None:
     tally = Tally("auditor fuzz")
     context = FakeLambdaContext()
 
-    def invoke(event: Any, settings: Settings) -> dict[str, Any]:
+    def invoke(event: Any, settings: Settings, module: ModuleType) -> dict[str, Any]:
         # A fresh container each time: no verdict cached from an earlier case.
-        monkeypatch.setattr(handler, "SETTINGS", settings)
-        monkeypatch.setattr(handler, "VERDICTS", VerdictCache())
-        monkeypatch.setattr(handler, "NOTIFIED", SeenKeys())
-        result: dict[str, Any] = handler.lambda_handler(event, context)
+        monkeypatch.setattr(warm_state, "SETTINGS", settings)
+        monkeypatch.setattr(warm_state, "VERDICTS", VerdictCache())
+        monkeypatch.setattr(warm_state, "NOTIFIED", SeenKeys())
+        result: dict[str, Any] = module.lambda_handler(event, context)
         return result
 
     level = logger.log_level

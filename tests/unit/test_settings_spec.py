@@ -31,7 +31,8 @@ FROM_RESOURCES = {
     "SES_CONFIGURATION_SET",
     "RUN_LEDGER_TABLE",
     "ORG_RUNS_TABLE",
-    "ORG_WORK_QUEUE_URL",
+    "JANITOR_WORK_QUEUE_URL",
+    "CORS_SWEEP_WORK_QUEUE_URL",
     "ORG_DEAD_LETTER_QUEUE_URL",
 }
 # Read by a function, but not set by the template: the default serves the stack.

@@ -1,31 +1,27 @@
 """Turns each event shape the auditor takes into the buckets to audit; what cannot be used is skipped, counted
-and logged with its reason, never raised, so one bad record never costs the rest of its batch.
+and logged with its reason, never raised, so one bad record never costs the rest of its event.
 
-Shapes: S3 notifications (direct, in SQS, in SNS, in SNS in SQS), S3 `Object Created` EventBridge events
-(direct or in SQS), CloudTrail CORS changes from EventBridge, and the sweep schedule."""
+One parser per trigger the template wires, each called by that trigger's handler only: S3 notifications
+(uploads), S3 `Object Created` EventBridge events (watched buckets), CloudTrail CORS changes from
+EventBridge, and the sweep schedule. Nothing here guesses a shape."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote_plus
 
-from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent, SQSRecord
+from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent
 from aws_lambda_powertools.utilities.data_classes.s3_event import (
     S3EventBridgeNotificationEvent,
     S3EventRecord,
 )
-from aws_lambda_powertools.utilities.data_classes.sns_event import SNSEventRecord
 
 from cors_auditor.bucket_names import bucket_name_problem
 from cors_auditor.skip_reasons import SkipReason
 from groundskeeper.observability import logger
 
 CORS_CHANGE_EVENTS = frozenset({"PutBucketCors", "DeleteBucketCors"})
-# SQS's classic message limit. An S3 notification is 1-2 KB even wrapped in SNS, so anything bigger is not
-# one, and is not worth parsing.
-MAX_BODY_CHARS = 256 * 1024
 # How much of an untrusted value a log line carries.
 _LOG_CHARS = 200
 
@@ -75,20 +71,11 @@ def _brief(value: Any) -> Any:
     return f"<{type(value).__name__}>"
 
 
-def _parse_json(text: str) -> tuple[Any, SkipReason | None]:
-    """The parsed value, or why the text is not one; hitting the parser's recursion limit is a reason too."""
-    if len(text) > MAX_BODY_CHARS:
-        return None, SkipReason.BODY_TOO_LARGE
-    try:
-        return json.loads(text), None
-    except RecursionError:
-        return None, SkipReason.BODY_TOO_DEEP
-    except ValueError:
-        return None, SkipReason.BODY_NOT_JSON
-
-
-def _add_s3_notification(targets: Targets, notification: dict[str, Any]) -> None:
-    """An S3 notification: {"Records": [...]}, or the s3:TestEvent sent when notifications are set up."""
+def _add_s3_notification(targets: Targets, notification: Any) -> None:
+    """An S3 notification: {"Records": [...]}, or the s3:TestEvent S3 sends when notifications are set up."""
+    if not isinstance(notification, dict):
+        targets.skip(SkipReason.NOT_AN_OBJECT)
+        return
     if notification.get("Event") == "s3:TestEvent":
         targets.skip(SkipReason.S3_TEST_EVENT, bucket=notification.get("Bucket"))
         return
@@ -120,54 +107,15 @@ def _bucket_and_key(raw: Any) -> tuple[str | None, str | None]:
     return (bucket if isinstance(bucket, str) and bucket else None), (key if isinstance(key, str) else None)
 
 
-def _is_sns_notification(message: dict[str, Any]) -> bool:
-    return message.get("Type") == "Notification" and "TopicArn" in message and "Message" in message
-
-
-def _add_message(targets: Targets, text: Any, *, in_sns: bool = False, **context: Any) -> None:
-    """An envelope's text: an S3 notification, an EventBridge event, or (once) an SNS notification."""
-    if not isinstance(text, str):
-        targets.skip(SkipReason.NO_BODY, **context)
-        return
-    message, problem = _parse_json(text)
-    if problem is not None:
-        targets.skip(problem, **context)
-    elif not isinstance(message, dict):
-        targets.skip(SkipReason.NOT_AN_S3_NOTIFICATION, **context)
-    elif not in_sns and _is_sns_notification(message):
-        # S3 -> SNS -> SQS without raw delivery: the body is SNS's notification, the S3 event its Message.
-        _add_message(targets, message["Message"], in_sns=True, **context)
-    elif "detail-type" in message:
-        _add_eventbridge(targets, message, top_level=False)
-    elif "Records" in message or message.get("Event") == "s3:TestEvent":
-        _add_s3_notification(targets, message)
-    else:
-        targets.skip(SkipReason.NOT_AN_S3_NOTIFICATION, **context)
-
-
-def _add_sqs_messages(targets: Targets, records: list[Any]) -> None:
-    for raw in records:
-        if not isinstance(raw, dict):
-            targets.skip(SkipReason.NOT_AN_OBJECT)
-            continue
-        message = SQSRecord(raw)
-        _add_message(targets, message.get("body"), message_id=message.get("messageId"))
-
-
-def _add_sns_messages(targets: Targets, records: list[Any]) -> None:
-    for raw in records:
-        sns = raw.get("Sns") if isinstance(raw, dict) else None
-        if not isinstance(sns, dict):
-            targets.skip(SkipReason.NOT_AN_OBJECT)
-            continue
-        notification = SNSEventRecord(raw).sns
-        _add_message(
-            targets, notification.get("Message"), in_sns=True, message_id=notification.get("MessageId")
-        )
-
-
-def _add_object_created(targets: Targets, event: dict[str, Any]) -> None:
+def _add_object_created(targets: Targets, event: Any) -> None:
     """S3's own EventBridge event: the bucket and key sit in `detail`, the key as sent (not URL-encoded)."""
+    if not isinstance(event, dict):
+        targets.skip(SkipReason.NOT_AN_OBJECT)
+        return
+    bridge = EventBridgeEvent(event)
+    if bridge.get("source") != "aws.s3" or bridge.get("detail-type") != "Object Created":
+        targets.skip(SkipReason.UNSUPPORTED_EVENT, detail_type=bridge.get("detail-type"))
+        return
     detail = S3EventBridgeNotificationEvent(event).detail
     try:
         bucket: Any = detail.bucket.name
@@ -183,20 +131,14 @@ def _add_object_created(targets: Targets, event: dict[str, Any]) -> None:
     targets.add(bucket, key if isinstance(key, str) else None, url_encoded_key=False)
 
 
-def _add_eventbridge(targets: Targets, event: dict[str, Any], *, top_level: bool) -> None:
+def _add_cors_change(targets: Targets, event: Any) -> None:
+    """CloudTrail's record of a PutBucketCors or DeleteBucketCors call, as EventBridge delivers it."""
+    if not isinstance(event, dict):
+        targets.skip(SkipReason.NOT_AN_OBJECT)
+        return
     bridge = EventBridgeEvent(event)
     detail_type = bridge.get("detail-type")
     detail = bridge.get("detail")
-    if detail_type == "Scheduled Event" and top_level:
-        targets.source, targets.sweep, targets.fresh = "schedule", True, True
-        return
-    if detail_type == "Object Created" and bridge.get("source") == "aws.s3" and isinstance(detail, dict):
-        if top_level:
-            targets.source = "eventbridge"
-        _add_object_created(targets, event)
-        return
-    # Anything else must be a CloudTrail record of a CORS change; a schedule inside a queue is not taken,
-    # so whoever may send to the queue cannot start a sweep.
     detail = detail if isinstance(detail, dict) else {}
     event_name = detail.get("eventName")
     if event_name not in CORS_CHANGE_EVENTS:
@@ -208,31 +150,31 @@ def _add_eventbridge(targets: Targets, event: dict[str, Any], *, top_level: bool
     if not isinstance(bucket, str) or not bucket:
         targets.skip(SkipReason.NO_BUCKET, detail_type=detail_type, event_name=event_name)
         return
-    if top_level:
-        targets.source = "cloudtrail"
-    targets.fresh = True
     targets.add(bucket)
 
 
-def targets_from_event(event: Any) -> Targets:
-    """Which buckets this invocation must audit. Unknown shapes are skipped with a log line, never raised."""
-    targets = Targets()
-    if not isinstance(event, dict):
-        targets.skip(SkipReason.NOT_AN_OBJECT)
-    elif "detail-type" in event:
-        _add_eventbridge(targets, event, top_level=True)
-    elif isinstance(event.get("Records"), list) and event["Records"]:
-        first = event["Records"][0]
-        origin = (first.get("eventSource") or first.get("EventSource")) if isinstance(first, dict) else None
-        if origin == "aws:sqs":
-            targets.source = "sqs"
-            _add_sqs_messages(targets, event["Records"])
-        elif origin == "aws:sns":
-            targets.source = "sns"
-            _add_sns_messages(targets, event["Records"])
-        else:
-            targets.source = "s3"
-            _add_s3_notification(targets, event)
-    else:
-        _add_s3_notification(targets, event)
+def targets_from_s3_notification(event: Any) -> Targets:
+    """The uploads trigger: an S3 notification sent straight to the function."""
+    targets = Targets(source="s3")
+    _add_s3_notification(targets, event)
     return targets
+
+
+def targets_from_object_created(event: Any) -> Targets:
+    """The watched buckets' trigger: S3's `Object Created` event, from EventBridge."""
+    targets = Targets(source="eventbridge")
+    _add_object_created(targets, event)
+    return targets
+
+
+def targets_from_cors_change(event: Any) -> Targets:
+    """The CORS-change trigger: the bucket is audited fresh, since its configuration just changed."""
+    targets = Targets(source="cloudtrail", fresh=True)
+    _add_cors_change(targets, event)
+    return targets
+
+
+def sweep_targets() -> Targets:
+    """The sweep schedule: every bucket in the account, ignoring cached verdicts. The scheduled event carries
+    nothing the sweep needs, so it is not read."""
+    return Targets(source="schedule", sweep=True, fresh=True)

@@ -1,1 +1,1 @@
-"""Hub mode's planner: one work item per member account, for the job its schedule names."""
+"""Hub mode's planner: a job's schedule becomes one work item per member account (docs/organization.md)."""

@@ -1,6 +1,6 @@
-"""The hub's two entry points inside a function: a scheduled run plans (one work item per account), and a
-batch from the work queue sweeps each item's account. The janitor and the auditor share them; each passes
-its own job name and its own one-account sweep."""
+"""The hub's two halves: `plan` (the planner's: one work item per account) and `work` (a worker's: a batch
+from its job's work queue sweeps each item's account). The janitor's and the auditor's workers share `work`;
+each passes its own job name and its own one-account sweep."""
 
 from __future__ import annotations
 
@@ -36,32 +36,11 @@ if TYPE_CHECKING:
 
 
 class PlanReport(TypedDict):
-    """What a scheduled invocation returns in hub mode: the run it planned and how many items it queued."""
+    """What the planner returns: the run it planned and how many items it queued."""
 
     run_id: str
     job: str
     queued: int
-
-
-def queue_identity(url_or_arn: str) -> tuple[str, str]:
-    """(account id, queue name) of a queue URL (`https://host/<account>/<name>`) or ARN
-    (`arn:<partition>:sqs:<region>:<account>:<name>`): how an SQS record is matched to the work queue."""
-    if url_or_arn.startswith("arn:"):
-        fields = url_or_arn.split(":")
-        return (fields[4], fields[5]) if len(fields) == 6 else ("", "")
-    segments = url_or_arn.rstrip("/").split("/")
-    return (segments[-2], segments[-1]) if len(segments) >= 4 else ("", "")
-
-
-def is_work_batch(event: Any, work_queue_url: str) -> bool:
-    """True for an SQS batch from the work queue itself; an SQS batch from any other queue is not work."""
-    if not isinstance(event, dict) or not isinstance(event.get("Records"), list) or not event["Records"]:
-        return False
-    first = event["Records"][0]
-    if not isinstance(first, dict) or first.get("eventSource") != "aws:sqs":
-        return False
-    source = queue_identity(str(first.get("eventSourceARN", "")))
-    return source != ("", "") and source == queue_identity(work_queue_url)
 
 
 def plan(
@@ -83,7 +62,7 @@ def plan(
         accounts,
         RunParts(dynamodb, org.runs_table),
         sqs=sqs,
-        queue_url=org.work_queue_url,
+        queue_url=org.work_queue_urls[job],
         now=now,
     )
     logger.info("org run planned", extra={"run_id": run_id, "job": job, "accounts": queued})

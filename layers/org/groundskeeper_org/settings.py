@@ -45,10 +45,16 @@ ORG_RUNS_TABLE = Setting(
     "hub mode: where a run's header and parts live (the stack's IdempotencyTable, keys `org-run#...`); "
     "required when MEMBER_ACCOUNTS is set",
 )
-ORG_WORK_QUEUE_URL = Setting(
-    "ORG_WORK_QUEUE_URL",
+JANITOR_WORK_QUEUE_URL = Setting(
+    "JANITOR_WORK_QUEUE_URL",
     "",
-    "hub mode: where the planner puts one work item per account (the job's work queue); required when "
+    "hub mode, the planner: where it puts one EIP janitor work item per account; required when "
+    "MEMBER_ACCOUNTS is set",
+)
+CORS_SWEEP_WORK_QUEUE_URL = Setting(
+    "CORS_SWEEP_WORK_QUEUE_URL",
+    "",
+    "hub mode, the planner: where it puts one CORS sweep work item per account; required when "
     "MEMBER_ACCOUNTS is set",
 )
 ORG_DEAD_LETTER_QUEUE_URL = Setting(
@@ -70,11 +76,15 @@ SPECS = (
     MEMBER_ROLE_NAME,
     ACCOUNT_OWNERS,
     ORG_RUNS_TABLE,
-    ORG_WORK_QUEUE_URL,
+    JANITOR_WORK_QUEUE_URL,
+    CORS_SWEEP_WORK_QUEUE_URL,
     ORG_DEAD_LETTER_QUEUE_URL,
     ORG_MAX_RECEIVE_COUNT,
 )
 DEFAULT_ROLE_NAME = MEMBER_ROLE_NAME.default
+# Each job's work queue, as the planner reads it: one queue per job (runs.JOBS).
+WORK_QUEUE_SETTINGS = {"eip-janitor": JANITOR_WORK_QUEUE_URL, "cors-sweep": CORS_SWEEP_WORK_QUEUE_URL}
+WORK_QUEUE_VARIABLES = {job: spec.env for job, spec in WORK_QUEUE_SETTINGS.items()}
 
 
 @dataclass(frozen=True)
@@ -115,15 +125,18 @@ def parse_owners(raw: str, variable: str = ACCOUNT_OWNERS.env) -> dict[str, str]
 
 @dataclass(frozen=True)
 class OrgSettings:
-    """A hub function's settings. Off (MEMBER_ACCOUNTS empty): the function governs its own account, exactly
-    as without them; on: a scheduled run plans, and the work queue's items sweep."""
+    """The hub functions' settings, read at cold start: the planner's (planner=True) and the workers'. Off
+    (MEMBER_ACCOUNTS empty): there is no hub; the single-account functions never read these."""
 
     members: MemberAccounts = field(default_factory=MemberAccounts)
     role_name: str = MEMBER_ROLE_NAME.default
     owners: Mapping[str, str] = field(default_factory=dict)
     runs_table: str = ORG_RUNS_TABLE.default
-    work_queue_url: str = ORG_WORK_QUEUE_URL.default
-    # On the work queues' maxReceiveCount any failure goes to the dead-letter queue too.
+    # The planner's: job -> the queue it puts one item per account on. A worker needs none: its event
+    # source mapping reads its queue.
+    work_queue_urls: Mapping[str, str] = field(default_factory=dict)
+    # Where an item that cannot succeed goes at once, with its reason; on the work queues' maxReceiveCount
+    # any failure goes there too.
     dead_letter_queue_url: str = ORG_DEAD_LETTER_QUEUE_URL.default
     max_receive_count: int = ORG_MAX_RECEIVE_COUNT.default
 
@@ -132,19 +145,21 @@ class OrgSettings:
         return bool(self.members.organization or self.members.account_ids)
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] = os.environ) -> OrgSettings:
+    def from_env(cls, environ: Mapping[str, str] = os.environ, *, planner: bool = False) -> OrgSettings:
+        """With MEMBER_ACCOUNTS set, the planner needs every job's work queue, a worker the work DLQ."""
         members = MemberAccounts.parse(MEMBER_ACCOUNTS.read(environ))
         on = bool(members.organization or members.account_ids)
 
-        def needed_on(spec: Setting[str]) -> str:
-            return env_str(spec.env, spec.default, required=on, environ=environ)
+        def needed_on(spec: Setting[str], needed: bool = True) -> str:
+            return env_str(spec.env, spec.default, required=on and needed, environ=environ)
 
+        queues = {job: needed_on(spec) for job, spec in WORK_QUEUE_SETTINGS.items()} if planner else {}
         return cls(
             members=members,
             role_name=parse_role_name(MEMBER_ROLE_NAME.read(environ)),
             owners=parse_owners(ACCOUNT_OWNERS.read(environ)),
             runs_table=needed_on(ORG_RUNS_TABLE),
-            work_queue_url=needed_on(ORG_WORK_QUEUE_URL),
-            dead_letter_queue_url=needed_on(ORG_DEAD_LETTER_QUEUE_URL),
+            work_queue_urls=queues,
+            dead_letter_queue_url=needed_on(ORG_DEAD_LETTER_QUEUE_URL, not planner),
             max_receive_count=ORG_MAX_RECEIVE_COUNT.read(environ),
         )

@@ -1,16 +1,19 @@
-"""Fixtures for the auditor under moto: the handler with swappable settings, seeded buckets, call counters."""
+"""Fixtures for the auditor under moto: its handlers with swappable settings, buckets, call counters."""
 
 from __future__ import annotations
 
 import copy
+import functools
 from collections import Counter
 from collections.abc import Callable, Iterator
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 import pytest
 from botocore.awsrequest import AWSResponse
 
-from cors_auditor import handler
+from cors_auditor import warm_state
+from cors_auditor.handlers import uploads
 from cors_auditor.settings import Settings
 from cors_auditor.verdict_cache import SeenKeys, VerdictCache
 from groundskeeper.aws_clients import client
@@ -18,6 +21,9 @@ from tests.conftest import load_event
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
+
+Invoke = Callable[[Any], dict[str, Any]]
+InvokeHandler = Callable[[ModuleType, Any], dict[str, Any]]
 
 WILDCARD_WRITE = {
     "CORSRules": [{"AllowedOrigins": ["*"], "AllowedMethods": ["GET", "PUT"], "AllowedHeaders": ["*"]}]
@@ -83,13 +89,13 @@ def deny(s3: S3Client) -> Callable[[str, str], None]:
 
 @pytest.fixture
 def use_settings(monkeypatch: pytest.MonkeyPatch) -> Callable[..., Settings]:
-    """Swap the handler's settings (and give it a fresh container: empty verdict cache and sent keys)."""
-    monkeypatch.setattr(handler, "VERDICTS", VerdictCache())
-    monkeypatch.setattr(handler, "NOTIFIED", SeenKeys())
+    """Swap the handlers' settings (and give them a fresh container: empty verdict cache and sent keys)."""
+    monkeypatch.setattr(warm_state, "VERDICTS", VerdictCache())
+    monkeypatch.setattr(warm_state, "NOTIFIED", SeenKeys())
 
     def apply(**values: Any) -> Settings:
         settings = Settings(**values)
-        monkeypatch.setattr(handler, "SETTINGS", settings)
+        monkeypatch.setattr(warm_state, "SETTINGS", settings)
         return settings
 
     apply()
@@ -97,12 +103,20 @@ def use_settings(monkeypatch: pytest.MonkeyPatch) -> Callable[..., Settings]:
 
 
 @pytest.fixture
-def invoke(use_settings: Callable[..., Settings], lambda_context: Any) -> Callable[[Any], dict[str, Any]]:
-    def call(event: Any) -> dict[str, Any]:
-        result: dict[str, Any] = handler.lambda_handler(event, lambda_context)
+def invoke_handler(use_settings: Callable[..., Settings], lambda_context: Any) -> InvokeHandler:
+    """invoke_handler(module, event): one of the auditor's entry points, in the same warm container."""
+
+    def call(module: ModuleType, event: Any) -> dict[str, Any]:
+        result: dict[str, Any] = module.lambda_handler(event, lambda_context)
         return result
 
     return call
+
+
+@pytest.fixture
+def invoke(invoke_handler: InvokeHandler) -> Invoke:
+    """The uploads bucket's entry point, which takes S3 notifications."""
+    return functools.partial(invoke_handler, uploads)
 
 
 def s3_event(bucket: str, keys: list[str]) -> dict[str, Any]:

@@ -8,13 +8,13 @@ from collections import Counter
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from cors_auditor.handlers import watched_buckets
 from tests.conftest import load_event
-from tests.integration.cors_auditor.conftest import by_bucket, make_bucket, s3_event
+from tests.integration.cors_auditor.conftest import Invoke, InvokeHandler, by_bucket, make_bucket, s3_event
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
-Invoke = Callable[[Any], dict[str, Any]]
 TAG = "groundskeeper:cors-allowed-origins"
 GLOBAL = ("https://app.example.com",)
 PARTNER_WRITE = {
@@ -153,7 +153,7 @@ def eventbridge_event(bucket: str, key: str) -> dict[str, Any]:
 
 
 def test_a_burst_of_eventbridge_events_costs_one_cors_and_one_tag_read_per_bucket(
-    s3: S3Client, invoke: Invoke, use_settings: Callable[..., Any], api_calls: Counter[str]
+    s3: S3Client, invoke_handler: InvokeHandler, use_settings: Callable[..., Any], api_calls: Counter[str]
 ) -> None:
     """WatchedBuckets sends one EventBridge event per object: the verdict cache absorbs the burst."""
     use_settings(allowed_origins=GLOBAL)
@@ -162,7 +162,8 @@ def test_a_burst_of_eventbridge_events_costs_one_cors_and_one_tag_read_per_bucke
     tag(s3, "b-watched-2", "+https://partner.example")
     api_calls.clear()
 
-    results = [invoke(eventbridge_event(f"b-watched-{1 + i % 2}", f"obj/{i}.js")) for i in range(200)]
+    events = [eventbridge_event(f"b-watched-{1 + i % 2}", f"obj/{i}.js") for i in range(200)]
+    results = [invoke_handler(watched_buckets, event) for event in events]
 
     assert api_calls == Counter({"GetBucketCors": 2, "GetBucketTagging": 2})
     assert sum(not r["audited"][0]["cached"] for r in results) == 2

@@ -12,19 +12,26 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from cors_auditor import handler, restore
+from cors_auditor import restore, warm_state
+from cors_auditor.handlers import cors_change, uploads
 from cors_auditor.verdict_cache import SeenKeys
 from groundskeeper.aws_clients import client
 from groundskeeper.notify import Notifier
 from groundskeeper.observability import logger
 from tests.conftest import load_event
-from tests.integration.cors_auditor.conftest import GOOD, WILDCARD_WRITE, make_bucket, s3_event
+from tests.integration.cors_auditor.conftest import (
+    GOOD,
+    WILDCARD_WRITE,
+    Invoke,
+    InvokeHandler,
+    make_bucket,
+    s3_event,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_sqs import SQSClient
 
-Invoke = Callable[[Any], dict[str, Any]]
 ALLOW = ("https://app.example.com",)
 MIXED = {
     "CORSRules": [
@@ -199,7 +206,7 @@ def queued(sqs: SQSClient, queue_url: str) -> list[dict[str, Any]]:
 
 def test_a_notification_is_queued_once_per_distinct_finding_set(
     s3: S3Client,
-    invoke: Invoke,
+    invoke_handler: InvokeHandler,
     use_settings: Callable[..., Any],
     email_queue: tuple[SQSClient, str],
     monkeypatch: pytest.MonkeyPatch,
@@ -209,8 +216,8 @@ def test_a_notification_is_queued_once_per_distinct_finding_set(
     make_bucket(s3, "groundskeeper-local-website", WILDCARD_WRITE)
 
     for _ in range(3):  # no cache: three fresh audits of the same problem
-        invoke(s3_event("groundskeeper-local-website", ["a"]))
-    invoke(load_event("cloudtrail-put-bucket-cors.json"))
+        invoke_handler(uploads, s3_event("groundskeeper-local-website", ["a"]))
+    invoke_handler(cors_change, load_event("cloudtrail-put-bucket-cors.json"))
     (first,) = queued(sqs, queue_url)
 
     assert first["template"] == "cors-finding"
@@ -242,15 +249,15 @@ def test_a_notification_is_queued_once_per_distinct_finding_set(
         Bucket="groundskeeper-local-website",
         CORSConfiguration={"CORSRules": [{"AllowedOrigins": ["*"], "AllowedMethods": ["GET"]}]},
     )
-    invoke(load_event("cloudtrail-put-bucket-cors.json"))
+    invoke_handler(cors_change, load_event("cloudtrail-put-bucket-cors.json"))
     (second,) = queued(sqs, queue_url)
     assert second["data"]["severity"] == "MEDIUM"
     assert second["idempotency_key"] != key
 
     # ...and another container re-reporting the first problem carries the same key, for the sender to drop.
     s3.put_bucket_cors(Bucket="groundskeeper-local-website", CORSConfiguration=WILDCARD_WRITE)  # type: ignore[arg-type]
-    monkeypatch.setattr(handler, "NOTIFIED", SeenKeys())
-    invoke(load_event("cloudtrail-put-bucket-cors.json"))
+    monkeypatch.setattr(warm_state, "NOTIFIED", SeenKeys())
+    invoke_handler(cors_change, load_event("cloudtrail-put-bucket-cors.json"))
     (again,) = queued(sqs, queue_url)
     assert again["idempotency_key"] == key
 

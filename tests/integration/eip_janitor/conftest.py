@@ -11,7 +11,7 @@ import boto3
 import pytest
 from botocore.awsrequest import AWSResponse
 
-from eip_janitor import handler
+from eip_janitor.handlers import schedule
 from eip_janitor.settings import Settings
 from groundskeeper.aws_clients import client
 from tests.conftest import load_event
@@ -72,8 +72,8 @@ def run_janitor(
 
     def run(**overrides: Any) -> dict[str, Any]:
         settings = replace(Settings(dry_run=False, regions=("us-east-1",)), **overrides)
-        monkeypatch.setattr(handler, "SETTINGS", settings)
-        result: dict[str, Any] = handler.lambda_handler(load_event(EVENT), lambda_context)
+        monkeypatch.setattr(schedule, "SETTINGS", settings)
+        result: dict[str, Any] = schedule.lambda_handler(load_event(EVENT), lambda_context)
         return result
 
     return run

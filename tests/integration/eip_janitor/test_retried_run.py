@@ -11,7 +11,7 @@ from typing import Any
 import boto3
 import pytest
 
-from eip_janitor import handler
+from eip_janitor.handlers import schedule
 from eip_janitor.run_ledger import RunLedger
 from eip_janitor.settings import Settings
 from groundskeeper.aws_clients import client
@@ -43,11 +43,11 @@ def invoke(monkeypatch: pytest.MonkeyPatch, lambda_context: Any) -> Callable[...
         settings = replace(
             Settings(dry_run=False, regions=("us-east-1",), max_releases_per_run=CAP), **overrides
         )
-        monkeypatch.setattr(handler, "SETTINGS", settings)
+        monkeypatch.setattr(schedule, "SETTINGS", settings)
         event = load_event(EVENT)
         if event_id is not None:
             event["id"] = event_id
-        result: dict[str, Any] = handler.lambda_handler(event, lambda_context)
+        result: dict[str, Any] = schedule.lambda_handler(event, lambda_context)
         return result
 
     return run

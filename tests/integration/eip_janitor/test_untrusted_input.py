@@ -11,7 +11,7 @@ from typing import Any
 import boto3
 import pytest
 
-from eip_janitor import handler
+from eip_janitor.handlers import schedule
 from eip_janitor.settings import Settings
 from email_sender.email_request import parse_email_request
 from groundskeeper.notify import Notifier
@@ -27,8 +27,8 @@ def invoke(aws: None, monkeypatch: pytest.MonkeyPatch, lambda_context: Any) -> I
 
     def run(event: Any, **overrides: Any) -> dict[str, Any]:
         settings = replace(Settings(dry_run=False, regions=("us-east-1", "eu-west-1")), **overrides)
-        monkeypatch.setattr(handler, "SETTINGS", settings)
-        result: dict[str, Any] = handler.lambda_handler(event, lambda_context)
+        monkeypatch.setattr(schedule, "SETTINGS", settings)
+        result: dict[str, Any] = schedule.lambda_handler(event, lambda_context)
         return result
 
     return run

@@ -8,12 +8,7 @@ from typing import Any
 import boto3
 import pytest
 
-from groundskeeper_org.accounts import (
-    AccountAccessError,
-    AccountSessions,
-    check_access,
-    list_member_accounts,
-)
+from groundskeeper_org.accounts import AccountAccessError, AccountSessions, check_access, list_member_accounts
 from groundskeeper_org.settings import MemberAccounts
 from tests.integration.org.conftest import HUB, ROLE, deny_assume_role
 

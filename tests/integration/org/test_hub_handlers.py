@@ -1,33 +1,33 @@
-"""The handlers in hub mode under moto: a schedule plans (one work item per account), a batch from the work
-queue sweeps each item's account, and the last part sends the run's one email; without MEMBER_ACCOUNTS
-nothing of this runs."""
+"""Hub mode end to end under moto: the planner's event plans a run (one work item per account), each job's
+worker sweeps its items' accounts, and the last part sends the run's one email."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from datetime import UTC, datetime
+from types import ModuleType
 from typing import Any
 
 import boto3
 import pytest
 from botocore.awsrequest import AWSResponse
 
-from cors_auditor import handler as auditor
+from cors_auditor.handlers import org_work as auditor
 from cors_auditor.settings import Settings as AuditSettings
-from eip_janitor import handler as janitor
+from eip_janitor.handlers import org_work as janitor
 from eip_janitor.settings import Settings as JanitorSettings
 from groundskeeper.aws_clients import client
 from groundskeeper.notify import Notifier
 from groundskeeper_org import hub as org_hub
-from groundskeeper_org.runs import RunParts
+from groundskeeper_org.runs import JOBS, RunParts
 from groundskeeper_org.settings import MemberAccounts, OrgSettings
+from org_planner import handler as planner
 from tests.conftest import load_event
-from tests.integration.org.conftest import ALLOWED, HUB, ROLE, TABLE, deny_assume_role, seed_member
+from tests.integration.org.conftest import ALLOWED, ROLE, TABLE, deny_assume_role, seed_member
 
 A, B, C = "111111111111", "222222222222", "333333333333"
 BAD_CORS = {"CORSRules": [{"AllowedMethods": ["GET"], "AllowedOrigins": ["*"]}]}
-SCHEDULE = "schedule-eip-janitor.json"
+SCHEDULE = "org-plan-eip-janitor.json"
 
 
 @pytest.fixture
@@ -43,20 +43,23 @@ def org(queues: dict[str, str], accounts: str = f"{A},{B},{C}") -> OrgSettings:
         role_name=ROLE,
         owners={A: "team-a@example.com"},
         runs_table=TABLE,
-        work_queue_url=queues["work"],
+        # One queue serves both jobs here: each test runs one job.
+        work_queue_urls=dict.fromkeys(JOBS, queues["work"]),
         dead_letter_queue_url=queues["work-dlq"],
     )
 
 
-def use(module: Any, settings: Any, org: OrgSettings, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Swap a handler's cold-start settings, and its sessions with them (they carry the role name)."""
+def use(module: ModuleType, settings: Any, org: OrgSettings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Swap a worker's cold-start settings, and its sessions with them (they carry the role name); and the
+    planner's hub settings."""
     monkeypatch.setattr(module, "SETTINGS", settings)
     monkeypatch.setattr(module, "ORG", org)
     monkeypatch.setattr(module, "SESSIONS", org_hub.HubSessions(org, lambda: client("sts")))
+    monkeypatch.setattr(planner, "ORG", org)
 
 
 def queue_arn(url: str) -> str:
-    account, name = org_hub.queue_identity(url)
+    account, name = url.rstrip("/").split("/")[-2:]
     return f"arn:aws:sqs:us-east-1:{account}:{name}"
 
 
@@ -98,7 +101,7 @@ def test_a_janitor_schedule_plans_and_the_work_queue_sweeps_each_account(
     use(janitor, settings, org(queues), monkeypatch)
     deny_assume_role(client("sts"), C)
 
-    planned = janitor.lambda_handler(load_event(SCHEDULE), lambda_context)
+    planned = planner.lambda_handler(load_event(SCHEDULE), lambda_context)
 
     run_id = load_event(SCHEDULE)["id"]
     assert planned == {"run_id": run_id, "job": "eip-janitor", "queued": 3}
@@ -234,7 +237,7 @@ def test_an_item_no_plan_made_is_dead_lettered_at_once_and_sweeps_nothing(
     assert unplanned["why"] in parked["reason"]
 
 
-def test_the_cors_sweep_schedule_plans_and_uploads_are_still_audited(
+def test_the_cors_sweep_plan_is_worked_by_the_auditors_worker(
     queues: dict[str, str], monkeypatch: pytest.MonkeyPatch, lambda_context: Any
 ) -> None:
     for account_id in (A, B):
@@ -245,7 +248,7 @@ def test_the_cors_sweep_schedule_plans_and_uploads_are_still_audited(
     )
     use(auditor, settings, org(queues, f"{A},{B}"), monkeypatch)
 
-    planned = auditor.lambda_handler(load_event("schedule-cors-sweep.json"), lambda_context)
+    planned = planner.lambda_handler(load_event("org-plan-cors-sweep.json"), lambda_context)
 
     assert planned["queued"] == 2
     answers = [auditor.lambda_handler(event, lambda_context) for event in batches(queues["work"])]
@@ -256,26 +259,3 @@ def test_the_cors_sweep_schedule_plans_and_uploads_are_still_audited(
         "2",
         "2",
     )
-    # An upload in the hub's own account is audited as before, and so is an S3 event from another queue.
-    client("s3").create_bucket(Bucket="hub-uploads")
-    upload = load_event("sqs-s3-object-created.json")
-    upload["Records"][0]["eventSourceARN"] = queue_arn(queues["other"])
-    result = auditor.lambda_handler(upload, lambda_context)
-    assert "audited" in result
-
-
-def test_without_member_accounts_a_schedule_sweeps_this_account(
-    queues: dict[str, str], monkeypatch: pytest.MonkeyPatch, lambda_context: Any
-) -> None:
-    use(
-        janitor,
-        JanitorSettings(regions=("us-east-1",)),
-        replace(org(queues), members=MemberAccounts()),
-        monkeypatch,
-    )
-
-    report = janitor.lambda_handler(load_event(SCHEDULE), lambda_context)
-
-    assert "released_count" in report
-    assert batches(queues["work"]) == []
-    assert HUB in lambda_context.invoked_function_arn

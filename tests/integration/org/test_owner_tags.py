@@ -1,6 +1,6 @@
-"""Owners from the Organization's account tags under moto, through the auditor's handler: ACCOUNT_OWNERS
-first, then a plausible `groundskeeper:owner` tag; a malformed tag, or one that cannot be read, leaves the
-account without an owner and its sweep as it was."""
+"""Owners from the Organization's account tags under moto, through the planner and the auditor's worker:
+ACCOUNT_OWNERS first, then a plausible `groundskeeper:owner` tag; a malformed tag, or one that cannot be
+read, leaves the account without an owner and its sweep as it was."""
 
 from __future__ import annotations
 
@@ -9,18 +9,19 @@ from typing import Any
 import boto3
 import pytest
 
-from cors_auditor import handler as auditor
+from cors_auditor.handlers import org_work as auditor
 from cors_auditor.settings import Settings as AuditSettings
 from groundskeeper.aws_clients import client
 from groundskeeper.notify import Notifier
 from groundskeeper_org.accounts import OWNER_TAG_KEY
-from groundskeeper_org.runs import RunParts
+from groundskeeper_org.runs import JOBS, RunParts
 from groundskeeper_org.settings import MemberAccounts, OrgSettings
+from org_planner import handler as planner
 from tests.conftest import load_event
 from tests.integration.org.conftest import ALLOWED, HUB, ROLE, TABLE, deny_list_tags, seed_member
 from tests.integration.org.test_hub_handlers import BAD_CORS, batches, emails, use
 
-SCHEDULE = "schedule-cors-sweep.json"
+SCHEDULE = "org-plan-cors-sweep.json"
 
 
 @pytest.fixture
@@ -58,13 +59,13 @@ def org(queues: dict[str, str], owners: dict[str, str]) -> OrgSettings:
         role_name=ROLE,
         owners=owners,
         runs_table=TABLE,
-        work_queue_url=queues["work"],
+        work_queue_urls=dict.fromkeys(JOBS, queues["work"]),
     )
 
 
 def run(queues: dict[str, str], lambda_context: Any) -> str:
-    """Plan the sweep and work every item through the handler; the run's id."""
-    planned = auditor.lambda_handler(load_event(SCHEDULE), lambda_context)
+    """Plan the sweep and work every item through the worker; the run's id."""
+    planned = planner.lambda_handler(load_event(SCHEDULE), lambda_context)
     answers = [auditor.lambda_handler(event, lambda_context) for event in batches(queues["work"])]
     assert answers == [{"batchItemFailures": []}] * planned["queued"]
     return str(planned["run_id"])

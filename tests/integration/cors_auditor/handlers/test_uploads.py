@@ -1,4 +1,4 @@
-"""The auditor's handler under moto: every status, every event shape, bursts, the sweep and error paths."""
+"""The uploads entry point under moto: every status, URL-encoded keys, bursts, the cache, metrics and logs."""
 
 from __future__ import annotations
 
@@ -11,12 +11,17 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.conftest import load_event
-from tests.integration.cors_auditor.conftest import GOOD, WILDCARD_WRITE, by_bucket, make_bucket, s3_event
+from tests.integration.cors_auditor.conftest import (
+    GOOD,
+    WILDCARD_WRITE,
+    Invoke,
+    by_bucket,
+    make_bucket,
+    s3_event,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
-
-Invoke = Callable[[Any], dict[str, Any]]
 
 
 def test_every_status(s3: S3Client, invoke: Invoke, deny: Callable[[str, str], None]) -> None:
@@ -83,48 +88,13 @@ def test_url_encoded_keys_are_decoded(s3: S3Client, invoke: Invoke) -> None:
     assert report["status"] == "compliant"
 
 
-def test_real_s3_to_sqs_notifications_test_event_first(s3: S3Client, invoke: Invoke) -> None:
-    """moto delivers an s3:TestEvent, then one message per object, keys quote_plus-encoded, as S3 does."""
-    from groundskeeper.aws_clients import client
-
-    sqs = client("sqs")
-    queue_url = sqs.create_queue(QueueName="uploads")["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
-    make_bucket(s3, "b-uploads", WILDCARD_WRITE)
-    s3.put_bucket_notification_configuration(
-        Bucket="b-uploads",
-        NotificationConfiguration={
-            "QueueConfigurations": [{"QueueArn": queue_arn, "Events": ["s3:ObjectCreated:*"]}]
-        },
-    )
-    s3.put_object(Bucket="b-uploads", Key="reports/q3 summary+draft 2026.csv", Body=b"x")
-    messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10)["Messages"]
-    template = load_event("sqs-s3-object-created.json")["Records"][0]
-    event = {"Records": [{**template, "messageId": m["MessageId"], "body": m["Body"]} for m in messages]}
-
-    result = invoke(event)
-
-    assert result["skipped"] == 1  # the s3:TestEvent
-    (report,) = result["audited"]
-    assert report["bucket"] == "b-uploads"
-    assert report["status"] == "non_compliant"
-    assert report["trigger_key"] == "reports/q3 summary+draft 2026.csv"
-
-
-def test_sqs_wrapped_event(s3: S3Client, invoke: Invoke) -> None:
-    make_bucket(s3, "groundskeeper-local-uploads", WILDCARD_WRITE)
-    result = invoke(load_event("sqs-s3-object-created.json"))
-    assert by_bucket(result)["groundskeeper-local-uploads"]["status"] == "non_compliant"
-
-
-def test_test_event_is_skipped(s3: S3Client, invoke: Invoke, api_calls: Counter[str]) -> None:
-    assert invoke(load_event("s3-test-event.json")) == {
+def test_a_test_event_is_skipped(invoke: Invoke, api_calls: Counter[str]) -> None:
+    event = {"Service": "Amazon S3", "Event": "s3:TestEvent", "Bucket": "groundskeeper-local-uploads"}
+    assert invoke(event) == {
         "audited": [],
         "skipped": 1,
         "skip_reasons": {"s3_test_event": 1},
-        "source": "sqs",
+        "source": "s3",
     }
     assert api_calls == Counter()
 
@@ -154,42 +124,6 @@ def test_cache_expires_after_audit_cache_seconds(
     invoke(s3_event("b-ttl", ["a"]))
     invoke(s3_event("b-ttl", ["b"]))
     assert api_calls["GetBucketCors"] == 2
-
-
-def test_cloudtrail_cors_change_audits_fresh(s3: S3Client, invoke: Invoke, api_calls: Counter[str]) -> None:
-    make_bucket(s3, "groundskeeper-local-website", GOOD)
-    assert (
-        invoke(s3_event("groundskeeper-local-website", ["index.html"]))["audited"][0]["status"] == "compliant"
-    )
-    s3.put_bucket_cors(Bucket="groundskeeper-local-website", CORSConfiguration=WILDCARD_WRITE)  # type: ignore[arg-type]
-
-    result = invoke(load_event("cloudtrail-put-bucket-cors.json"))
-
-    (report,) = result["audited"]
-    assert report["status"] == "non_compliant"
-    assert report["cached"] is False
-    assert api_calls["GetBucketCors"] == 2
-    # ...and the fresh verdict now serves the uploads that follow.
-    assert invoke(s3_event("groundskeeper-local-website", ["x"]))["audited"][0]["status"] == "non_compliant"
-    assert api_calls["GetBucketCors"] == 2
-
-
-def test_sweep_audits_every_bucket(
-    s3: S3Client, invoke: Invoke, api_calls: Counter[str], use_settings: Callable[..., Any]
-) -> None:
-    use_settings(sweep_concurrency=4)
-    for i in range(12):
-        make_bucket(s3, f"b-sweep-{i:02d}", WILDCARD_WRITE if i % 3 == 0 else (GOOD if i % 3 == 1 else None))
-    api_calls.clear()
-
-    result = invoke(load_event("schedule-cors-sweep.json"))
-
-    statuses = Counter(r["status"] for r in result["audited"])
-    assert statuses == Counter({"non_compliant": 4, "compliant": 4, "no_cors": 4})
-    assert sorted(r["bucket"] for r in result["audited"]) == [f"b-sweep-{i:02d}" for i in range(12)]
-    # Tags are read only where there is a CORS configuration to judge (8 of the 12).
-    assert api_calls == Counter({"ListBuckets": 1, "GetBucketCors": 12, "GetBucketTagging": 8})
-    assert result["source"] == "schedule"
 
 
 def test_emf_metrics_are_published(s3: S3Client, invoke: Invoke, capsys: pytest.CaptureFixture[str]) -> None:

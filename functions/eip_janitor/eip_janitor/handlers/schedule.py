@@ -1,0 +1,56 @@
+"""EipJanitorFunction's entry point: its schedule (outside hub mode), or a manual invoke, runs the janitor
+over this account and returns its report."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent
+
+from eip_janitor.janitor import run_janitor
+from eip_janitor.run_ledger import RunLedger
+from eip_janitor.settings import Settings
+from groundskeeper.aws_clients import client
+from groundskeeper.observability import logger, metrics
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+    from mypy_boto3_ec2 import EC2Client
+
+    from eip_janitor.report import JanitorReport
+
+# Validated at cold start: a bad value fails the init and names the variable.
+SETTINGS = Settings.from_env()
+
+
+def _ec2(region: str) -> EC2Client:
+    return client("ec2", region)
+
+
+def run_id_of(event: Any, context: LambdaContext) -> str:
+    """EventBridge and Lambda's async retries redeliver the same event id. Any other event (a manual
+    invoke with `null`, `[]`, `"run"` or an object without a usable id) is a manual run: the request id."""
+    if isinstance(event, dict):
+        event_id = EventBridgeEvent(event).get("id")
+        if isinstance(event_id, str | int) and not isinstance(event_id, bool) and str(event_id):
+            return str(event_id)
+    return context.aws_request_id
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics(capture_cold_start_metric=True)
+def lambda_handler(event: Any, context: LambdaContext) -> JanitorReport:
+    settings = SETTINGS
+    ledger = RunLedger(client("dynamodb"), settings.run_ledger_table) if settings.run_ledger_table else None
+    return run_janitor(
+        settings,
+        ec2_for=_ec2,
+        sqs=client("sqs") if settings.notify.enabled else None,
+        own_region=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1",
+        now=datetime.now(UTC),
+        run_id=run_id_of(event, context),
+        route53=client("route53") if settings.dns_guard else None,  # global: one client reads every zone
+        ledger=ledger,
+    )
