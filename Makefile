@@ -72,12 +72,13 @@ mutate: venv ## Mutation testing of the decision modules against the score ratch
 	@$(BIN)/python scripts/mutation/run.py $(if $(filter update,$(RATCHET)),--update) \
 		$(if $(CHANGED),--changed-since $(CHANGED))
 
-lint: venv ## ruff, mypy, vulture, shellcheck, sam validate --lint, cfn-lint and checkov
+lint: venv ## ruff, mypy, vulture, shellcheck, the pipe lint, sam validate --lint, cfn-lint and checkov
 	@ruff check .
 	@ruff format --check .
 	@mypy
 	@vulture
 	@shellcheck -x scripts/*.sh scripts/local/*.sh .ci/run
+	@$(BIN)/python scripts/lint_pipes.py
 	@sam validate --lint
 	@cfn-lint template.yaml
 	@checkov -f template.yaml --quiet --compact --skip-download
