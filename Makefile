@@ -74,13 +74,14 @@ mutate: venv ## Mutation testing of the decision modules against the score ratch
 	@$(BIN)/python scripts/mutation/run.py $(if $(filter update,$(RATCHET)),--update) \
 		$(if $(CHANGED),--changed-since $(CHANGED))
 
-lint: venv ## ruff, mypy, lint-imports, vulture, shellcheck, sam validate --lint, cfn-lint and checkov
+lint: venv ## ruff, mypy, lint-imports, vulture, shellcheck, the pipe lint, sam validate --lint, cfn-lint and checkov
 	@ruff check .
 	@ruff format --check .
 	@mypy
 	@PYTHONPATH=$(CODE_PATH) lint-imports
 	@vulture
 	@shellcheck -x scripts/*.sh scripts/local/*.sh .ci/run
+	@$(BIN)/python scripts/lint_pipes.py
 	@sam validate --lint
 	@cfn-lint template.yaml templates/*.yaml
 	@for t in template.yaml templates/*.yaml; do checkov -f $$t --quiet --compact --skip-download || exit 1; done

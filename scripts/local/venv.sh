@@ -43,7 +43,9 @@ pip_install() {
 }
 # uv installs the same pinned set several times faster than pip (README, Performance). It comes from PyPI
 # through the venv's own pip, at the version requirements-dev.txt pins; without it, pip does the install.
-uv_pin=$(sed -nE 's/^[[:space:]]*uv[[:space:]]*==[[:space:]]*([^[:space:];#]+).*/\1/p' "$REQ" | head -n 1)
+# No pipe into `head`: under pipefail a reader that stops early can kill sed with SIGPIPE and fail the line.
+uv_pin=$(sed -nE 's/^[[:space:]]*uv[[:space:]]*==[[:space:]]*([^[:space:];#]+).*/\1/p' "$REQ")
+uv_pin=${uv_pin%%$'\n'*}  # the first pin
 if [[ ! -x $VENV/bin/uv || ( -n $uv_pin && $("$VENV/bin/uv" --version 2>/dev/null) != "uv $uv_pin"* ) ]]; then
   pip_install "uv${uv_pin:+==$uv_pin}" || echo "venv.sh: could not install uv; installing with pip" >&2
 fi

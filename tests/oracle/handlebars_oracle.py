@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
 from typing import Any, TypedDict
+
+import pytest
 
 ORACLE_DIR = Path(__file__).resolve().parent
 RENDER_JS = ORACLE_DIR / "render.js"
@@ -31,6 +34,21 @@ def oracle_missing() -> str | None:
     if not (ORACLE_DIR / "node_modules" / "handlebars").is_dir():
         return "tests/oracle/node_modules is missing: run `make oracle`"
     return None
+
+
+def required_in_ci() -> bool:
+    """CI depends on the oracle (core tooling, docs/testing.md): there a missing one fails, not skips."""
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def require_oracle() -> None:
+    """Skip the calling test when the oracle is missing here; fail it instead when running in CI."""
+    missing = oracle_missing()
+    if missing is None:
+        return
+    if required_in_ci():
+        pytest.fail(f"Handlebars.js oracle is required in CI (CI=true): {missing}", pytrace=False)
+    pytest.skip(f"Handlebars.js oracle: {missing}")
 
 
 def oracle_render(cases: list[OracleCase]) -> list[OracleResult]:
