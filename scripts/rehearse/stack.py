@@ -146,7 +146,10 @@ def moto_compatible(template: dict[str, Any]) -> dict[str, Any]:
     nested = {name for name, resource in resources.items() if resource["Type"] == NESTED_STACK}
     for name, resource in resources.items():
         if resource["Type"] == "AWS::Lambda::Alias":
-            replacements[name] = {"Fn::GetAtt": [resource["Properties"]["FunctionName"]["Ref"], "Arn"]}
+            arn = {"Fn::GetAtt": [resource["Properties"]["FunctionName"]["Ref"], "Arn"]}
+            # A conditional function's alias: moto resolves a GetAtt even where its output is switched off.
+            condition = resource.get("Condition")
+            replacements[name] = {"Fn::If": [condition, arn, ""]} if condition else arn
         elif resource["Type"] == "AWS::SES::ConfigurationSet":
             replacements[name] = resource["Properties"]["Name"]
 
