@@ -21,10 +21,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from email_sender.batch_metrics import BatchTally, emit_batch_metrics
 from email_sender.batch_processor import likely_idempotency_key, process_batch, sqs_records
 from email_sender.email_request import EmailRequest, parse_email_request
-from email_sender.ses_delivery import send_email
-from groundskeeper.aws_clients import SINGLE_ATTEMPT_CONNECT_TIMEOUT, SINGLE_ATTEMPT_READ_TIMEOUT
-from groundskeeper.dead_letter import dead_letter, receive_count
-from groundskeeper.errors import (
+from email_sender.errors import (
     DEADLINE_NEAR,
     IDEMPOTENCY_KEY_REUSED,
     IDEMPOTENCY_UNAVAILABLE,
@@ -32,13 +29,12 @@ from groundskeeper.errors import (
     SEND_OUTCOME_UNKNOWN,
     Outcome,
     OutcomeUnknown,
-    PermanentError,
     SendingPaused,
-    TransientError,
-    coded_failure,
-    error_code,
-    error_message,
 )
+from email_sender.ses_delivery import send_email
+from groundskeeper.aws_clients import SINGLE_ATTEMPT_CONNECT_TIMEOUT, SINGLE_ATTEMPT_READ_TIMEOUT
+from groundskeeper.dead_letter import dead_letter, receive_count
+from groundskeeper.errors import PermanentError, TransientError, coded_failure, error_code, error_message
 from groundskeeper.observability import MetricUnit, logger, metrics
 
 if TYPE_CHECKING:
