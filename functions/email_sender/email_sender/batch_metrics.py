@@ -12,7 +12,7 @@ from email_sender.errors import Outcome
 from groundskeeper.observability import MetricUnit, metrics
 
 if TYPE_CHECKING:
-    from email_sender.batch_processor import PartialBatchResponse
+    from groundskeeper.sqs_batch import PartialBatchResponse
 
 
 class BatchTally:

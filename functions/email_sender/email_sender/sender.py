@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -19,7 +20,6 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 from botocore.exceptions import BotoCoreError, ClientError
 
 from email_sender.batch_metrics import BatchTally, emit_batch_metrics
-from email_sender.batch_processor import likely_idempotency_key, process_batch, sqs_records
 from email_sender.email_request import EmailRequest, parse_email_request
 from email_sender.errors import (
     DEADLINE_NEAR,
@@ -33,12 +33,12 @@ from email_sender.errors import (
 )
 from email_sender.ses_delivery import send_email
 from groundskeeper.aws_clients import SINGLE_ATTEMPT_CONNECT_TIMEOUT, SINGLE_ATTEMPT_READ_TIMEOUT
-from groundskeeper.dead_letter import dead_letter, receive_count
 from groundskeeper.errors import PermanentError, TransientError, coded_failure, error_code, error_message
 from groundskeeper.observability import MetricUnit, logger, metrics
+from groundskeeper.sqs_batch import DeadLetterPolicy, process_batch, sqs_records
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Mapping
 
     from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -46,11 +46,11 @@ if TYPE_CHECKING:
     from mypy_boto3_ses import SESClient
     from mypy_boto3_sqs import SQSClient
 
-    from email_sender.batch_processor import PartialBatchResponse
     from email_sender.request_policy import RequestPolicy
     from email_sender.send_pacing import SendPacer
     from email_sender.settings import Settings
     from email_sender.template_store import RenderedEmail, TemplateStore
+    from groundskeeper.sqs_batch import DeadLettered, PartialBatchResponse
 
 # Don't start a record with less time than one slow SES call needs: a timed-out invocation returns the
 # whole batch to the queue and leaves the interrupted record's in-progress lock until the deadline.
@@ -164,6 +164,7 @@ class EmailSender:
         persistence.configure(
             self._idempotency, function_name=f"{__name__}.{EmailSender._deliver.__qualname__}"
         )
+        self._dead_letters = DeadLetterPolicy(sqs, settings.dead_letter_queue_url, settings.max_receive_count)
         self._deliver_once = idempotent_function(
             data_keyword_argument="job", persistence_store=persistence, config=self._idempotency
         )(self._deliver)
@@ -192,18 +193,16 @@ class EmailSender:
         return response
 
     def handle(self, record: dict[str, Any], invocation: Invocation) -> Outcome:
-        """Deliver one record; returns its outcome. Raising puts the record in batchItemFailures."""
-        try:
-            return self._handle(record, invocation)
-        # On the queue's last receive, whatever failed: the redrive policy would move the record to the DLQ
-        # with no reason, so it goes there now with its last error. Earlier receives re-raise, as before.
-        except Exception as exc:
-            receives = receive_count(record)
-            if receives < self.settings.max_receive_count:
-                raise
-            code, reason = failure_reason(exc)
-            reason = f"{reason} (receive {receives} of {self.settings.max_receive_count}: not retried again)"
-            return self._dead_letter(str(record["messageId"]), str(record["body"]), code, reason, invocation)
+        """Deliver one record; returns its outcome. Raising puts the record in batchItemFailures.
+
+        A PermanentError, and any failure on the queue's last receive, is dead-lettered with its reason
+        (the layer's dead-letter policy); an earlier receive's failure re-raises, and SQS delivers it again.
+        """
+        return self._dead_letters.apply(
+            record,
+            lambda item: self._handle(item, invocation),
+            lambda parked: self._dead_lettered(parked, invocation),
+        )
 
     def _handle(self, record: dict[str, Any], invocation: Invocation) -> Outcome:
         invocation.stop_if_paused()
@@ -225,19 +224,16 @@ class EmailSender:
                 if attempt.result is None:  # nothing was sent: SQS retries
                     raise TransientError(IDEMPOTENCY_UNAVAILABLE, _persistence_failure(exc)) from exc
                 result = self._delivered_but_not_recorded(message_id, attempt.result, exc, invocation)
-        except IdempotencyValidationError:
-            reused = PermanentError(
+        except IdempotencyValidationError as exc:
+            raise PermanentError(
                 IDEMPOTENCY_KEY_REUSED, "idempotency_key was already used for a different request"
-            )
-            return self._dead_letter(message_id, body, reused.code, reused.message, invocation)
-        except PermanentError as exc:
-            return self._dead_letter(message_id, body, exc.code, exc.message, invocation)
+            ) from exc
         except SendingPaused as exc:
             invocation.paused_by = exc.code
             raise
         outcome = Outcome(result["outcome"])
         if outcome is Outcome.DEAD_LETTERED:  # the send's outcome is unknown: an operator decides
-            return self._dead_letter(message_id, body, result["error_code"], result["reason"], invocation)
+            raise PermanentError(result["error_code"], result["reason"])
         invocation.tally.count(outcome)
         logger.info("email request handled", extra={"message_id": message_id, "outcome": outcome})
         return outcome
@@ -355,23 +351,17 @@ class EmailSender:
         )
         return result
 
-    def _dead_letter(
-        self, message_id: str, body: str, code: str, reason: str, invocation: Invocation
-    ) -> Outcome:
-        # If this send fails the exception propagates and the record is retried: nothing is lost.
-        dead_letter(
-            self.sqs,
-            self.settings.dead_letter_queue_url,
-            body,
-            code=code,
-            reason=reason,
-            source_message_id=message_id,
-        )
-        invocation.tally.count(Outcome.DEAD_LETTERED, code)
+    @staticmethod
+    def _dead_lettered(parked: DeadLettered, invocation: Invocation) -> Outcome:
+        invocation.tally.count(Outcome.DEAD_LETTERED, parked.code)
         # The reason stays out of the log: it may quote an address. It travels with the DLQ message.
         logger.info(
             "email request handled",
-            extra={"message_id": message_id, "outcome": Outcome.DEAD_LETTERED, "error_code": code},
+            extra={
+                "message_id": parked.record["messageId"],
+                "outcome": Outcome.DEAD_LETTERED,
+                "error_code": parked.code,
+            },
         )
         return Outcome.DEAD_LETTERED
 
@@ -397,3 +387,19 @@ def _log_failure(record: dict[str, Any], exc: Exception) -> None:
         "email request handled",
         extra={"message_id": record.get("messageId"), "outcome": outcome, "error_code": str(code)},
     )
+
+
+def likely_idempotency_key(record: Mapping[str, Any]) -> str:
+    """The idempotency key an SQS record will most likely use, read cheaply: records sharing one take turns.
+
+    Two records with one key in the same batch would otherwise run at once, and the second would find
+    the first's in-progress lock and be retried; in turn, it is simply skipped as a duplicate. A wrong
+    guess costs nothing but that retry: exactly-once rests on the idempotency table, not on this.
+    """
+    message_id = str(record.get("messageId", ""))
+    try:
+        body = json.loads(record.get("body") or "")
+    except (ValueError, RecursionError):
+        return message_id
+    key = body.get("idempotency_key") if isinstance(body, dict) else None
+    return key if isinstance(key, str) and key else message_id
