@@ -33,6 +33,7 @@ TTL = 3600
 FUNCTION = "groundskeeper-EmailSenderFunction-abc"
 REQUEST = {"template": "example-welcome", "to": ["a@example.com"], "cc": [], "bcc": [], "data": {"n": "é"}}
 SENT = {"outcome": "sent", "ses_message_id": "0100-ses"}
+PREFIX = f"{FUNCTION}.email_sender.sender.EmailSender._deliver"
 
 
 @pytest.fixture
@@ -57,8 +58,6 @@ class PowertoolsSender:
             self.calls += 1
             return SENT
 
-        # The function Powertools wrapped, whose name is the key's scope.
-        deliver.__module__, deliver.__qualname__ = "email_sender.sender", "EmailSender._deliver"
         self.config = IdempotencyConfig(
             event_key_jmespath="key",
             payload_validation_jmespath="request",
@@ -67,7 +66,12 @@ class PowertoolsSender:
         )
         self.persistence = DynamoDBPersistenceLayer(table_name=TABLE, boto3_client=client("dynamodb"))
         self.deliver = idempotent_function(
-            data_keyword_argument="job", persistence_store=self.persistence, config=self.config
+            data_keyword_argument="job",
+            persistence_store=self.persistence,
+            config=self.config,
+            # What Powertools made of the function it wrapped, EmailSender._deliver of email_sender.sender,
+            # in a Lambda function named FUNCTION.
+            key_prefix=PREFIX,
         )(deliver)
 
 
