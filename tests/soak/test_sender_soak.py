@@ -4,7 +4,7 @@ The queue is simulated the way SQS behaves: batches of up to 10 visible messages
 `ApproximateReceiveCount`; a record in `batchItemFailures` (or every record of an invocation that died)
 becomes visible again one visibility timeout later; a message received `maxReceiveCount` times and still
 not deleted is moved to the DLQ by the redrive policy, with no reason. A simulated clock moves forward
-instead of waiting, for the queue and for the idempotency expiry checks (Powertools' and the sender's).
+instead of waiting, for the queue and for the idempotency expiry checks (the sender's idempotency record).
 
 The faults, drawn from a seeded random generator:
 - 10 % of the SendEmail calls are throttled (SES refuses them);

@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING
 
 from aws_lambda_powertools.metrics import single_metric
 
-from groundskeeper.errors import Outcome
+from email_sender.errors import Outcome
 from groundskeeper.observability import MetricUnit, metrics
 
 if TYPE_CHECKING:
-    from email_sender.batch_processor import PartialBatchResponse
+    from groundskeeper.sqs_batch import PartialBatchResponse
 
 
 class BatchTally:

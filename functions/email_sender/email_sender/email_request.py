@@ -10,8 +10,9 @@ from typing import Any
 
 import fastjsonschema
 
+from email_sender.errors import INVALID_MESSAGE
 from email_sender.request_validator import validate as _validate_schema
-from groundskeeper.errors import INVALID_MESSAGE, PermanentError
+from groundskeeper.errors import PermanentError
 from groundskeeper.observability import logger
 
 MAX_RECIPIENTS = 50  # SES's limit per message, across To, Cc and Bcc

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from groundskeeper.errors import INVALID_MESSAGE, PermanentError
+from email_sender.errors import INVALID_MESSAGE
+from groundskeeper.errors import PermanentError
 
 if TYPE_CHECKING:
     from email_sender.email_request import EmailRequest

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
 
-from groundskeeper.errors import DEADLINE_NEAR, NETWORK_ERRORS, TransientError, error_code
+from email_sender.errors import DEADLINE_NEAR
+from groundskeeper.errors import NETWORK_ERRORS, TransientError, error_code
 from groundskeeper.observability import logger
 
 if TYPE_CHECKING:

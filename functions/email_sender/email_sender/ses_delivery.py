@@ -7,15 +7,17 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotocoreConnectionError
 
-from groundskeeper.errors import (
+from email_sender.errors import (
     DAILY_QUOTA_EXCEEDED,
     PAUSED_CODES,
     SEND_OUTCOME_UNKNOWN,
     UNKNOWN_ERROR,
-    CodedError,
     OutcomeUnknown,
-    PermanentError,
     SendingPaused,
+)
+from groundskeeper.errors import (
+    CodedError,
+    PermanentError,
     TransientError,
     error_code,
     error_message,

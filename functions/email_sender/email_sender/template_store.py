@@ -12,6 +12,12 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from email_sender.errors import (
+    ALREADY_EXISTS,
+    INVALID_TEMPLATE,
+    MISSING_RENDERING_ATTRIBUTE,
+    TEMPLATE_DOES_NOT_EXIST,
+)
 from email_sender.handlebars import (
     Escaping,
     MissingVariableError,
@@ -20,14 +26,7 @@ from email_sender.handlebars import (
     compile_template,
 )
 from email_sender.handlebars import Template as CompiledPart
-from groundskeeper.errors import (
-    ALREADY_EXISTS,
-    INVALID_TEMPLATE,
-    MISSING_RENDERING_ATTRIBUTE,
-    TEMPLATE_DOES_NOT_EXIST,
-    PermanentError,
-    error_code,
-)
+from groundskeeper.errors import PermanentError, error_code
 
 if TYPE_CHECKING:
     from mypy_boto3_ses import SESClient

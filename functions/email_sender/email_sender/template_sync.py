@@ -12,8 +12,9 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from email_sender.errors import TEMPLATE_DOES_NOT_EXIST
 from email_sender.template_store import bundled_template_names, load_bundled_template, publish_template
-from groundskeeper.errors import TEMPLATE_DOES_NOT_EXIST, PermanentError
+from groundskeeper.errors import PermanentError
 
 if TYPE_CHECKING:
     from mypy_boto3_ses import SESClient

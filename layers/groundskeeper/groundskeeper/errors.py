@@ -1,12 +1,10 @@
-"""The project's one error vocabulary: its exceptions, the email sender's outcome codes, what is retryable.
+"""The project's base errors and what is retryable: botocore's code sets, and a failure's code and message.
 
-The email sender's part mirrors the outcome table of the README (and docs/email-sender.md, "Error codes"):
-every code a record can end with is a constant here, grouped by the outcome it leads to.
+Every function builds on these; a function's own vocabulary (the email sender's outcomes and codes, for
+instance) lives in that function's package.
 """
 
 from __future__ import annotations
-
-from enum import StrEnum
 
 from botocore.exceptions import (
     ClientError,
@@ -15,44 +13,6 @@ from botocore.exceptions import (
     EndpointConnectionError,
     ReadTimeoutError,
 )
-
-
-class Outcome(StrEnum):
-    """What happened to one email request: the `outcome` of its log line."""
-
-    SENT = "sent"
-    DUPLICATE = "duplicate"  # its key was delivered before: nothing sent now
-    DEAD_LETTERED = "dead_lettered"  # a PermanentError: in the DLQ with its code
-    RETRY = "retry"  # a TransientError (or any unexpected one): batchItemFailures
-    PAUSED = "paused"  # SendingPaused: batchItemFailures, and the batch stops sending
-
-
-# Dead-lettered at once (PermanentError). Any other non-retryable AWS code passes through as itself.
-INVALID_MESSAGE = "InvalidMessage"
-TEMPLATE_DOES_NOT_EXIST = "TemplateDoesNotExist"
-MISSING_RENDERING_ATTRIBUTE = "MissingRenderingAttribute"
-INVALID_TEMPLATE = "InvalidTemplate"
-IDEMPOTENCY_KEY_REUSED = "IdempotencyKeyReused"
-DAILY_QUOTA_EXCEEDED = "DailyQuotaExceeded"
-# A ClientError that carries no code at all.
-UNKNOWN_ERROR = "UnknownError"
-
-# Dead-lettered at once: a send SES may or may not have accepted (a read timeout, a connection closed
-# before the answer, or an earlier invocation killed during its send). It is never sent again on its own.
-SEND_OUTCOME_UNKNOWN = "SendOutcomeUnknown"
-
-# Retried by SQS (TransientError): too little time left in the invocation to start a record, or its send.
-DEADLINE_NEAR = "DeadlineNear"
-# Retried by SQS: the idempotency table could not be read or written before the send.
-IDEMPOTENCY_UNAVAILABLE = "IdempotencyUnavailable"
-# Retried by SQS: another invocation is delivering the same key right now.
-SEND_IN_PROGRESS = "SendInProgress"
-
-# The rest of the batch is retried with no further SES call (SendingPaused).
-PAUSED_CODES = frozenset({"AccountSendingPausedException", "ConfigurationSetSendingPausedException"})
-
-# Not an outcome: SES's answer to creating a template that exists (another sender published it first).
-ALREADY_EXISTS = "AlreadyExists"
 
 # botocore's standard retry mode (botocore/retries/standard.py): its throttling codes...
 THROTTLING_CODES = frozenset(
@@ -103,7 +63,7 @@ class SettingsError(GroundskeeperError, ValueError):
 
 
 class CodedError(GroundskeeperError):
-    """An error with a machine-readable `code` (one of the outcome table's, or AWS's own) and a `message`."""
+    """An error with a machine-readable `code` (the project's own, or AWS's) and a `message`."""
 
     def __init__(self, code: str, message: str) -> None:
         super().__init__(f"{code}: {message}")
@@ -117,14 +77,6 @@ class PermanentError(CodedError):
 
 class TransientError(CodedError):
     """A failure that a later retry may fix (throttling, a 5xx, a timeout): the record goes back to SQS."""
-
-
-class SendingPaused(CodedError):
-    """SES refuses to send until someone resumes sending: stop the batch, don't burn the other messages."""
-
-
-class OutcomeUnknown(CodedError):
-    """The request went out but no answer came back: AWS may have acted on it. Never repeat it blindly."""
 
 
 def error_code(exc: BaseException) -> str | None:

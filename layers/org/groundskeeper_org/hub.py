@@ -10,9 +10,10 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypedDict
 
 from groundskeeper.aws_clients import client
-from groundskeeper.dead_letter import MAX_REASON_CHARS, dead_letter, receive_count
+from groundskeeper.dead_letter import MAX_REASON_CHARS, receive_count
 from groundskeeper.errors import PermanentError, coded_failure
 from groundskeeper.observability import MetricUnit, logger, metrics
+from groundskeeper.sqs_batch import DeadLetterPolicy, run_batch, sqs_records
 from groundskeeper_org.accounts import AccountSessions, list_member_accounts, owner_from_tag, resolve_owner
 from groundskeeper_org.runs import (
     BAD_WORK_ITEM,
@@ -26,13 +27,12 @@ from groundskeeper_org.runs import (
 from groundskeeper_org.settings import OrgSettings
 
 if TYPE_CHECKING:
-    from aws_lambda_powertools.utilities.batch import BatchProcessor
-    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
     from aws_lambda_powertools.utilities.typing import LambdaContext
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_sqs import SQSClient
 
     from groundskeeper.notify import Notifier
+    from groundskeeper.sqs_batch import DeadLettered, Record
 
 
 class PlanReport(TypedDict):
@@ -93,30 +93,32 @@ class HubSessions:
         return self._sessions
 
 
-@functools.cache
-def _processor() -> BatchProcessor:
-    """Built once per container, on the first work batch: Powertools' batch module imports asyncio and every
-    event data class (about 20 ms), which a function outside hub mode must not pay at cold start."""
-    from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
+def _log_retry(record: Record, exc: Exception) -> None:
+    """A failed work item is an error here (Powertools' BatchProcessor logged it at debug level only)."""
+    code, message = coded_failure(exc)
+    logger.error(
+        "work item failed: SQS delivers it again",
+        extra={
+            "message_id": record["messageId"],
+            "receive_count": receive_count(record),
+            "error_code": code,
+            "error_message": message[:MAX_REASON_CHARS],
+        },
+    )
+    metrics.add_metric(name="OrgWorkItemsRetried", unit=MetricUnit.Count, value=1)
 
-    class WorkProcessor(BatchProcessor):
-        """Powertools logs a failed record at debug level only; a failed work item is an error here."""
 
-        def failure_handler(self, record: Any, exception: Any) -> Any:
-            code, message = coded_failure(exception[1])
-            logger.error(
-                "work item failed: SQS delivers it again",
-                extra={
-                    "message_id": record.message_id,
-                    "receive_count": receive_count(record.raw_event),
-                    "error_code": code,
-                    "error_message": message[:MAX_REASON_CHARS],
-                },
-            )
-            metrics.add_metric(name="OrgWorkItemsRetried", unit=MetricUnit.Count, value=1)
-            return super().failure_handler(record, exception)
-
-    return WorkProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+def _log_dead_lettered(parked: DeadLettered) -> None:
+    logger.error(
+        "work item dead-lettered",
+        extra={
+            "message_id": parked.record["messageId"],
+            "error_code": parked.code,
+            "error_message": parked.reason[:MAX_REASON_CHARS],
+            "dead_letter_message_id": parked.dead_letter_message_id,
+        },
+    )
+    metrics.add_metric(name="OrgWorkItemsDeadLettered", unit=MetricUnit.Count, value=1)
 
 
 def work(
@@ -146,48 +148,8 @@ def work(
         else None
     )
 
-    def dead_letter_now(record: SQSRecord, exc: Exception, reason: str) -> str:
-        if not org.dead_letter_queue_url:
-            raise exc  # nowhere to put it with a reason: SQS's redrive policy moves it, without one
-        code = coded_failure(exc)[0]
-        message_id = dead_letter(
-            sqs,
-            org.dead_letter_queue_url,
-            record.body,
-            code=code,
-            reason=reason,
-            source_message_id=record.message_id,
-        )
-        logger.error(
-            "work item dead-lettered",
-            extra={
-                "message_id": record.message_id,
-                "error_code": code,
-                "error_message": reason[:MAX_REASON_CHARS],
-                "dead_letter_message_id": message_id,
-            },
-        )
-        metrics.add_metric(name="OrgWorkItemsDeadLettered", unit=MetricUnit.Count, value=1)
-        return "dead_lettered"
-
-    def handle(record: SQSRecord) -> str:
-        try:
-            return sweep_item(record)
-        except PermanentError as exc:
-            return dead_letter_now(record, exc, exc.message)
-        # On the last receive, whatever failed: the redrive policy would move the item with no reason, so it
-        # goes to the DLQ now with its last error. Earlier receives re-raise, and SQS delivers it again.
-        except Exception as exc:
-            receives = receive_count(record.raw_event)
-            if receives < org.max_receive_count:
-                raise
-            message = coded_failure(exc)[1]
-            return dead_letter_now(
-                record, exc, f"{message} (receive {receives} of {org.max_receive_count}: not retried again)"
-            )
-
-    def sweep_item(record: SQSRecord) -> str:
-        item = parse_work_item(record.body)
+    def sweep_item(record: Record) -> str:
+        item = parse_work_item(str(record["body"]))
         if item["job"] != job:
             raise PermanentError(BAD_WORK_ITEM, f"{job} cannot do {item['job']!r}")
         part, message_id = process_work_item(
@@ -212,9 +174,17 @@ def work(
         )
         return part["status"]
 
-    from aws_lambda_powertools.utilities.batch import process_partial_response
-
-    return dict(process_partial_response(event, handle, _processor(), context))
+    # Without a work DLQ there is nowhere to put an item with a reason: SQS's redrive policy moves it.
+    policy = DeadLetterPolicy(sqs, org.dead_letter_queue_url or "", org.max_receive_count)
+    return dict(
+        run_batch(
+            sqs_records(event),
+            sweep_item,
+            policy=policy,
+            on_retry=_log_retry,
+            on_dead_lettered=_log_dead_lettered,
+        )
+    )
 
 
 def work_in_lambda(

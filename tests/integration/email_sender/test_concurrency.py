@@ -133,7 +133,7 @@ def test_a_duplicate_whose_twin_is_in_progress_is_retried_then_skipped(
     world: SenderWorld, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """What happens when two records with one key do run at once (the key was guessed wrong, or the
-    twin is in another invocation): Powertools' in-progress lock refuses one, which is retried."""
+    twin is in another invocation): the in-progress lock refuses one, which is retried."""
     senders = Senders(monkeypatch)
     monkeypatch.setattr(sender, "likely_idempotency_key", lambda record: record["messageId"])
     pair = [world.record(welcome("ada@example.com", idempotency_key="k")) for _ in range(2)]

@@ -13,9 +13,10 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from email_sender import handler
+from email_sender.errors import Outcome, SendingPaused
 from email_sender.sender import Invocation
 from groundskeeper.aws_clients import client
-from groundskeeper.errors import Outcome, SendingPaused, TransientError
+from groundskeeper.errors import TransientError
 from tests.integration.email_sender.conftest import SenderWorld, welcome
 
 

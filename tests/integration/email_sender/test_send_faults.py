@@ -108,7 +108,7 @@ def fail_dynamodb(operation: str, when: Any, code: str = "ProvisionedThroughputE
 
 
 def completes_the_record(params: dict[str, Any]) -> bool:
-    """Powertools' save_success: the UpdateItem that stores the response and marks the record COMPLETED."""
+    """The record's completion: the UpdateItem that stores the response and marks the record COMPLETED."""
     return ":response_data" in str(params.get("ExpressionAttributeValues", {}))
 
 

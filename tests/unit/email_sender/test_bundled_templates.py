@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from email_sender.errors import MISSING_RENDERING_ATTRIBUTE
 from email_sender.template_store import (
     Template,
     bundled_template_names,
@@ -11,7 +12,7 @@ from email_sender.template_store import (
     load_bundled_template,
     template_problems,
 )
-from groundskeeper.errors import MISSING_RENDERING_ATTRIBUTE, PermanentError
+from groundskeeper.errors import PermanentError
 
 # The data keys each template may use: the contract with the auditor, the janitor and applications.
 KNOWN_DATA = {

@@ -17,7 +17,8 @@ from email_sender.email_request import (
     ascii_address,
     parse_email_request,
 )
-from groundskeeper.errors import INVALID_MESSAGE, PermanentError
+from email_sender.errors import INVALID_MESSAGE
+from groundskeeper.errors import PermanentError
 
 SENDER = "alerts@example.com"
 # What SQS can carry in a body or an attribute: XML 1.0's characters (a reason travels as an attribute).

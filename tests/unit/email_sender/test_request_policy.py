@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 from email_sender.email_request import EmailRequest
+from email_sender.errors import INVALID_MESSAGE
 from email_sender.request_policy import RequestPolicy
 from email_sender.settings import Settings
-from groundskeeper.errors import INVALID_MESSAGE, PermanentError, SettingsError
+from groundskeeper.errors import PermanentError, SettingsError
 
 BASE_ENV = {
     "IDEMPOTENCY_TABLE": "t",

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError, ReadTimeoutError
 
+from email_sender.errors import DEADLINE_NEAR
 from email_sender.send_pacing import (
     CATCH_UP_SECONDS,
     FALLBACK_SEND_RATE,
@@ -17,7 +18,7 @@ from email_sender.send_pacing import (
     SendPacer,
     read_max_send_rate,
 )
-from groundskeeper.errors import DEADLINE_NEAR, TransientError
+from groundskeeper.errors import TransientError
 
 
 class FakeTime:

@@ -8,9 +8,10 @@ import pytest
 from botocore.exceptions import ClientError
 
 from email_sender.email_request import parse_email_request
+from email_sender.errors import SendingPaused
 from email_sender.ses_delivery import classify_send_error, send_email
 from email_sender.template_store import RenderedEmail
-from groundskeeper.errors import PermanentError, SendingPaused, TransientError
+from groundskeeper.errors import PermanentError, TransientError
 
 
 def ses_error(code: str, message: str = "m", status: int = 400) -> ClientError:

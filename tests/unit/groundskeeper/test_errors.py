@@ -20,9 +20,7 @@ from groundskeeper.errors import (
     THROTTLING_CODES,
     CodedError,
     GroundskeeperError,
-    Outcome,
     PermanentError,
-    SendingPaused,
     SettingsError,
     TransientError,
     coded_failure,
@@ -139,7 +137,6 @@ def test_the_network_errors_are_exactly_these() -> None:
 def test_transient_errors_are_retryable_and_the_others_are_not() -> None:
     assert is_retryable(TransientError("Throttling", "slow down"))
     assert not is_retryable(PermanentError("Throttling", "a permanent error is never retried"))
-    assert not is_retryable(SendingPaused("AccountSendingPausedException", "paused"))
     assert not is_retryable(ParamValidationError(report="bad shape"))
     assert not is_retryable(ValueError("x"))
 
@@ -187,7 +184,7 @@ def test_non_client_errors_have_no_code_or_status_and_their_own_text() -> None:
     assert error_message(ValueError("plain text")) == "plain text"
 
 
-@pytest.mark.parametrize("cls", [PermanentError, TransientError, SendingPaused])
+@pytest.mark.parametrize("cls", [PermanentError, TransientError])
 def test_the_coded_errors_share_one_base_that_carries_code_and_message(cls: type[CodedError]) -> None:
     exc = cls("SomeCode", "what happened")
     assert isinstance(exc, CodedError)
@@ -195,10 +192,9 @@ def test_the_coded_errors_share_one_base_that_carries_code_and_message(cls: type
     assert (exc.code, exc.message, str(exc)) == ("SomeCode", "what happened", "SomeCode: what happened")
 
 
-def test_the_three_outcome_errors_are_distinct() -> None:
-    assert not issubclass(PermanentError, TransientError | SendingPaused)
-    assert not issubclass(TransientError, PermanentError | SendingPaused)
-    assert not issubclass(SendingPaused, PermanentError | TransientError)
+def test_permanent_and_transient_errors_are_distinct() -> None:
+    assert not issubclass(PermanentError, TransientError)
+    assert not issubclass(TransientError, PermanentError)
 
 
 def test_settings_error_names_the_variable_and_is_a_value_error() -> None:
@@ -206,10 +202,6 @@ def test_settings_error_names_the_variable_and_is_a_value_error() -> None:
     assert isinstance(exc, ValueError)
     assert exc.variable == "SEND_CONCURRENCY"
     assert str(exc) == "SEND_CONCURRENCY: must be a whole number"
-
-
-def test_outcomes_are_the_log_values() -> None:
-    assert [str(outcome) for outcome in Outcome] == ["sent", "duplicate", "dead_lettered", "retry", "paused"]
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,5 @@
-"""The concurrent batch processor: records really overlap, same-key records take turns, order is kept."""
+"""The SQS batch runner: records really overlap, same-key records take turns, order is kept, and the
+dead-letter policy parks a permanent failure at once and any failure on the last receive, with its reason."""
 
 from __future__ import annotations
 
@@ -9,7 +10,18 @@ from typing import Any
 
 import pytest
 
-from email_sender.batch_processor import likely_idempotency_key, process_batch, sqs_records
+from groundskeeper.errors import PermanentError, TransientError
+from groundskeeper.sqs_batch import DeadLettered, DeadLetterPolicy, process_batch, run_batch, sqs_records
+
+
+def likely_idempotency_key(record: dict[str, Any]) -> str:
+    """The group of a record: its body's idempotency_key, else its message id."""
+    try:
+        body = json.loads(record["body"])
+    except ValueError:
+        return str(record["messageId"])
+    key = body.get("idempotency_key") if isinstance(body, dict) else None
+    return key if isinstance(key, str) and key else str(record["messageId"])
 
 
 def record(message_id: str, body: str | dict[str, Any] = "{}") -> dict[str, Any]:
@@ -138,18 +150,101 @@ def test_records_with_one_idempotency_key_take_turns_in_batch_order() -> None:
     assert 1 < probe.max_in_flight <= 3
 
 
+# ------------------------------------------------------------------ the dead-letter policy
+
+
+class FakeSqs:
+    """The one call the policy makes: send_message to the dead-letter queue (or a refusal)."""
+
+    def __init__(self, refuse: Exception | None = None) -> None:
+        self.sent: list[dict[str, Any]] = []
+        self.refuse = refuse
+
+    def send_message(self, **params: Any) -> dict[str, str]:
+        if self.refuse:
+            raise self.refuse
+        self.sent.append(params)
+        return {"MessageId": f"dlq-{len(self.sent)}"}
+
+
+def received(message_id: str, receives: int, body: str = "{}") -> dict[str, Any]:
+    return {**record(message_id, body), "attributes": {"ApproximateReceiveCount": str(receives)}}
+
+
+def policy(sqs: FakeSqs, queue_url: str = "https://sqs/dlq", max_receive_count: int = 3) -> DeadLetterPolicy:
+    return DeadLetterPolicy(sqs, queue_url, max_receive_count)  # type: ignore[arg-type]
+
+
 @pytest.mark.parametrize(
-    ("body", "expected"),
+    ("exc", "receives", "expected"),
     [
-        ({"idempotency_key": "k1", "to": ["a@b.c"]}, "k1"),
-        ({"to": ["a@b.c"]}, "mid"),
-        ({"idempotency_key": ""}, "mid"),
-        ({"idempotency_key": 7}, "mid"),
-        ('["idempotency_key"]', "mid"),
-        ("{not json", "mid"),
-        ("[" * 100_000, "mid"),  # too deep for the json module
-        ("", "mid"),
+        (PermanentError("BadWorkItem", "not JSON"), 1, ("BadWorkItem", "not JSON")),
+        (TransientError("Throttling", "slow down"), 1, None),
+        (TransientError("Throttling", "slow down"), 2, None),
+        (
+            TransientError("Throttling", "slow down"),
+            3,
+            ("Throttling", "slow down (receive 3 of 3: not retried again)"),
+        ),
+        (ValueError("odd"), 4, ("ValueError", "odd (receive 4 of 3: not retried again)")),
     ],
 )
-def test_likely_idempotency_key(body: str | dict[str, Any], expected: str) -> None:
-    assert likely_idempotency_key(record("mid", body)) == expected
+def test_the_verdict_parks_a_permanent_failure_at_once_and_any_failure_on_the_last_receive(
+    exc: Exception, receives: int, expected: tuple[str, str] | None
+) -> None:
+    assert policy(FakeSqs()).verdict(received("m", receives), exc) == expected
+
+
+def test_without_a_queue_nothing_is_parked() -> None:
+    assert policy(FakeSqs(), queue_url="").verdict(received("m", 9), PermanentError("X", "y")) is None
+
+
+def test_a_parked_record_is_acknowledged_with_its_original_body_and_reason() -> None:
+    sqs, parked, retried = FakeSqs(), list[DeadLettered](), list[tuple[str, Exception]]()
+
+    def handle(item: dict[str, Any]) -> None:
+        if item["messageId"] == "bad":
+            raise PermanentError("BadWorkItem", "not JSON")
+        if item["messageId"] in {"slow", "last"}:
+            raise TransientError("Throttling", "slow down")
+
+    records = [received("ok", 1), received("bad", 1, "{"), received("slow", 1), received("last", 3, "[1]")]
+    response = run_batch(
+        records,
+        handle,
+        policy=policy(sqs),
+        on_retry=lambda item, exc: retried.append((item["messageId"], exc)),
+        on_dead_lettered=parked.append,
+    )
+
+    assert response == {"batchItemFailures": [{"itemIdentifier": "slow"}]}
+    assert [(p.record["messageId"], p.code, p.reason, p.dead_letter_message_id) for p in parked] == [
+        ("bad", "BadWorkItem", "not JSON", "dlq-1"),
+        ("last", "Throttling", "slow down (receive 3 of 3: not retried again)", "dlq-2"),
+    ]
+    assert [
+        (m["MessageBody"], m["MessageAttributes"]["source_message_id"]["StringValue"]) for m in sqs.sent
+    ] == [
+        ("{", "bad"),
+        ("[1]", "last"),
+    ]
+    assert [(message_id, str(exc)) for message_id, exc in retried] == [("slow", "Throttling: slow down")]
+
+
+def test_a_record_the_dead_letter_queue_refuses_is_retried_with_that_error() -> None:
+    refusal = RuntimeError("the DLQ is down")
+    retried: list[Exception] = []
+
+    def handle(item: dict[str, Any]) -> None:
+        raise PermanentError("BadWorkItem", "not JSON")
+
+    response = run_batch(
+        [received("bad", 1)],
+        handle,
+        policy=policy(FakeSqs(refuse=refusal)),
+        on_retry=lambda item, exc: retried.append(exc),
+        on_dead_lettered=lambda parked: pytest.fail("nothing was parked"),
+    )
+
+    assert response == {"batchItemFailures": [{"itemIdentifier": "bad"}]}
+    assert retried == [refusal]
