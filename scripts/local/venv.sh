@@ -41,7 +41,7 @@ pip_install() {
   "$VENV/bin/python" -m pip install -q --disable-pip-version-check "$@" 2>&1 |
     { grep -vE "Location .* is ignored" || true; } >&2
 }
-# uv installs the same pinned set several times faster than pip (README, Performance). It comes from PyPI
+# uv installs the same pinned set several times faster than pip (docs/performance.md). It comes from PyPI
 # through the venv's own pip, at the version requirements-dev.txt pins; without it, pip does the install.
 # No pipe into `head`: under pipefail a reader that stops early can kill sed with SIGPIPE and fail the line.
 uv_pin=$(sed -nE 's/^[[:space:]]*uv[[:space:]]*==[[:space:]]*([^[:space:];#]+).*/\1/p' "$REQ")
