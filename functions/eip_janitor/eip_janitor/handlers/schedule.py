@@ -7,8 +7,6 @@ import os
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent
-
 from eip_janitor.janitor import run_janitor
 from eip_janitor.run_ledger import RunLedger
 from eip_janitor.settings import Settings
@@ -31,9 +29,12 @@ def _ec2(region: str) -> EC2Client:
 
 def run_id_of(event: Any, context: LambdaContext) -> str:
     """EventBridge and Lambda's async retries redeliver the same event id. Any other event (a manual
-    invoke with `null`, `[]`, `"run"` or an object without a usable id) is a manual run: the request id."""
+    invoke with `null`, `[]`, `"run"` or an object without a usable id) is a manual run: the request id.
+
+    The id is the one field read, so it is read from the dict itself: Powertools' EventBridgeEvent would
+    import every event data class with it, about 40 ms of CPU at each cold start."""
     if isinstance(event, dict):
-        event_id = EventBridgeEvent(event).get("id")
+        event_id = event.get("id")
         if isinstance(event_id, str | int) and not isinstance(event_id, bool) and str(event_id):
             return str(event_id)
     return context.aws_request_id
