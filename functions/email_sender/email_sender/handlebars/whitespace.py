@@ -72,30 +72,8 @@ class _WhitespaceControl:
         body = program.body
         for i, current in enumerate(body):
             strip = self.accept(current)
-            if not strip:
-                continue
-            prev_ws = _is_prev_whitespace(body, i, is_root)
-            next_ws = _is_next_whitespace(body, i, is_root)
-            open_standalone = strip.get("openStandalone") and prev_ws
-            close_standalone = strip.get("closeStandalone") and next_ws
-            inline_standalone = strip.get("inlineStandalone") and prev_ws and next_ws
-            if strip.get("close"):
-                _omit_right(body, i, True)
-            if strip.get("open"):
-                _omit_left(body, i, True)
-            if inline_standalone:
-                _omit_right(body, i)
-                if _omit_left(body, i) and isinstance(current, _Partial):
-                    found = re.search(r"([ \t]+)\Z", body[i - 1].original)
-                    current.indent = found.group(1) if found else ""
-            if open_standalone:
-                assert isinstance(current, _Block)
-                _omit_right((current.program or current.inverse or _Program([])).body)
-                _omit_left(body, i)
-            if close_standalone:
-                assert isinstance(current, _Block)
-                _omit_right(body, i)
-                _omit_left((current.inverse or current.program or _Program([])).body)
+            if strip:
+                _strip_around(body, i, strip, is_root)
 
     def accept(self, node: Any) -> dict[str, Any] | None:
         if isinstance(node, _Block):
@@ -118,11 +96,7 @@ class _WhitespaceControl:
         program = block.program or block.inverse
         assert program is not None
         inverse = block.inverse if block.program is not None else None
-        first_inverse = last_inverse = inverse
-        if inverse is not None and inverse.chained:
-            first_inverse = inverse.body[0].program
-            while last_inverse is not None and last_inverse.chained:
-                last_inverse = last_inverse.body[-1].program
+        first_inverse, last_inverse = _else_chain_ends(inverse)
         close_strip = block.close_strip or {}
         strip = {
             "open": block.open_strip.get("open"),
@@ -133,19 +107,77 @@ class _WhitespaceControl:
         if block.open_strip.get("close"):
             _omit_right(program.body, None, True)
         if inverse is not None:
-            inverse_strip = block.inverse_strip or {}
-            if inverse_strip.get("open"):
-                _omit_left(program.body, None, True)
-            if inverse_strip.get("close"):
-                assert first_inverse is not None
-                _omit_right(first_inverse.body, None, True)
-            if close_strip.get("open"):
-                assert last_inverse is not None
-                _omit_left(last_inverse.body, None, True)
-            assert first_inverse is not None
-            if _is_prev_whitespace(program.body) and _is_next_whitespace(first_inverse.body):
-                _omit_left(program.body)
-                _omit_right(first_inverse.body)
+            _strip_around_else(block, program, first_inverse, last_inverse)
         elif close_strip.get("open"):
             _omit_left(program.body, None, True)
         return strip
+
+
+def _strip_around(body: list[Any], i: int, strip: dict[str, Any], is_root: bool) -> None:
+    """Trims the content on either side of `body[i]`: its `~` flags, then the standalone-line rules."""
+    prev_ws = _is_prev_whitespace(body, i, is_root)
+    next_ws = _is_next_whitespace(body, i, is_root)
+    if strip.get("close"):
+        _omit_right(body, i, True)
+    if strip.get("open"):
+        _omit_left(body, i, True)
+    if strip.get("inlineStandalone") and prev_ws and next_ws:
+        _strip_inline_standalone(body, i)
+    if strip.get("openStandalone") and prev_ws:
+        _strip_standalone_open_tag(body, i)
+    if strip.get("closeStandalone") and next_ws:
+        _strip_standalone_close_tag(body, i)
+
+
+def _strip_inline_standalone(body: list[Any], i: int) -> None:
+    """A comment or partial alone on its line: the line goes, and a partial indents its lines as it was."""
+    current = body[i]
+    _omit_right(body, i)
+    if _omit_left(body, i) and isinstance(current, _Partial):
+        found = re.search(r"([ \t]+)\Z", body[i - 1].original)
+        current.indent = found.group(1) if found else ""
+
+
+def _strip_standalone_open_tag(body: list[Any], i: int) -> None:
+    """`{{#x}}` alone on its line: the line goes, from the indent before the tag to the newline after it."""
+    block = body[i]
+    assert isinstance(block, _Block)
+    _omit_right((block.program or block.inverse or _Program([])).body)
+    _omit_left(body, i)
+
+
+def _strip_standalone_close_tag(body: list[Any], i: int) -> None:
+    """`{{/x}}` alone on its line: the line goes, from the indent before the tag to the newline after it."""
+    block = body[i]
+    assert isinstance(block, _Block)
+    _omit_right(body, i)
+    _omit_left((block.inverse or block.program or _Program([])).body)
+
+
+def _else_chain_ends(inverse: _Program | None) -> tuple[_Program | None, _Program | None]:
+    """Handlebars' firstInverse and lastInverse: the programs of an `{{else if}}` chain that it trims."""
+    first = last = inverse
+    if inverse is not None and inverse.chained:
+        first = inverse.body[0].program
+        while last is not None and last.chained:
+            last = last.body[-1].program
+    return first, last
+
+
+def _strip_around_else(
+    block: _Block, program: _Program, first_inverse: _Program | None, last_inverse: _Program | None
+) -> None:
+    """`{{~else}}`, `{{else~}}` and `{{~/x}}` in a block with an inverse, and a standalone `{{else}}` line."""
+    inverse_strip = block.inverse_strip or {}
+    if inverse_strip.get("open"):
+        _omit_left(program.body, None, True)
+    if inverse_strip.get("close"):
+        assert first_inverse is not None
+        _omit_right(first_inverse.body, None, True)
+    if (block.close_strip or {}).get("open"):
+        assert last_inverse is not None
+        _omit_left(last_inverse.body, None, True)
+    assert first_inverse is not None
+    if _is_prev_whitespace(program.body) and _is_next_whitespace(first_inverse.body):
+        _omit_left(program.body)
+        _omit_right(first_inverse.body)
