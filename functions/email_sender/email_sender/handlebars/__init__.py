@@ -1,0 +1,36 @@
+"""Renders SES (Handlebars 4) templates locally, as Handlebars.js does in strict mode, escaped per part.
+
+Why a renderer of our own: SES accepts a send whose data cannot render and then drops the email silently, and
+it never escapes data in the HTML part. Rendering here makes both visible: a render that fails is refused with
+its reason before anything is sent, and the HTML part is escaped by construction (see docs/email-sender.md).
+
+The behaviour is Handlebars.js 4.7's, `compile(source, {strict: true})`, checked case by case against it
+(tests/oracle): its lexer rules, grammar, standalone-line and `~` whitespace rules, strict lookups (a missing
+mustache variable fails; a helper argument such as `{{#if missing}}` does not), truthiness, JavaScript's
+number and array formatting, `../` depths, `@data`, block parameters and inline partials. Supported helpers:
+`if`, `unless`, `each`, `with`, `lookup`, `log`. Anything outside that subset (partial blocks, dynamic
+partials, decorators other than `*inline`, raw blocks) is a TemplateSyntaxError naming the construct.
+
+A template is compiled once per distinct source text (`compile_template` is cached) and rendered per request.
+Stdlib only: it runs in Lambda on every send.
+
+The package follows a template through its stages: `lexer` (tokens), `parser` (the AST of `nodes`),
+`whitespace` (standalone lines and `~`), `compiler` (closures over `runtime`), `template` (the entry point),
+all on `js_values`, JavaScript's value semantics. Callers import from the package only.
+"""
+
+from email_sender.handlebars.errors import MissingVariableError, TemplateRenderError, TemplateSyntaxError
+from email_sender.handlebars.js_values import escape_html, js_number
+from email_sender.handlebars.runtime import Escaping
+from email_sender.handlebars.template import Template, compile_template
+
+__all__ = [
+    "Escaping",
+    "MissingVariableError",
+    "Template",
+    "TemplateRenderError",
+    "TemplateSyntaxError",
+    "compile_template",
+    "escape_html",
+    "js_number",
+]

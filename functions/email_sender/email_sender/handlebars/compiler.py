@@ -1,0 +1,394 @@
+"""Compiles the AST into closures: each mustache and block becomes a path lookup or a built-in helper.
+
+It decides as Handlebars' compiler does (simple path, helper or ambiguous), and refuses at compile time
+what the supported subset leaves out: unknown helpers, decorators, dynamic partials, partial parameters.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from email_sender.handlebars.errors import MissingVariableError, TemplateRenderError, TemplateSyntaxError
+from email_sender.handlebars.js_values import (
+    _OBJECT_PROTO,
+    UNDEFINED,
+    _is_empty,
+    _lookup,
+    _property_key,
+    _strict,
+    _truthy,
+    escape_html,
+    js_string,
+    js_string_repr,
+)
+from email_sender.handlebars.nodes import (
+    _Block,
+    _Comment,
+    _Content,
+    _Literal,
+    _Mustache,
+    _original,
+    _Partial,
+    _Path,
+    _Program,
+    _SubExpr,
+)
+from email_sender.handlebars.runtime import (
+    Escaping,
+    Evaluator,
+    _each,
+    _Exec,
+    _run,
+    _State,
+    _this_for_helper,
+)
+
+_KNOWN_HELPERS = frozenset(
+    {"helperMissing", "blockHelperMissing", "each", "if", "unless", "with", "log", "lookup"}
+)
+# Handlebars 4.7 still counts these as known helpers but keeps them out of the helpers a template can call.
+_MISSING_HOOKS = frozenset({"helperMissing", "blockHelperMissing"})
+
+
+class _Compiler:
+    def __init__(self) -> None:
+        self.block_param_scopes: list[list[str] | None] = []
+        self.raw_outputs: list[str] = []
+
+    def program(self, program: _Program | None) -> _Exec | None:
+        if program is None:
+            return None
+        self.block_param_scopes.insert(0, program.block_params)
+        try:
+            compiled = _Exec(block_params=program.block_params)
+            for node in program.body:
+                self.statement(node, compiled)
+            return compiled
+        finally:
+            self.block_param_scopes.pop(0)
+
+    def statement(self, node: Any, compiled: _Exec) -> None:
+        if isinstance(node, _Content):
+            if node.value:
+                text = node.value
+                compiled.body.append(lambda state, out: out.append(text))
+        elif isinstance(node, _Comment):
+            return
+        elif isinstance(node, _Mustache):
+            compiled.body.append(self.mustache(node))
+        elif isinstance(node, _Block):
+            if node.decorator:
+                name, body = self.inline_partial(node)
+                compiled.inline_partials.append((name, body))
+            else:
+                compiled.body.append(self.block(node))
+        elif isinstance(node, _Partial):
+            compiled.body.append(self.partial(node))
+
+    # -- expressions -----------------------------------------------------------------------------------
+
+    def is_block_param(self, name: str) -> bool:
+        return any(scope and name in scope for scope in self.block_param_scopes)
+
+    def classify(self, path: Any, params: list[Any], hash_: Any, *, subexpression: bool = False) -> str:
+        simple = isinstance(path, _Path) and len(path.parts) == 1 and not _scoped(path) and not path.depth
+        block_param = simple and self.is_block_param(path.parts[0])
+        helper = not block_param and (subexpression or bool(params) or hash_ is not None)
+        eligible = not block_param and (helper or simple)
+        if eligible and not helper and path.parts[0] in _KNOWN_HELPERS:
+            helper = True
+        if helper:
+            return "helper"
+        return "ambiguous" if eligible else "simple"
+
+    def path(self, path: _Path, *, strict: bool) -> Evaluator:
+        parts = list(path.parts)
+        depth = path.depth
+        if not depth and parts and not _scoped(path) and self.is_block_param(parts[0]):
+            name, rest = parts[0], parts[1:]
+
+            def block_param(state: _State) -> Any:
+                for names, values in reversed(state.block_params):
+                    if name in names:
+                        if values is None:
+                            raise TemplateRenderError(f"block parameter {name} has no value here")
+                        index = names.index(name)
+                        value = values[index] if index < len(values) else UNDEFINED
+                        break
+                else:
+                    value = UNDEFINED
+                for part in rest:
+                    value = _lookup(value, part)
+                return value
+
+            return block_param
+
+        shown = path.original
+
+        def resolve(base: Any) -> Any:
+            if not parts:
+                return base
+            try:
+                if strict:
+                    for part in parts[:-1]:
+                        base = _lookup(base, part)
+                    return _strict(base, parts[-1])
+                for part in parts:
+                    base = _lookup(base, part)
+            except MissingVariableError as exc:
+                raise MissingVariableError(f"{{{{{shown}}}}}: {exc}") from None
+            return base
+
+        if path.data:
+
+            def data_path(state: _State) -> Any:
+                frame: Any = state.data
+                steps = depth
+                while _truthy(frame) and steps:
+                    frame = frame.get("_parent", UNDEFINED) if isinstance(frame, dict) else UNDEFINED
+                    steps -= 1
+                return resolve(frame)
+
+            return data_path
+
+        def context_path(state: _State) -> Any:
+            base = (
+                state.ctx if depth == 0 else (state.depths[depth] if depth < len(state.depths) else UNDEFINED)
+            )
+            return resolve(base)
+
+        return context_path
+
+    def param(self, node: Any) -> Evaluator:
+        if isinstance(node, _Literal):
+            value = node.value
+            return lambda state: value
+        if isinstance(node, _SubExpr):
+            return self.subexpression(node)
+        return self.path(node, strict=False)
+
+    def hash(self, hash_: list[tuple[str, Any]] | None) -> list[tuple[str, Evaluator]]:
+        return [(key, self.param(value)) for key, value in (hash_ or [])]
+
+    def subexpression(self, node: _SubExpr) -> Evaluator:
+        path = _literal_to_path(node.path)
+        kind = self.classify(path, node.params, node.hash, subexpression=True)
+        if kind == "simple":
+            return self.path(path, strict=True)
+        return self.helper_call(path, node.params, node.hash)
+
+    def helper_call(self, path: _Path, params_nodes: list[Any], hash_nodes: Any) -> Evaluator:
+        """A non-block helper's value (mustache or subexpression), as Handlebars' built-in helpers give it."""
+        name = path.parts[0] if path.parts else ""
+        params = [self.param(p) for p in params_nodes]
+        hash_ = self.hash(hash_nodes)
+
+        def evaluate_arguments(state: _State) -> list[Any]:
+            values = [param(state) for param in params]
+            for _, value in hash_:
+                value(state)
+            return values
+
+        if name not in _KNOWN_HELPERS:
+            raise TemplateSyntaxError(f"unknown helper {path.original!r}")
+        if name in _MISSING_HOOKS:
+            return _then_fail(evaluate_arguments, f"{name} is not a helper that templates can call")
+        if name == "lookup":
+
+            def lookup(state: _State) -> Any:
+                values = evaluate_arguments(state)
+                obj = values[0] if values else {"options": True}  # Handlebars passes its options object
+                if not _truthy(obj):
+                    return obj
+                if len(values) != 2:
+                    raise TemplateRenderError("lookup takes exactly two arguments: an object and a key")
+                return _lookup(obj, _property_key(values[1]))
+
+            return lookup
+        if name == "log":
+
+            def log(state: _State) -> Any:
+                evaluate_arguments(state)
+                return UNDEFINED
+
+            return log
+        return _then_fail(evaluate_arguments, f"{{{{{name}}}}} must be a block: {{{{#{name} ...}}}}")
+
+    # -- statements ------------------------------------------------------------------------------------
+
+    def mustache(self, node: _Mustache) -> Callable[[_State, list[str]], None]:
+        if node.decorator:
+            raise TemplateSyntaxError(f"line {node.line}: decorators {{{{* ...}}}} are not supported")
+        path = _literal_to_path(node.path)
+        kind = self.classify(path, node.params, node.hash)
+        value = (
+            self.helper_call(path, node.params, node.hash)
+            if kind == "helper"
+            else self.path(path, strict=True)
+        )
+        escaped = node.escaped
+        if not escaped:
+            self.raw_outputs.append(
+                f"line {node.line}: {{{{{{{path.original}}}}}}} / {{{{& {path.original}}}}}"
+            )
+
+        def output(state: _State, out: list[str]) -> None:
+            text = js_string(value(state))
+            if state.escaping is Escaping.HTML:
+                text = escape_html(text)
+            out.append(text)
+
+        return output
+
+    def block(self, node: _Block) -> Callable[[_State, list[str]], None]:
+        path = _literal_to_path(node.path)
+        kind = self.classify(path, node.params, node.hash)
+        fn = self.program(node.program)
+        inverse = self.program(node.inverse)
+        if kind != "helper":
+            return self.section(self.path(path, strict=True), fn, inverse)
+        name = path.parts[0] if path.parts else ""
+        if name not in ("if", "unless", "each", "with"):
+            if name in _KNOWN_HELPERS:
+                raise TemplateSyntaxError(
+                    f"line {node.line}: {{{{#{path.original}}}}} is not supported as a block"
+                )
+            raise TemplateSyntaxError(f"line {node.line}: unknown block helper {{{{#{path.original}}}}}")
+        params = [self.param(p) for p in node.params]
+        hash_ = self.hash(node.hash)
+
+        def arguments(state: _State) -> tuple[list[Any], dict[str, Any]]:
+            values = [param(state) for param in params]
+            return values, {key: value(state) for key, value in hash_}
+
+        if name in ("if", "unless"):
+            positive, negative = (fn, inverse) if name == "if" else (inverse, fn)
+
+            def conditional(state: _State, out: list[str]) -> None:
+                values, options = arguments(state)
+                if len(values) != 1:
+                    raise TemplateRenderError(f"#{name} requires exactly one argument")
+                condition = values[0]
+                include_zero = _truthy(options.get("includeZero", UNDEFINED))
+                this = _this_for_helper(state)
+                if (not include_zero and not _truthy(condition)) or _is_empty(condition):
+                    _run(negative, this, state.depths, state, out=out)
+                else:
+                    _run(positive, this, state.depths, state, out=out)
+
+            return conditional
+        if name == "with":
+
+            def with_(state: _State, out: list[str]) -> None:
+                values, _ = arguments(state)
+                if len(values) != 1:
+                    raise TemplateRenderError("#with requires exactly one argument")
+                if _is_empty(values[0]):
+                    _run(inverse, _this_for_helper(state), state.depths, state, out=out)
+                else:
+                    _run(fn, values[0], state.depths, state, block_params=[values[0]], out=out)
+
+            return with_
+
+        def each(state: _State, out: list[str]) -> None:
+            values, _ = arguments(state)
+            if len(values) != 1:
+                raise TemplateRenderError("Must pass iterator to #each")
+            _each(values[0], fn, inverse, this=_this_for_helper(state), state=state, out=out)
+
+        return each
+
+    def section(
+        self, value: Evaluator, fn: _Exec | None, inverse: _Exec | None
+    ) -> Callable[[_State, list[str]], None]:
+        """`{{#name}}` with no helper: Handlebars' blockHelperMissing."""
+
+        def run(state: _State, out: list[str]) -> None:
+            context = value(state)
+            this = state.ctx
+            if context is True:
+                _run(fn, this, state.depths, state, out=out)
+            elif context is False or context is None or context is UNDEFINED:
+                _run(inverse, this, state.depths, state, out=out)
+            elif isinstance(context, list):
+                if context:
+                    _each(context, fn, inverse, this=this, state=state, out=out)
+                else:
+                    _run(inverse, this, state.depths, state, out=out)
+            else:
+                _run(fn, context, state.depths, state, out=out)
+
+        return run
+
+    def inline_partial(self, node: _Block) -> tuple[str, _Exec]:
+        path = node.path
+        if not (isinstance(path, _Path) and path.original == "inline"):
+            raise TemplateSyntaxError(
+                f"line {node.line}: decorator {{{{#*{_original(path)}}}}} is not supported"
+            )
+        if (
+            len(node.params) != 1
+            or not isinstance(node.params[0], _Literal)
+            or node.params[0].kind != "string"
+        ):
+            raise TemplateSyntaxError(
+                f'line {node.line}: {{{{#*inline}}}} takes one quoted name: {{{{#*inline "name"}}}}'
+            )
+        body = self.program(node.program) or _Exec()
+        return node.params[0].value, body
+
+    def partial(self, node: _Partial) -> Callable[[_State, list[str]], None]:
+        if isinstance(node.name, _SubExpr):
+            raise TemplateSyntaxError(f"line {node.line}: dynamic partials {{{{> (...)}}}} are not supported")
+        if node.hash is not None:
+            raise TemplateSyntaxError(f"line {node.line}: partial parameters (name=value) are not supported")
+        if len(node.params) > 1:
+            raise TemplateSyntaxError(
+                f"line {node.line}: Unsupported number of partial arguments: {len(node.params)}"
+            )
+        name = js_string(_original(node.name))
+        if name in _OBJECT_PROTO or name.startswith("@"):
+            raise TemplateSyntaxError(f"line {node.line}: partial name {name!r} is not supported")
+        context = self.param(node.params[0]) if node.params else None
+        indent = node.indent
+
+        def invoke(state: _State, out: list[str]) -> None:
+            ctx = context(state) if context is not None else state.ctx
+            found = state.partials.get(name)
+            if found is None:
+                raise TemplateRenderError(f"The partial {name} could not be found")
+            parts: list[str] = []
+            _run(found.program, ctx, found.depths, state, out=parts)
+            result = "".join(parts)
+            if indent:
+                lines = result.split("\n")
+                for i, line in enumerate(lines):
+                    if not line and i + 1 == len(lines):
+                        break
+                    lines[i] = indent + line
+                result = "\n".join(lines)
+            out.append(result)
+
+        return invoke
+
+
+def _then_fail(evaluate: Callable[[_State], Any], message: str) -> Evaluator:
+    def evaluate_and_fail(state: _State) -> Any:
+        evaluate(state)
+        raise TemplateRenderError(message)
+
+    return evaluate_and_fail
+
+
+def _scoped(path: _Path) -> bool:
+    """Handlebars' scopedId, /^\\.|this\\b/ on the path as written: `this`, `this.x`, `./x`."""
+    return path.original.startswith(".") or re.search(r"this\b", path.original, re.ASCII) is not None
+
+
+def _literal_to_path(node: Any) -> _Path:
+    if isinstance(node, _Path):
+        return node
+    text = js_string_repr(node.original) if node.kind in ("null", "undefined") else js_string(node.original)
+    return _Path(False, 0, [text], text)

@@ -1,0 +1,169 @@
+"""Splits a template into tokens: Handlebars' jison lexer rules, in its order (first match wins).
+
+The rules apply per start condition (content, mustache, escaped mustache, long comment), as in jison.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from email_sender.handlebars.errors import TemplateSyntaxError
+from email_sender.handlebars.js_values import _JS_WS
+
+_S = f"[{_JS_WS}]"
+_ID_CHARS = rf"[^{_JS_WS}!\"#%-,\.\/;->@\[-\^`\{{-~]"
+_ID_END = rf"(?=[=~}}{_JS_WS}\/.)|])"
+_LIT_END = rf"(?=[~}}{_JS_WS})])"
+
+_MU_RULES: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"\("), "OPEN_SEXPR"),
+    (re.compile(r"\)"), "CLOSE_SEXPR"),
+    (re.compile(r"\{\{\{\{"), "OPEN_RAW_BLOCK"),
+    (re.compile(r"\}\}\}\}"), "CLOSE_RAW_BLOCK"),
+    (re.compile(r"\{\{(~)?>"), "OPEN_PARTIAL"),
+    (re.compile(r"\{\{(~)?#>"), "OPEN_PARTIAL_BLOCK"),
+    (re.compile(r"\{\{(~)?#\*?"), "OPEN_BLOCK"),
+    (re.compile(r"\{\{(~)?\/"), "OPEN_ENDBLOCK"),
+    (re.compile(rf"\{{\{{(~)?\^{_S}*(~)?\}}\}}"), "INVERSE"),
+    (re.compile(rf"\{{\{{(~)?{_S}*else{_S}*(~)?\}}\}}"), "INVERSE"),
+    (re.compile(r"\{\{(~)?\^"), "OPEN_INVERSE"),
+    (re.compile(rf"\{{\{{(~)?{_S}*else\b", re.ASCII), "OPEN_INVERSE_CHAIN"),
+    (re.compile(r"\{\{(~)?\{"), "OPEN_UNESCAPED"),
+    (re.compile(r"\{\{(~)?&"), "OPEN"),
+    (re.compile(r"\{\{(~)?!--"), "START_LONG_COMMENT"),
+    (re.compile(r"\{\{(~)?![\s\S]*?\}\}"), "COMMENT"),
+    (re.compile(r"\{\{(~)?\*?"), "OPEN"),
+    (re.compile(r"="), "EQUALS"),
+    (re.compile(r"\.\."), "ID"),
+    (re.compile(rf"\.{_ID_END}"), "ID"),
+    (re.compile(r"[\/.]"), "SEP"),
+    (re.compile(rf"{_S}+"), "SKIP"),
+    (re.compile(r"\}(~)?\}\}"), "CLOSE_UNESCAPED"),
+    (re.compile(r"(~)?\}\}"), "CLOSE"),
+    (re.compile(r'"(\\["]|[^"])*"'), "STRING_DQ"),
+    (re.compile(r"'(\\[']|[^'])*'"), "STRING_SQ"),
+    (re.compile(r"@"), "DATA"),
+    (re.compile(rf"true{_LIT_END}"), "BOOLEAN"),
+    (re.compile(rf"false{_LIT_END}"), "BOOLEAN"),
+    (re.compile(rf"undefined{_LIT_END}"), "UNDEFINED"),
+    (re.compile(rf"null{_LIT_END}"), "NULL"),
+    (re.compile(rf"-?[0-9]+(?:\.[0-9]+)?{_LIT_END}"), "NUMBER"),
+    (re.compile(rf"as{_S}+\|"), "OPEN_BLOCK_PARAMS"),
+    (re.compile(r"\|"), "CLOSE_BLOCK_PARAMS"),
+    (re.compile(rf"{_ID_CHARS}+{_ID_END}"), "ID"),
+    (re.compile(r"\[(\\\]|[^\]])*\]"), "ID_LITERAL"),
+]
+_CONTENT_TO_MUSTACHE = re.compile(r"[^\x00]*?(?=\{\{)")
+_CONTENT_REST = re.compile(r"[^\x00]+")
+_ESCAPED_CONTENT = re.compile(r"[^\x00]{2,}?(?=\{\{|\\\{\{|\\\\\{\{|\Z)")
+_LONG_COMMENT = re.compile(r"[\s\S]*?--(~)?\}\}")
+_POPS = frozenset({"INVERSE", "COMMENT", "CLOSE_UNESCAPED", "CLOSE"})
+
+
+@dataclass
+class _Token:
+    kind: str
+    text: str
+    pos: int
+
+
+def _line_of(source: str, pos: int) -> int:
+    return source.count("\n", 0, pos) + 1
+
+
+class _Lexer:
+    """Handlebars' jison lexer: a stack of start conditions, each with its rules."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.pos = 0
+        self.states = ["INITIAL"]
+        self.tokens: list[_Token] = []
+
+    def tokenize(self) -> list[_Token]:
+        steps = {
+            "INITIAL": self.content,
+            "emu": self.escaped_content,
+            "com": self.long_comment,
+            "mu": self.mustache,
+        }
+        while not self.tokens or self.tokens[-1].kind != "EOF":
+            steps[self.states[-1]]()
+        return self.tokens
+
+    def error(self, what: str) -> TemplateSyntaxError:
+        return TemplateSyntaxError(f"line {_line_of(self.source, self.pos)}: {what}")
+
+    def emit(self, kind: str, text: str, start: int, end: int) -> None:
+        self.tokens.append(_Token(kind, text, start))
+        self.pos = end
+
+    def content(self) -> None:
+        if self.pos >= len(self.source):
+            self.emit("EOF", "", self.pos, self.pos)
+            return
+        match = _CONTENT_TO_MUSTACHE.match(self.source, self.pos)
+        if match is None:
+            match = _CONTENT_REST.match(self.source, self.pos)
+            if match is None:
+                raise self.error("unexpected character (NUL)")
+            self.emit("CONTENT", match.group(), self.pos, match.end())
+            return
+        text = match.group()
+        if text.endswith("\\\\"):  # \\{{x}}: a literal backslash, then a mustache
+            text, state = text[:-1], "mu"
+        elif text.endswith("\\"):  # \{{x}}: the mustache is text
+            text, state = text[:-1], "emu"
+        else:
+            state = "mu"
+        self.states.append(state)
+        if text:
+            self.emit("CONTENT", text, self.pos, match.end())
+        else:
+            self.pos = match.end()
+
+    def escaped_content(self) -> None:
+        self.closing_token(_ESCAPED_CONTENT, "CONTENT", "unexpected character after \\{{")
+
+    def long_comment(self) -> None:
+        self.closing_token(_LONG_COMMENT, "COMMENT", "{{!-- comment is never closed")
+
+    def closing_token(self, pattern: re.Pattern[str], kind: str, missing: str) -> None:
+        """One token that `pattern` must match here, and that ends its start condition (jison's popState)."""
+        match = pattern.match(self.source, self.pos)
+        if match is None:
+            raise self.error(missing)
+        self.states.pop()
+        self.emit(kind, match.group(), self.pos, match.end())
+
+    def mustache(self) -> None:
+        if self.pos >= len(self.source):
+            self.emit("EOF", "", self.pos, self.pos)
+            return
+        kind, match = self.match_rule()
+        text = match.group()
+        if kind == "START_LONG_COMMENT":  # read again from {{ as one comment token
+            self.states[-1] = "com"
+            return
+        if kind == "OPEN_RAW_BLOCK":
+            raise self.error("raw blocks {{{{...}}}} are not supported")
+        if kind in _POPS:
+            self.states.pop()
+        if kind == "SKIP":
+            self.pos = match.end()
+            return
+        if kind == "STRING_DQ":
+            kind, text = "STRING", text[1:-1].replace('\\"', '"')
+        elif kind == "STRING_SQ":
+            kind, text = "STRING", text[1:-1].replace("\\'", "'")
+        elif kind == "ID_LITERAL":
+            kind, text = "ID", re.sub(r"\\([\\\]])", r"\1", text)
+        self.emit(kind, text, match.start(), match.end())
+
+    def match_rule(self) -> tuple[str, re.Match[str]]:
+        for pattern, kind in _MU_RULES:
+            match = pattern.match(self.source, self.pos)
+            if match:
+                return kind, match
+        raise self.error(f"invalid character {self.source[self.pos]!r}")

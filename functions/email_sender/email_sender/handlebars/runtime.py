@@ -1,0 +1,117 @@
+"""How a compiled template runs: the render state, compiled programs, context depths and `@data` frames.
+
+Handlebars.js runs a child program through wrapProgram (a new context pushes a depth) and iterates with
+`each`; both are here, shared by mustaches, blocks, sections and partials.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from email_sender.handlebars.js_values import NULL_CONTEXT, UNDEFINED, _loose_equal, _object_keys
+
+
+class Escaping(enum.Enum):
+    NONE = "none"  # subject and text parts: values as plain text, never entities
+    HTML = "html"  # HTML parts: every value escaped as Handlebars does, {{{x}}} and {{& x}} included
+
+
+@dataclass
+class _State:
+    ctx: Any
+    depths: list[Any]
+    data: dict[str, Any]
+    block_params: list[tuple[list[str], list[Any] | None]]
+    partials: dict[str, _PartialDef]
+    escaping: Escaping
+
+
+@dataclass(frozen=True)
+class _PartialDef:
+    program: _Exec
+    depths: list[Any]
+
+
+Evaluator = Callable[[_State], Any]
+
+
+@dataclass
+class _Exec:
+    """A compiled program: its statements, the inline partials it declares, its block parameter names."""
+
+    body: list[Callable[[_State, list[str]], None]] = field(default_factory=list)
+    inline_partials: list[tuple[str, _Exec]] = field(default_factory=list)
+    block_params: list[str] | None = None
+
+
+def _this_for_helper(state: _State) -> Any:
+    return NULL_CONTEXT if state.ctx is None or state.ctx is UNDEFINED else state.ctx
+
+
+def _run(
+    program: _Exec | None,
+    ctx: Any,
+    depths: list[Any],
+    state: _State,
+    *,
+    data: dict[str, Any] | None = None,
+    block_params: list[Any] | None = None,
+    out: list[str],
+) -> None:
+    """Runs a child program the way Handlebars' wrapProgram does (a new context pushes a depth)."""
+    if program is None:
+        return
+    head = depths[0] if depths else UNDEFINED
+    if not _loose_equal(ctx, head) and not (ctx is NULL_CONTEXT and head is None):
+        depths = [ctx, *depths]
+    _execute(
+        program,
+        _State(
+            ctx,
+            depths,
+            state.data if data is None else data,
+            state.block_params,
+            state.partials,
+            state.escaping,
+        ),
+        depths,
+        block_params,
+        out,
+    )
+
+
+def _execute(
+    program: _Exec, state: _State, parent_depths: list[Any], block_params: list[Any] | None, out: list[str]
+) -> None:
+    if program.block_params is not None:
+        state.block_params = [*state.block_params, (program.block_params, block_params)]
+    if program.inline_partials:
+        partials = dict(state.partials)
+        for name, body in program.inline_partials:
+            partials[name] = _PartialDef(body, parent_depths)
+        state.partials = partials
+    for statement in program.body:
+        statement(state, out)
+
+
+def _each(
+    context: Any, fn: _Exec | None, inverse: _Exec | None, *, this: Any, state: _State, out: list[str]
+) -> None:
+    frame = {**state.data, "_parent": state.data}
+    items: list[tuple[Any, Any]]
+    if isinstance(context, list):
+        items = list(enumerate(context))
+    elif isinstance(context, dict):
+        items = [(key, context[key]) for key in _object_keys(context)]
+    else:
+        items = []
+    if not items:
+        _run(inverse, this, state.depths, state, out=out)
+        return
+    last = len(items) - 1
+    for index, (key, item) in enumerate(items):
+        frame.update(key=key, index=index, first=index == 0, last=index == last)
+        _run(fn, item, state.depths, state, data=frame, block_params=[item, key], out=out)
