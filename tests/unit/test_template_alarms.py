@@ -97,9 +97,9 @@ def test_alarms_live_in_the_observability_stack(deployed: Stack) -> None:
 
 
 def _alarm(deployed: Stack, logical: str) -> dict[str, Any]:
-    properties: dict[str, Any] = deployed.children["Observability"].resources("AWS::CloudWatch::Alarm")[logical][
-        "Properties"
-    ]
+    properties: dict[str, Any] = deployed.children["Observability"].resources("AWS::CloudWatch::Alarm")[
+        logical
+    ]["Properties"]
     return properties
 
 
@@ -123,7 +123,11 @@ def test_a_dns_guard_that_fails_closed_raises_an_alarm(deployed: Stack) -> None:
     alarm = _alarm(deployed, "JanitorDnsGuardAlarm")
     assert (alarm["Namespace"], alarm["MetricName"]) == ("Groundskeeper", "DnsGuardFailures")
     assert alarm["Dimensions"] == [{"Name": "service", "Value": "eip-janitor"}]
-    assert (alarm["ComparisonOperator"], alarm["Threshold"], alarm["Statistic"]) == ("GreaterThanThreshold", 0, "Sum")
+    assert (alarm["ComparisonOperator"], alarm["Threshold"], alarm["Statistic"]) == (
+        "GreaterThanThreshold",
+        0,
+        "Sum",
+    )
     assert alarm["AlarmActions"]
 
 

@@ -24,7 +24,9 @@ def _sender_version(template: dict[str, Any]) -> str:
 
 
 def test_the_pre_traffic_hook_is_the_canary_function(template: dict[str, Any]) -> None:
-    update = template["Resources"]["EmailSenderFunctionAliaslive"]["UpdatePolicy"]["CodeDeployLambdaAliasUpdate"]
+    update = template["Resources"]["EmailSenderFunctionAliaslive"]["UpdatePolicy"][
+        "CodeDeployLambdaAliasUpdate"
+    ]
     assert update["BeforeAllowTrafficHook"] == {"Ref": "SenderCanaryFunction"}
     canary = template["Resources"]["SenderCanaryFunction"]["Properties"]
     variables = canary["Environment"]["Variables"]
@@ -36,7 +38,11 @@ def test_the_pre_traffic_hook_is_the_canary_function(template: dict[str, Any]) -
 
 def test_the_canary_role_invokes_the_new_version_only(template: dict[str, Any]) -> None:
     statements = [s for role, s in identity_statements(template) if role == "SenderCanaryFunctionRole"]
-    granted = {action: s for s in statements for action in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
+    granted = {
+        action: s
+        for s in statements
+        for action in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
+    }
     assert set(granted) == {
         "logs:CreateLogStream",
         "logs:PutLogEvents",
@@ -48,8 +54,9 @@ def test_the_canary_role_invokes_the_new_version_only(template: dict[str, Any]) 
     }
     assert granted["lambda:InvokeFunction"]["Resource"] == {"Ref": _sender_version(template)}
     hook_status = granted["codedeploy:PutLifecycleEventHookExecutionStatus"]["Resource"]
-    assert "deploymentgroup:${ServerlessDeploymentApplication}/${EmailSenderFunctionDeploymentGroup}" in (
-        hook_status["Fn::Sub"]
+    assert (
+        "deploymentgroup:${ServerlessDeploymentApplication}/${EmailSenderFunctionDeploymentGroup}"
+        in (hook_status["Fn::Sub"])
     )
     read = granted["dynamodb:GetItem"]
     assert read["Resource"] == {"Fn::GetAtt": ["IdempotencyTable", "Arn"]}
