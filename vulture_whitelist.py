@@ -23,6 +23,11 @@ _ = (
     _.savings_usd,  # eip-janitor-report template
     _.dns_held_back,  # eip-janitor-report template
     _.failed_accounts,  # org-sweep-report template
+    # CodeDeploy's lifecycle hook event (deploy_canary.probe.HookEvent): read by key, as hook["..."].
+    _.DeploymentId,
+    _.LifecycleEventHookExecutionId,
+    # The canary's verdict: read from its log line and its return value, by whoever looks at a deployment.
+    _.sender_version,
     # The SQS partial batch response: Lambda's event source mapping reads these keys.
     _.itemIdentifier,
     _.batchItemFailures,

@@ -29,6 +29,7 @@ _CODE = (
     "functions/cors_auditor",
     "functions/eip_janitor",
     "functions/email_sender",
+    "functions/deploy_canary",
 )
 _NESTED = {"AWS::Serverless::Application": "Location", "AWS::CloudFormation::Stack": "TemplateURL"}
 
@@ -41,6 +42,7 @@ def sections() -> list[tuple[str, Sequence[AnySetting]]]:
         if str(ROOT / folder) not in sys.path:
             sys.path.insert(0, str(ROOT / folder))
     from cors_auditor import settings as auditor
+    from deploy_canary import settings as canary
     from eip_janitor import settings as janitor
     from email_sender import settings as sender
     from groundskeeper import notify
@@ -51,6 +53,7 @@ def sections() -> list[tuple[str, Sequence[AnySetting]]]:
         ("Elastic IP janitor", janitor.SPECS),
         ("Reports of the auditor and the janitor", notify.SPECS),
         ("Email sender", sender.SPECS),
+        ("The email sender's deploy canary (its PreTraffic hook)", canary.SPECS),
         ("Hub mode (the auditor's and the janitor's sweeps of member accounts)", org.SPECS),
     ]
 

@@ -37,6 +37,7 @@ FUNCTIONS = {
     "CorsAuditorFunction": ("cors-auditor", 120),
     "EmailSenderFunction": ("email-sender", 30),
     "EipJanitorFunction": ("eip-janitor", 300),
+    "SenderCanaryFunction": ("sender-canary", 60),
 }
 OUTPUTS = {
     "EmailQueueUrl",
@@ -61,6 +62,7 @@ ALARMS = {
     "EmailQueueAgeAlarm": ("ApproximateAgeOfOldestMessage", {"Ref": "QueueAgeAlarmSeconds"}),
     "CorsAuditorErrorsAlarm": FUNCTION_FAILURES,
     "EmailSenderErrorsAlarm": FUNCTION_FAILURES,
+    "EmailSenderCanaryAlarm": ("FILL(failed, 0) + FILL(errors, 0)", 0),
     "EipJanitorErrorsAlarm": FUNCTION_FAILURES,
     "CorsChangeAuditErrorsAlarm": FUNCTION_FAILURES,
     "CorsSweepErrorsAlarm": FUNCTION_FAILURES,
@@ -68,10 +70,14 @@ ALARMS = {
     "CorsOrgWorkerErrorsAlarm": FUNCTION_FAILURES,
     "EipOrgWorkerErrorsAlarm": FUNCTION_FAILURES,
     "OrgPlannerErrorsAlarm": FUNCTION_FAILURES,
-    "ScheduledRulesFailedAlarm": ("FILL(janitor, 0) + FILL(sweep, 0) + FILL(corschanged, 0)", 0),
+    "ScheduledRulesFailedAlarm": (
+        "FILL(janitor, 0) + FILL(sweep, 0) + FILL(corschanged, 0) + FILL(watched, 0)",
+        0,
+    ),
     "JanitorAddressErrorsAlarm": ("AddressErrors", 0),
-    "SesBounceRateAlarm": ("Reputation.BounceRate", 0.05),
-    "SesComplaintRateAlarm": ("Reputation.ComplaintRate", 0.001),
+    "JanitorDnsGuardAlarm": ("DnsGuardFailures", 0),
+    "SesBounceRateAlarm": ("Reputation.BounceRate", {"Ref": "BounceRateAlarmThreshold"}),
+    "SesComplaintRateAlarm": ("Reputation.ComplaintRate", {"Ref": "ComplaintRateAlarmThreshold"}),
 }
 # The ones a single-account stack with the rehearsal's parameters creates: the others watch hub mode's queue
 # or functions that only a setting deploys.
@@ -81,9 +87,11 @@ CREATED_ALARMS = {
     "EmailQueueAgeAlarm",
     "CorsAuditorErrorsAlarm",
     "EmailSenderErrorsAlarm",
+    "EmailSenderCanaryAlarm",
     "EipJanitorErrorsAlarm",
     "ScheduledRulesFailedAlarm",
     "JanitorAddressErrorsAlarm",
+    "JanitorDnsGuardAlarm",
     "SesBounceRateAlarm",
     "SesComplaintRateAlarm",
 }
@@ -140,10 +148,15 @@ def moto_compatible(template: dict[str, Any]) -> dict[str, Any]:
 
     moto creates nested stacks but cannot read their outputs (a GetAtt of one fails the whole CreateStack):
     for moto only, such a GetAtt becomes a marker that names the output, and check_created reads the value
-    from the nested stack moto made."""
+    from the nested stack moto made.
+
+    moto's Lambda versions have no attributes and no ARN (a GetAtt of one fails the whole CreateStack, a Ref
+    puts an object where a string goes): for moto only, a version is the first one a deploy publishes, its
+    `Version` "1" and its Ref "<function ARN>:1"; check_transformed checks them as SAM made them."""
     resources = template["Resources"]
     replacements: dict[str, Any] = {}
     nested = {name for name, resource in resources.items() if resource["Type"] == NESTED_STACK}
+    versions = {name for name, resource in resources.items() if resource["Type"] == "AWS::Lambda::Version"}
     for name, resource in resources.items():
         if resource["Type"] == "AWS::Lambda::Alias":
             arn = {"Fn::GetAtt": [resource["Properties"]["FunctionName"]["Ref"], "Arn"]}
@@ -152,11 +165,16 @@ def moto_compatible(template: dict[str, Any]) -> dict[str, Any]:
             replacements[name] = {"Fn::If": [condition, arn, ""]} if condition else arn
         elif resource["Type"] == "AWS::SES::ConfigurationSet":
             replacements[name] = resource["Properties"]["Name"]
+        elif resource["Type"] == "AWS::Lambda::Version":
+            function = resource["Properties"]["FunctionName"]["Ref"]
+            replacements[name] = {"Fn::Join": [":", [{"Fn::GetAtt": [function, "Arn"]}, "1"]]}
 
     def rewrite(node: Any) -> Any:
         if isinstance(node, dict):
             if set(node) == {"Ref"} and node["Ref"] in replacements:
                 return replacements[node["Ref"]]
+            if set(node) == {"Fn::GetAtt"} and node["Fn::GetAtt"] in ([v, "Version"] for v in versions):
+                return "1"
             if set(node) == {"Fn::GetAtt"} and node["Fn::GetAtt"][0] in nested:
                 logical, attribute = node["Fn::GetAtt"]
                 return f"{NESTED_OUTPUT}{logical}.{attribute.removeprefix('Outputs.')}"
@@ -291,7 +309,7 @@ def _check_queues_and_roles(outputs: dict[str, Any], checks: Checks) -> None:
     roles = {r["RoleName"]: r for r in iam.list_roles()["Roles"] if r["RoleName"].startswith(STACK)}
     inline = {name: iam.list_role_policies(RoleName=name)["PolicyNames"] for name in roles}
     checks.that(
-        "four roles, each with its own inline policy", len(roles) == 4 and all(inline.values()), inline
+        "five roles, each with its own inline policy", len(roles) == 5 and all(inline.values()), inline
     )
 
     tables = boto3.client("dynamodb", region_name=REGION).list_tables()["TableNames"]
@@ -386,9 +404,25 @@ def check_transformed(deployed: Stack, checks: Checks) -> None:
         for alarm in group["Properties"]["AlarmConfiguration"]["Alarms"]
     ]
     checks.that(
-        "canary rolls back on the sender's alarm",
-        rollback == [Attribute(OBSERVABILITY, "EmailSenderErrorsAlarm", "Ref")],
+        "canary rolls back on the sender's newest version's alarm",
+        rollback == [Attribute(OBSERVABILITY, "EmailSenderCanaryAlarm", "Ref")],
         rollback,
+    )
+    alias = resources["EmailSenderFunctionAliaslive"]
+    version = alias["Properties"]["FunctionVersion"]["Fn::GetAtt"][0]
+    hook = alias["UpdatePolicy"]["CodeDeployLambdaAliasUpdate"].get("BeforeAllowTrafficHook")
+    checks.that("the canary is the sender's PreTraffic hook", hook == {"Ref": "SenderCanaryFunction"}, hook)
+    canary_env = props("SenderCanaryFunction")["Environment"]["Variables"]
+    checks.that(
+        "the canary probes the version being deployed",
+        canary_env.get("CANARY_SENDER_VERSION") == {"Ref": version},
+        canary_env.get("CANARY_SENDER_VERSION"),
+    )
+    passed = props(OBSERVABILITY)["Parameters"].get("EmailSenderVersion")
+    checks.that(
+        "the canary alarm watches the version being deployed",
+        passed == {"Fn::GetAtt": [version, "Version"]},
+        passed,
     )
 
     bucket = props("UploadsBucket")

@@ -34,6 +34,8 @@ FROM_RESOURCES = {
     "JANITOR_WORK_QUEUE_URL",
     "CORS_SWEEP_WORK_QUEUE_URL",
     "ORG_DEAD_LETTER_QUEUE_URL",
+    "CANARY_SENDER_VERSION",
+    "CANARY_RECORDS_TABLE",
 }
 # Read by a function, but not set by the template: the default serves the stack.
 ENV_ONLY = {"SWEEP_CONCURRENCY"}

@@ -94,3 +94,57 @@ def test_every_parking_queue_has_an_alarm_on_its_first_message(deployed: Stack) 
 def test_alarms_live_in_the_observability_stack(deployed: Stack) -> None:
     assert not deployed.resources("AWS::CloudWatch::Alarm")
     assert deployed.children["Observability"].resources("AWS::CloudWatch::Alarm")
+
+
+def _alarm(deployed: Stack, logical: str) -> dict[str, Any]:
+    properties: dict[str, Any] = deployed.children["Observability"].resources("AWS::CloudWatch::Alarm")[
+        logical
+    ]["Properties"]
+    return properties
+
+
+def test_ses_reputation_alarms_warn_below_the_review_thresholds(deployed: Stack) -> None:
+    """AWS reviews an account at a 5 % bounce or 0.1 % complaint rate: an alarm there is no warning."""
+    observability = deployed.children["Observability"]
+    bounce = observability.resolve(_alarm(deployed, "SesBounceRateAlarm")["Threshold"])
+    complaint = observability.resolve(_alarm(deployed, "SesComplaintRateAlarm")["Threshold"])
+    assert (float(bounce), float(complaint)) == (0.025, 0.0005)
+    root = transformed()["Parameters"]
+    assert (root["BounceRateAlarmThreshold"]["Default"], root["ComplaintRateAlarmThreshold"]["Default"]) == (
+        0.025,
+        0.0005,
+    )
+    assert root["BounceRateAlarmThreshold"]["MaxValue"] < 0.05
+    assert root["ComplaintRateAlarmThreshold"]["MaxValue"] < 0.001
+
+
+def test_a_dns_guard_that_fails_closed_raises_an_alarm(deployed: Stack) -> None:
+    """The guard stops every release when a zone cannot be read; only the email would say so."""
+    alarm = _alarm(deployed, "JanitorDnsGuardAlarm")
+    assert (alarm["Namespace"], alarm["MetricName"]) == ("Groundskeeper", "DnsGuardFailures")
+    assert alarm["Dimensions"] == [{"Name": "service", "Value": "eip-janitor"}]
+    assert (alarm["ComparisonOperator"], alarm["Threshold"], alarm["Statistic"]) == (
+        "GreaterThanThreshold",
+        0,
+        "Sum",
+    )
+    assert alarm["AlarmActions"]
+
+
+def test_rule_failures_watch_every_rule_of_the_stack() -> None:
+    """Each EventBridge rule the stack can deploy is one term of the rule-failures alarm."""
+    parameters = {"WatchedBuckets": "a-bucket", "CorsChangeTrigger": "true", "CorsSweepEnabled": "true"}
+    stack = Stack(transformed(parameters=parameters), parameters)
+    rules = {name for name, resource in stack.resources("AWS::Events::Rule").items()}
+    observability = stack.children["Observability"]
+    alarm = observability.resources("AWS::CloudWatch::Alarm")["ScheduledRulesFailedAlarm"]["Properties"]
+    watched = set()
+    for metric in alarm["Metrics"]:
+        if "MetricStat" in metric:
+            [dimension] = metric["MetricStat"]["Metric"]["Dimensions"]
+            value = observability.resolve(dimension["Value"])
+            watched.add(getattr(value, "logical", value))
+    assert rules <= watched, sorted(rules - watched)
+    terms = [m["Id"] for m in alarm["Metrics"] if "MetricStat" in m]
+    [expression] = [m["Expression"] for m in alarm["Metrics"] if "Expression" in m]
+    assert all(f"FILL({term}, 0)" in expression for term in terms)

@@ -71,3 +71,15 @@ def test_every_groundskeeper_metric_on_a_dashboard_is_emitted(dashboards: dict[s
     assert {"OrgWorkItemsRetried", "OrgWorkItemsDeadLettered", "EmailsSent"} <= plotted
     assert BUILT_BY in code
     assert sorted(name for name in plotted - BUILT if f'"{name}"' not in code) == []
+
+
+def test_every_ses_series_is_one_ses_can_emit(dashboards: dict[str, Any]) -> None:
+    """SES emits RenderingFailure only for templated sends; the sender renders and sends each email itself."""
+    plotted = {
+        line[1]
+        for body in dashboards.values()
+        for widget in body["widgets"]
+        for line in widget["properties"].get("metrics", [])
+        if line and line[0] == "AWS/SES"
+    }
+    assert plotted == {"Bounce", "Complaint", "Reject", "DeliveryDelay"}

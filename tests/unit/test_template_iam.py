@@ -54,6 +54,7 @@ ROLE_OF = {
     "WatchedBucketsAuditFunction": "CorsAuditorFunctionRole",
     "EipJanitorFunction": "EipJanitorFunctionRole",
     "EmailSenderFunction": "EmailSenderFunctionRole",
+    "SenderCanaryFunction": "SenderCanaryFunctionRole",
     "OrgPlannerFunction": "OrgPlannerFunctionRole",
     "CorsOrgWorkerFunction": "CorsOrgWorkerFunctionRole",
     "EipOrgWorkerFunction": "EipOrgWorkerFunctionRole",

@@ -34,8 +34,11 @@ class BatchTally:
                 self.dead_lettered[code] += 1
 
 
-def emit_batch_metrics(tally: BatchTally, response: PartialBatchResponse, *, paused: bool) -> None:
-    """One count per metric and invocation (not per message); zero counts are left out."""
+def emit_batch_metrics(
+    tally: BatchTally, response: PartialBatchResponse, *, paused: bool, version: str | None = None
+) -> None:
+    """One count per metric and invocation (not per message); zero counts are left out, but for the
+    version's."""
     counts = {
         "EmailsSent": tally.outcomes[Outcome.SENT],
         "DuplicatesSkipped": tally.outcomes[Outcome.DUPLICATE],
@@ -55,3 +58,14 @@ def emit_batch_metrics(tally: BatchTally, response: PartialBatchResponse, *, pau
             default_dimensions=metrics.default_dimensions,
         ) as metric:
             metric.add_dimension(name="error_code", value=code)
+    # The records this version of the function could not deliver, retried or dead-lettered, under its
+    # version: the deploy canary's rollback alarm watches the new version alone, so the old version's
+    # failures cannot roll back a good new one. A 0 too: the version ran, and ran clean.
+    if version:
+        with single_metric(
+            name="RecordsFailed",
+            unit=MetricUnit.Count,
+            value=len(response["batchItemFailures"]) + tally.outcomes[Outcome.DEAD_LETTERED],
+            default_dimensions=metrics.default_dimensions,
+        ) as metric:
+            metric.add_dimension(name="version", value=version)

@@ -139,7 +139,12 @@ class EmailSender:
             concurrency=self.settings.send_concurrency,
             group_key=likely_idempotency_key,
         )
-        emit_batch_metrics(invocation.tally, response, paused=bool(invocation.paused_by))
+        emit_batch_metrics(
+            invocation.tally,
+            response,
+            paused=bool(invocation.paused_by),
+            version=lambda_context.function_version if lambda_context else None,
+        )
         if invocation.incomplete:
             metrics.add_metric(
                 name="IdempotencyCompleteFailed", unit=MetricUnit.Count, value=len(invocation.incomplete)

@@ -132,6 +132,9 @@ def client(service: Literal["sts"], region: str | None = None) -> STSClient: ...
 # Untyped: the Organizations stubs are not installed for the planner's one paginated call.
 @overload
 def client(service: Literal["organizations"], region: str | None = None) -> Any: ...
+# Untyped: no CodeDeploy stubs are installed for the deploy canary's one call.
+@overload
+def client(service: Literal["codedeploy"], region: str | None = None) -> Any: ...
 def client(service: str, region: str | None = None) -> Any:
     """The cached client for (service, region); region None means the environment's default region."""
     return _cache.get(service, region)

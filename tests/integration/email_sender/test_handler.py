@@ -371,3 +371,26 @@ def test_records_are_not_started_near_the_deadline(world: SenderWorld) -> None:
     world.lambda_context.remaining_ms = 30_000
     assert world.invoke(record) == {"batchItemFailures": []}
     assert len(world.sent()) == 1
+
+
+def test_each_version_counts_the_records_it_failed(
+    world: SenderWorld, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The canary's rollback alarm watches the new version alone: its failed records (retried or
+    dead-lettered) are counted under a `version` dimension, from the context's function version."""
+    world.fail_ses(
+        "SendEmail",
+        lambda params: THROTTLED if params["Destination"]["ToAddresses"] == ["t@x.com"] else None,
+    )
+    world.lambda_context.function_version = "7"
+    capsys.readouterr()
+    world.invoke(world.record(welcome()), world.record("{bad"), world.record(welcome("t@x.com")))
+    emf = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    per_version = [blob for blob in emf if "version" in blob]
+    assert [(b["version"], b["RecordsFailed"]) for b in per_version] == [("7", [2.0])]
+    assert per_version[0]["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["version", "service"]]
+
+    world.lambda_context.function_version = "8"
+    world.invoke(world.record(welcome("bob@example.com")))
+    emf = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    assert [(b["version"], b["RecordsFailed"]) for b in emf if "version" in b] == [("8", [0.0])]
