@@ -17,7 +17,7 @@ LOCAL_AWS := AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_SESSION
 # Runs a command with the container engine's DOCKER_HOST (empty when the ambient Docker works).
 WITH_ENGINE := eval "$$($(LOCAL)/docker-engine.sh env)" &&
 
-.PHONY: help setup venv oracle engine base-image base-image-soak moto-up moto-down build local-ready test test-fast test-local soak mutate \
+.PHONY: help setup venv oracle iam-evaluator engine base-image base-image-soak moto-up moto-down build local-ready test test-fast test-local soak mutate \
 	lint format demo bench sync-templates cli deploy rehearse stop clean
 
 help: ## List the targets
@@ -28,6 +28,9 @@ venv: ## Create .venv with python3.13 and the dev tools (skipped when up to date
 
 oracle: ## Install Handlebars.js (dev only), the reference the email renderer is tested against
 	@scripts/oracle.sh
+
+iam-evaluator: ## Install iam-simulate (dev only), the IAM evaluator of the least-privilege proof (tests/iam)
+	@scripts/iam-evaluator.sh
 
 engine: venv ## Start a container engine for `sam local` if none is running
 	@$(LOCAL)/docker-engine.sh start
@@ -53,12 +56,12 @@ local-ready: setup build
 
 # The local SAM loop runs in its own pytest process, one test at a time: its tests share one moto server and
 # one build (pytest-xdist's loadgroup does not keep them on one worker with pytest 9).
-test: venv oracle ## Run every test: unit, integration (moto), CI-sized soaks and the local SAM loop
-	@$(LOCAL_AWS) $(BIN)/pytest -n 2 tests/unit tests/integration tests/soak
+test: venv oracle iam-evaluator ## Run every test: unit, integration (moto), CI-sized soaks and the local SAM loop
+	@$(LOCAL_AWS) $(BIN)/pytest -n 2 tests/unit tests/integration tests/iam tests/soak
 	@$(LOCAL_AWS) $(BIN)/pytest tests/local
 
-test-fast: venv oracle ## Unit, integration and CI-sized soak tests only (no containers)
-	@$(LOCAL_AWS) $(BIN)/pytest -n 2 tests/unit tests/integration tests/soak
+test-fast: venv oracle iam-evaluator ## Unit, integration and CI-sized soak tests only (no containers)
+	@$(LOCAL_AWS) $(BIN)/pytest -n 2 tests/unit tests/integration tests/iam tests/soak
 
 test-local: venv ## The local SAM loop tests only
 	@$(LOCAL_AWS) $(BIN)/pytest tests/local
@@ -72,7 +75,7 @@ mutate: venv ## Mutation testing of the decision modules against the score ratch
 	@$(BIN)/python scripts/mutation/run.py $(if $(filter update,$(RATCHET)),--update) \
 		$(if $(CHANGED),--changed-since $(CHANGED))
 
-lint: venv ## ruff, mypy, vulture, shellcheck, sam validate --lint, cfn-lint and checkov
+lint: venv ## ruff, mypy, vulture, shellcheck, sam validate --lint, cfn-lint, checkov, IAM statements vs the reference
 	@ruff check .
 	@ruff format --check .
 	@mypy
@@ -83,6 +86,7 @@ lint: venv ## ruff, mypy, vulture, shellcheck, sam validate --lint, cfn-lint and
 	@checkov -f template.yaml --quiet --compact --skip-download
 	@cfn-lint templates/member-role.yaml
 	@checkov -f templates/member-role.yaml --quiet --compact --skip-download
+	@$(BIN)/python -m scripts.iam_lint
 
 format: venv ## Apply ruff's formatting and safe fixes
 	@ruff format .
