@@ -30,9 +30,20 @@ from tests.integration.org.conftest import member_client, seed_member
 from tests.lambda_context import FakeLambdaContext
 
 REGION = "us-east-1"
-AUDITOR = "cors_auditor.handler.lambda_handler"
-JANITOR = "eip_janitor.handler.lambda_handler"
+# Each trigger's entry point, as the template's Handler properties name them.
+UPLOADS = "cors_auditor.handlers.uploads.lambda_handler"
+CORS_CHANGE = "cors_auditor.handlers.cors_change.lambda_handler"
+SWEEP = "cors_auditor.handlers.sweep.lambda_handler"
+WATCHED = "cors_auditor.handlers.watched_buckets.lambda_handler"
+JANITOR = "eip_janitor.handlers.schedule.lambda_handler"
+PLANNER = "org_planner.handler.lambda_handler"
+CORS_WORKER = "cors_auditor.handlers.org_work.lambda_handler"
+EIP_WORKER = "eip_janitor.handlers.org_work.lambda_handler"
 SENDER = "email_sender.handler.lambda_handler"
+# Hub mode: each job's worker, by the job the planner is asked to plan.
+WORKER_OF = {"eip-janitor": EIP_WORKER, "cors-sweep": CORS_WORKER}
+# The packages a cold start imports afresh: the function's own and the hub layer's.
+FRESH_PACKAGES = ("cors_auditor", "eip_janitor", "email_sender", "org_planner", "groundskeeper_org")
 IDLE = "groundskeeper:idle-since"
 KEEP = "groundskeeper:keep"
 WILDCARD_WRITE = {
@@ -47,27 +58,28 @@ def days_ago(days: float) -> str:
 
 @contextlib.contextmanager
 def cold_start(handler: str, environment: dict[str, str]) -> Iterator[Callable[..., Any]]:
-    """The handler's module imported afresh with the function's environment; put back as it was after."""
+    """The handler's packages imported afresh (a new execution environment) with the function's environment;
+    the modules and the environment put back as they were after, so nothing else sees this import."""
     module_name, attribute = handler.rsplit(".", 1)
     saved_env = {key: os.environ.get(key) for key in environment}
     os.environ.update({key: str(value) for key, value in environment.items()})
+    saved_modules = {
+        name: module for name, module in sys.modules.items() if name.split(".", 1)[0] in FRESH_PACKAGES
+    }
+    for name in saved_modules:
+        del sys.modules[name]
     reset_clients()
-    loaded = sys.modules.get(module_name)
-    saved_module = dict(loaded.__dict__) if loaded else None
     try:
-        module = importlib.reload(loaded) if loaded else importlib.import_module(module_name)
-        yield getattr(module, attribute)
+        yield getattr(importlib.import_module(module_name), attribute)
     finally:
         for key, value in saved_env.items():
             if value is None:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
-        if loaded is not None and saved_module is not None:
-            loaded.__dict__.clear()
-            loaded.__dict__.update(saved_module)
-        else:
-            sys.modules.pop(module_name, None)
+        for name in [n for n in sys.modules if n.split(".", 1)[0] in FRESH_PACKAGES]:
+            del sys.modules[name]
+        sys.modules.update(saved_modules)
         reset_clients()
 
 
@@ -84,7 +96,17 @@ class World:
 
     # ------------------------------------------------------------------ the stack's own resources
     def _provision(self) -> None:
-        stack, resources = self.stack, self.stack.template["Resources"]
+        self._provision_stack(self.stack)
+        ses = boto3.client("ses", region_name=REGION)
+        for address in [self.stack.values["SenderEmail"], *self.stack.values["AllowedSenders"].split(",")]:
+            if address:
+                ses.verify_email_identity(EmailAddress=address)
+
+    def _provision_stack(self, stack: Stack) -> None:
+        """The stack's queues, tables, buckets and configuration sets, and its nested stacks' (hub.yaml)."""
+        resources = stack.template["Resources"]
+        for logical_id in stack.resources_of("AWS::CloudFormation::Stack"):
+            self._provision_stack(stack.nested(logical_id))
         sqs = boto3.client("sqs", region_name=REGION)
         for logical_id in stack.resources_of("AWS::SQS::Queue"):
             self.queues[logical_id] = sqs.create_queue(QueueName=stack.physical_name(logical_id))["QueueUrl"]
@@ -104,9 +126,6 @@ class World:
         ses = boto3.client("ses", region_name=REGION)
         for logical_id in stack.resources_of("AWS::SES::ConfigurationSet"):
             ses.create_configuration_set(ConfigurationSet={"Name": stack.physical_name(logical_id)})
-        for address in [stack.values["SenderEmail"], *stack.values["AllowedSenders"].split(",")]:
-            if address:
-                ses.verify_email_identity(EmailAddress=address)
 
     # ------------------------------------------------------------------ running
     def invoke(self, handler: str, event: Any) -> Any:
@@ -114,8 +133,14 @@ class World:
         if function is None:
             raise LookupError(f"no function of the template has Handler {handler}: {sorted(self.functions)}")
         self.invocations += 1
-        with cold_start(handler, function.environment) as entry, self.recorder.flow_of(handler):
-            return entry(event, FakeLambdaContext())
+        # Lambda sets the function's name; the sender's idempotency keys start with it.
+        environment = {**function.environment, "AWS_LAMBDA_FUNCTION_NAME": function.name}
+        context = FakeLambdaContext(
+            function_name=function.name,
+            invoked_function_arn=f"arn:aws:lambda:{REGION}:{self.stack.account}:function:{function.name}",
+        )
+        with cold_start(handler, environment) as entry, self.recorder.flow_of(handler):
+            return entry(event, context)
 
     def drain(self, queue_url: str) -> list[dict[str, Any]]:
         """The queue's messages as SQS event records (the event source mapping's view), deleted."""
@@ -223,10 +248,24 @@ def seed_member_extras(account: str) -> None:
     route53.create_hosted_zone(Name=f"a{account}.example.com", CallerReference=str(uuid.uuid4()))
 
 
+def object_created_event(bucket: str, key: str) -> dict[str, Any]:
+    event = load_event("eventbridge-s3-object-created.json")
+    event["detail"]["bucket"]["name"] = bucket
+    event["detail"]["object"]["key"] = key
+    event["resources"] = [f"arn:aws:s3:::{bucket}"]
+    event["id"] = str(uuid.uuid4())
+    return event
+
+
+def plan_request(job: str) -> dict[str, Any]:
+    """What the planner's schedule target sends: the job, and the scheduled event's id as the run id."""
+    return {"job": job, "id": str(uuid.uuid4()), "time": "2026-11-22T06:00:00Z"}
+
+
 def send_the_emails(world: World) -> None:
     """The sender takes what the other flows queued, then the same batch again (duplicates), then a request
     it can never send (dead-lettered with its reason)."""
-    email_queue = world.queue_url("NOTIFY_QUEUE_URL", AUDITOR)
+    email_queue = world.queue_url("NOTIFY_QUEUE_URL", UPLOADS)
     records = world.drain(email_queue)
     assert records, "the flows queued no email: NotifyEmail must be set in the parameter set"
     for start in range(0, len(records), 10):
@@ -240,18 +279,27 @@ def send_the_emails(world: World) -> None:
     world.invoke(SENDER, {"Records": [poison]})
 
 
-def single_account_flows(world: World) -> None:
+def audit_the_hubs_buckets(world: World) -> None:
+    """The single-account auditor functions the parameter set deploys, each on its own trigger's event."""
     values = world.stack.values
     uploads = world.stack.physical_name("UploadsBucket")
     s3 = boto3.client("s3", region_name=REGION)
     s3.put_bucket_cors(Bucket=uploads, CORSConfiguration=WILDCARD_WRITE)  # type: ignore[arg-type]
     buckets = seed_buckets(world.stack.account)
-    world.invoke(AUDITOR, s3_upload_event(uploads, "reports/today.csv"))
+    world.invoke(UPLOADS, s3_upload_event(uploads, "reports/today.csv"))
     if values["CorsChangeTrigger"] == "true":
         for bucket in buckets:
-            world.invoke(AUDITOR, cors_change_event(bucket))
-    if values["CorsSweepEnabled"] == "true":
-        world.invoke(AUDITOR, scheduled("schedule-cors-sweep.json"))
+            world.invoke(CORS_CHANGE, cors_change_event(bucket))
+    if SWEEP in world.functions:
+        world.invoke(SWEEP, scheduled("schedule-cors-sweep.json"))
+    watched = [name for name in values["WatchedBuckets"] if name]
+    if watched:
+        for bucket in buckets if watched == ["*"] else watched:
+            world.invoke(WATCHED, object_created_event(bucket, "assets/app.js"))
+
+
+def single_account_flows(world: World) -> None:
+    audit_the_hubs_buckets(world)
     seed_addresses()
     world.invoke(JANITOR, scheduled("schedule-eip-janitor.json"))
     world.invoke(JANITOR, scheduled("schedule-eip-janitor.json"))  # a later run: marked addresses now known
@@ -259,24 +307,28 @@ def single_account_flows(world: World) -> None:
 
 
 def hub_flows(world: World, members: list[str]) -> None:
-    """Planner and workers: each schedule plans one work item per member account; each item, delivered
-    alone as the work queue's mapping does, is swept in its account with the member role."""
+    """The hub's own account through its single-account functions (the janitor by hand, as in hub mode);
+    then each job's run: the planner plans one work item per member account, and each item, delivered alone
+    as the work queue's mapping does, is swept in its account through that account's member role."""
     for account in members:
-        seed_member(account, (REGION,), WILDCARD_WRITE)
-        seed_member_extras(account)
-    uploads = world.stack.physical_name("UploadsBucket")
-    boto3.client("s3", region_name=REGION).put_bucket_cors(
-        Bucket=uploads,
-        CORSConfiguration=WILDCARD_WRITE,  # type: ignore[arg-type]
-    )
-    world.invoke(AUDITOR, s3_upload_event(uploads, "reports/today.csv"))
-    schedules = [(JANITOR, "schedule-eip-janitor.json")]
+        if account != world.stack.account:
+            seed_member(account, (REGION,), WILDCARD_WRITE)
+            seed_member_extras(account)
+    audit_the_hubs_buckets(world)
+    seed_addresses()
+    world.invoke(JANITOR, {"manual": True})
+    jobs = ["eip-janitor"]
     if world.stack.values["CorsSweepEnabled"] == "true":
-        schedules.append((AUDITOR, "schedule-cors-sweep.json"))
-    for handler, schedule in schedules:
-        world.invoke(handler, scheduled(schedule))
-        for record in world.drain(world.queue_url("ORG_WORK_QUEUE_URL", handler)):
-            world.invoke(handler, {"Records": [record]})
+        jobs.append("cors-sweep")
+    planner = world.functions[PLANNER].environment
+    work_queue = {
+        "eip-janitor": planner["JANITOR_WORK_QUEUE_URL"],
+        "cors-sweep": planner["CORS_SWEEP_WORK_QUEUE_URL"],
+    }
+    for job in jobs:
+        world.invoke(PLANNER, plan_request(job))
+        for record in world.drain(work_queue[job]):
+            world.invoke(WORKER_OF[job], {"Records": [record]})
     send_the_emails(world)
 
 

@@ -310,10 +310,8 @@ class Recorder:
             for resource_id in params["Resources"]:
                 tags = params.get("Tags")
                 context = resource_tags(resource_id)
-                if tags is None:
-                    # DeleteTags without Tags removes every tag the resource has: all of its keys are touched.
-                    context["aws:TagKeys"] = sorted(tags_of(resource_id))
-                else:
+                # A DeleteTags without Tags (which removes every tag) carries no aws:TagKeys at all.
+                if tags is not None:
                     context["aws:TagKeys"] = sorted({t["Key"] for t in tags})
                     if operation == "CreateTags":
                         context.update({f"aws:RequestTag/{t['Key']}": t.get("Value", "") for t in tags})

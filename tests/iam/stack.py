@@ -57,7 +57,8 @@ class Stack:
             return self.condition(args)
         if function == "Fn::Equals":
             left, right = (self.resolve(a) for a in args)
-            return bool(left == right)
+            # CloudFormation compares the values as strings: a Number parameter "0" equals 0.
+            return bool(left == right or (not isinstance(left, list | dict) and str(left) == str(right)))
         if function == "Fn::Not":
             return not self._truth(args[0])
         if function == "Fn::And":
@@ -70,7 +71,7 @@ class Stack:
         resource = self.template["Resources"].get(logical_id)
         return resource is not None and ("Condition" not in resource or self.condition(resource["Condition"]))
 
-    def resolve(self, node: Any) -> Any:  # noqa: PLR0911 -- one return per intrinsic function
+    def resolve(self, node: Any) -> Any:  # noqa: PLR0911, PLR0912 -- one branch per intrinsic function
         """`node` with every intrinsic function replaced by its value; AWS::NoValue entries dropped."""
         if isinstance(node, list):
             return [v for v in (self.resolve(item) for item in node) if v is not NO_VALUE]
@@ -217,6 +218,7 @@ class Stack:
             )
             found[props["Handler"]] = Function(
                 logical_id=logical_id,
+                name=self.physical_name(logical_id),
                 handler=props["Handler"],
                 environment=dict(props.get("Environment", {}).get("Variables", {})),
                 role=self.role(role_id),
@@ -264,6 +266,7 @@ class Role:
 @dataclass
 class Function:
     logical_id: str
+    name: str  # the function's physical name (FunctionName)
     handler: str
     environment: dict[str, str]
     role: Role

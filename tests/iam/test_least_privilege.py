@@ -19,8 +19,8 @@ import moto
 import pytest
 
 from groundskeeper.aws_clients import reset_clients
-from tests.iam.evaluator import Decision, Grant, evaluate, grants_of, require_node
-from tests.iam.flows import World, run_flows
+from tests.iam.evaluator import Decision, Grant, describe, evaluate, grants_of, require_node
+from tests.iam.flows import EIP_WORKER, IDLE, KEEP, SENDER, World, run_flows
 from tests.iam.recorder import OWN_ROLE, IamRequest, Recorder
 from tests.iam.stack import Role, Stack, plain_stack, sam_stack
 
@@ -32,12 +32,14 @@ EMAILS = {"SenderEmail": "groundskeeper@example.com", "NotifyEmail": "ops@exampl
 PARAMETER_SETS: dict[str, dict[str, str]] = {
     # The defaults: dry run, no remediation, no optional trigger.
     "single account, defaults": dict(EMAILS),
-    # Everything a single account can switch on: fix, the CORS-change trigger, the sweep, real releases.
+    # Everything a single account can switch on: fix, the CORS-change trigger, the sweep, watched buckets
+    # listed by name, real releases.
     "single account, all on": {
         **EMAILS,
         "CorsRemediation": "fix",
         "CorsChangeTrigger": "true",
         "CorsSweepEnabled": "true",
+        "WatchedBuckets": f"site-{HUB},good-site-{HUB}",
         "JanitorDryRun": "false",
     },
     "hub, listed accounts": {
@@ -59,7 +61,8 @@ UNEXERCISED = Path(__file__).resolve().parent / "unexercised.toml"
 
 
 def organization_members() -> list[str]:
-    """An Organization managed by the hub, with two member accounts, one tagged with its owner."""
+    """An Organization managed by the hub, with two member accounts, one tagged with its owner; every
+    account it lists."""
     organizations = boto3.client("organizations", region_name="us-east-1")
     organizations.create_organization(FeatureSet="ALL")
     members = []
@@ -69,16 +72,19 @@ def organization_members() -> list[str]:
     organizations.tag_resource(
         ResourceId=members[0], Tags=[{"Key": "groundskeeper:owner", "Value": "o@example.com"}]
     )
-    return members
+    # ListAccounts lists the management account too: the hub, swept through its own member role.
+    return [HUB, *members]
 
 
 def member_roles(stack: Stack, members: list[str]) -> dict[str, Role]:
-    """templates/member-role.yaml as deployed in each member account for this hub stack."""
+    """templates/member-role.yaml as deployed in each member account for this hub stack (the hub's own
+    account too, when it is a member: the workers reach it through its member role like any other)."""
     parameters = {
         "HubAccountId": stack.account,
         "MemberRoleName": stack.values["MemberRoleName"],
         "CorsRemediation": stack.values["CorsRemediation"],
         "IdleTagKey": stack.values["IdleTagKey"],
+        "GracePeriodHours": stack.values["GracePeriodHours"],
     }
     roles = {}
     for account in members:
@@ -114,6 +120,8 @@ def prove(parameters: dict[str, str]) -> dict[str, Any]:
         return role.trust_policy if role else None
 
     decisions = evaluate(recorder.requests, role_for, trust_for)
+    probes, impostors = denial_probes(stack, functions[SENDER].role, list(members_by_arn.values()))
+    probed = evaluate(probes, lambda r: impostors.get(r.principal) or role_for(r), trust_for)
     roles = [f.role for f in functions.values()] + list(members_by_arn.values())[:1]
     granted = set().union(*(grants_of(role) for role in roles))
     return {
@@ -123,7 +131,67 @@ def prove(parameters: dict[str, str]) -> dict[str, Any]:
         "invocations": world.invocations,
         "granted": granted,
         "members": members,
+        "probes": probed,
     }
+
+
+def denial_probes(
+    stack: Stack, sender: Role, members: list[Role]
+) -> tuple[list[IamRequest], dict[str, Role]]:
+    """Requests no flow makes and IAM must refuse: the grants are no wider than the docs say. Returns them
+    with the roles they are made by that are not the stack's (an impostor in the hub account)."""
+    table = f"arn:aws:dynamodb:{stack.region}:{stack.account}:table/{stack.physical_name('IdempotencyTable')}"
+
+    def request(flow: str, principal: str, action: str, resource: str, **context: Any) -> IamRequest:
+        account = resource.split(":")[4] or stack.account
+        base = {
+            "aws:RequestedRegion": stack.region,
+            "aws:ResourceAccount": account,
+            "aws:SecureTransport": "true",
+        }
+        return IamRequest(
+            flow, "probe", action, resource, account, principal, stack.region, {**base, **context}
+        )
+
+    probes = [
+        # The sender reaches only its own idempotency records: not the janitor's ledger, not the org runs.
+        request(
+            SENDER, OWN_ROLE, "dynamodb:PutItem", table, **{"dynamodb:LeadingKeys": ["eip-janitor-run#r1"]}
+        ),
+        request(SENDER, OWN_ROLE, "dynamodb:UpdateItem", table, **{"dynamodb:LeadingKeys": ["org-run#r1"]}),
+        request(SENDER, OWN_ROLE, "dynamodb:DeleteItem", table, **{"dynamodb:LeadingKeys": ["org-run#r1#1"]}),
+    ]
+    impostors: dict[str, Role] = {}
+    for member in members[:1]:
+        address = f"arn:aws:ec2:{stack.region}:{member.account}:elastic-ip/eipalloc-0123456789abcdef0"
+        kept = {f"aws:ResourceTag/{KEEP}": "yes", f"aws:ResourceTag/{IDLE}": "2026-01-01T00:00:00Z"}
+        probes += [
+            # A DeleteTags without Tags strips every tag, the exemption tag too.
+            request(EIP_WORKER, member.arn, "ec2:DeleteTags", address, **kept),
+            # An address the janitor never marked idle.
+            request(
+                EIP_WORKER, member.arn, "ec2:ReleaseAddress", address, **{f"aws:ResourceTag/{KEEP}": "yes"}
+            ),
+        ]
+        # A role of the hub named like a SAM function role, allowed sts:AssumeRole by its own policy, but not
+        # one of the org workers: the member role's trust refuses it.
+        impostor = Role(
+            logical_id="HubImpostorFunctionRole",
+            arn=f"arn:aws:iam::{stack.account}:role/{stack.name}-ReportFunctionRole-ABCDEF123456",
+            policies=[
+                (
+                    "assume",
+                    {
+                        "Version": "2012-10-17",
+                        "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}],
+                    },
+                )
+            ],
+            trust_policy={},
+        )
+        impostors[impostor.arn] = impostor
+        probes.append(request(EIP_WORKER, impostor.arn, "sts:AssumeRole", member.arn))
+    return probes, impostors
 
 
 def normalise(grant: Grant, stack: Stack, members: list[str]) -> str:
@@ -136,8 +204,8 @@ def normalise(grant: Grant, stack: Stack, members: list[str]) -> str:
     resource = resource.replace(f":{stack.name}-", ":${AWS::StackName}-").replace(
         f"/{stack.name}-", "/${AWS::StackName}-"
     )
-    # CloudFormation's generated names end in a random suffix: written as *.
-    resource = re.sub(r"(\$\{AWS::StackName\}-\w+?)-[0-9A-F]{12}\b", r"\1-*", resource)
+    # CloudFormation's generated names end in a random suffix (a nested stack's too): written as *.
+    resource = re.sub(r"-[0-9A-F]{12}\b", "-*", resource)
     return f"{grant.role} {grant.statement} {grant.action} {resource}"
 
 
@@ -160,7 +228,7 @@ def test_every_request_of_every_flow_is_allowed_and_every_grant_is_used(
     used: set[str] = set()
     granted_in: dict[str, list[str]] = defaultdict(list)
     report: list[str] = []
-    total = 0
+    total = probes = allowed_total = member_requests = 0
     for label, parameters in PARAMETER_SETS.items():
         proof = prove(parameters)
         decisions: list[Decision] = proof["decisions"]
@@ -171,8 +239,13 @@ def test_every_request_of_every_flow_is_allowed_and_every_grant_is_used(
             f"{label}: {proof['invocations']} invocations, {len(decisions)} requests evaluated "
             f"({', '.join(f'{role} {n}' for role, n in sorted(by_role.items()))}), {len(denied)} denied"
         )
-        failures += [f"[{label}] {d}" for d in _describe(denied)]
+        failures += [f"[{label}] {describe(d)}" for d in denied]
         failures += [f"[{label}] not translated to IAM: {u}" for u in proof["unmapped"]]
+        allowed_probes = [d for d in proof["probes"] if d.result != "ImplicitlyDenied"]
+        probes += len(proof["probes"])
+        allowed_total += len(allowed_probes)
+        member_requests += by_role.get("MemberRole", 0)
+        failures += [f"[{label}] must be denied: {describe(d)}" for d in allowed_probes]
         for decision in decisions:
             used.update(normalise(g, proof["stack"], proof["members"]) for g in decision.grants)
         for grant in proof["granted"]:
@@ -182,15 +255,11 @@ def test_every_request_of_every_flow_is_allowed_and_every_grant_is_used(
     with capsys.disabled():
         print("\nIAM proof:", *report, sep="\n  ")
         print(f"  requests evaluated in all: {total}")
+        print(f"  the member role, in the hub sets: {member_requests} requests evaluated")
+        print(f"  requests that must be denied: {probes}, allowed of them: {allowed_total}")
         print(f"  grants no flow exercised ({len(unexercised)}):")
         for key in unexercised:
             why = justification(key, reasons) or "UNJUSTIFIED"
             print(f"    {key}\n      ({'; '.join(granted_in[key])}) -- {why}")
     failures += [f"unexercised and unjustified in {UNEXERCISED.name}: {key}" for key in unjustified]
     assert not failures, "\n".join(failures)
-
-
-def _describe(denied: list[Decision]) -> list[str]:
-    from tests.iam.evaluator import describe
-
-    return [describe(d) for d in denied]
