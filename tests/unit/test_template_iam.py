@@ -11,7 +11,6 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 import pytest
-
 from samcli.yamlhelper import yaml_parse
 
 from scripts.rehearse.transform import ROOT, transformed
@@ -551,7 +550,8 @@ def test_the_sender_writes_only_its_own_idempotency_records(template: dict[str, 
 def test_the_sender_key_prefix_is_the_one_the_code_writes() -> None:
     from email_sender.idempotency_record import KEY_SCOPE
 
-    assert SENDER_KEY_PREFIX == f"${{AWS::StackName}}-email-sender.{KEY_SCOPE}#*"
+    written = f"${{AWS::StackName}}-email-sender.{KEY_SCOPE}#*"
+    assert written == SENDER_KEY_PREFIX
     sender = transformed()["Resources"]["EmailSenderFunction"]["Properties"]
     assert sender["FunctionName"] == {"Fn::Sub": "${AWS::StackName}-email-sender"}
 
@@ -608,7 +608,7 @@ def test_the_org_workers_act_in_accounts_only_through_member_roles(
 ) -> None:
     """The hub's own account, when it is a member, is swept through its member role like any other: the
     workers' roles hold no S3, EC2 or Route 53 grant of their own, whatever the member list."""
-    name, resources = scenario
+    _, resources = scenario
     for role in WORKER_ROLES & set(resources):
         services = {action.split(":")[0] for action, _, _ in grants(resources, role)}
         assert services <= {"logs", "xray", "sqs", "dynamodb", "sts", "organizations"}, (role, services)

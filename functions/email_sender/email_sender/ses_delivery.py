@@ -34,9 +34,7 @@ if TYPE_CHECKING:
 CHARSET = "UTF-8"
 
 
-def send_email(
-    ses: SESClient, request: EmailRequest, rendered: RenderedEmail, configuration_set: str
-) -> str:
+def send_email(ses: SESClient, request: EmailRequest, rendered: RenderedEmail, configuration_set: str) -> str:
     """Send `rendered` to `request`'s recipients and return SES's MessageId; failures come out classified.
 
     The parts are rendered here, not by SES (see docs/email-sender.md, HTML safety): SES gets the finished
