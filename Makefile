@@ -19,7 +19,7 @@ WITH_ENGINE := eval "$$($(LOCAL)/docker-engine.sh env)" &&
 # Where the layers', the functions' and the CLI's packages are, as Lambda and the tests see them.
 CODE_PATH := layers/groundskeeper:layers/org:functions/cors_auditor:functions/eip_janitor:functions/email_sender:functions/org_planner:functions/deploy_canary:cli
 
-.PHONY: help setup venv oracle engine base-image base-image-soak moto-up moto-down build local-ready test test-fast test-local soak mutate \
+.PHONY: help setup venv oracle iam-evaluator engine base-image base-image-soak moto-up moto-down build local-ready test test-fast test-local soak mutate \
 	lint format demo bench sync-templates cli deploy rehearse stop clean
 
 help: ## List the targets
@@ -30,6 +30,9 @@ venv: ## Create .venv with python3.13 and the dev tools (skipped when up to date
 
 oracle: ## Install Handlebars.js (dev only), the reference the email renderer is tested against
 	@scripts/oracle.sh
+
+iam-evaluator: ## Install iam-simulate (dev only), the IAM evaluator of the least-privilege proof (tests/iam)
+	@scripts/iam-evaluator.sh
 
 engine: venv ## Start a container engine for `sam local` if none is running
 	@$(LOCAL)/docker-engine.sh start
@@ -55,12 +58,12 @@ local-ready: setup build
 
 # The local SAM loop runs in its own pytest process, one test at a time: its tests share one moto server and
 # one build (pytest-xdist's loadgroup does not keep them on one worker with pytest 9).
-test: venv oracle ## Run every test: unit, integration (moto), CI-sized soaks and the local SAM loop
-	@$(LOCAL_AWS) $(BIN)/pytest -n 2 tests/unit tests/integration tests/soak
+test: venv oracle iam-evaluator ## Run every test: unit, integration (moto), CI-sized soaks and the local SAM loop
+	@$(LOCAL_AWS) $(BIN)/pytest -n 2 tests/unit tests/integration tests/iam tests/soak
 	@$(LOCAL_AWS) $(BIN)/pytest tests/local
 
-test-fast: venv oracle ## Unit, integration and CI-sized soak tests only (no containers)
-	@$(LOCAL_AWS) $(BIN)/pytest -n 2 tests/unit tests/integration tests/soak
+test-fast: venv oracle iam-evaluator ## Unit, integration and CI-sized soak tests only (no containers)
+	@$(LOCAL_AWS) $(BIN)/pytest -n 2 tests/unit tests/integration tests/iam tests/soak
 
 test-local: venv ## The local SAM loop tests only
 	@$(LOCAL_AWS) $(BIN)/pytest tests/local
@@ -74,7 +77,7 @@ mutate: venv ## Mutation testing of the decision modules against the score ratch
 	@$(BIN)/python scripts/mutation/run.py $(if $(filter update,$(RATCHET)),--update) \
 		$(if $(CHANGED),--changed-since $(CHANGED))
 
-lint: venv ## ruff, mypy, lint-imports, vulture, shellcheck, the pipe lint, sam validate --lint, cfn-lint and checkov
+lint: venv ## ruff, mypy, lint-imports, vulture, shellcheck, the pipe lint, sam validate --lint, cfn-lint, checkov, IAM statements vs the reference
 	@ruff check .
 	@ruff format --check .
 	@mypy
@@ -85,6 +88,7 @@ lint: venv ## ruff, mypy, lint-imports, vulture, shellcheck, the pipe lint, sam 
 	@sam validate --lint
 	@cfn-lint template.yaml templates/*.yaml
 	@for t in template.yaml templates/*.yaml; do checkov -f $$t --quiet --compact --skip-download || exit 1; done
+	@$(BIN)/python -m scripts.iam_lint
 
 format: venv ## Apply ruff's formatting and safe fixes
 	@ruff format .

@@ -126,6 +126,7 @@ CASES: dict[str, Case] = {
             "POWERTOOLS_SERVICE_NAME": "email-sender",
             "SENDER_EMAIL": SENDER,
             "IDEMPOTENCY_TABLE": "bench-idempotency",
+            "SES_CONFIGURATION_SET": "bench-email",
             "IDEMPOTENCY_TTL_SECONDS": "345600",
             "TEMPLATE_CACHE_SECONDS": "300",
             "SEND_CONCURRENCY": "10",

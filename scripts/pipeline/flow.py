@@ -69,6 +69,7 @@ def function_env(moto: MotoServer, world: World) -> dict[str, dict[str, str]]:
             **common,
             "SENDER_EMAIL": SENDER,
             "IDEMPOTENCY_TABLE": world.idempotency_table,
+            "SES_CONFIGURATION_SET": "groundskeeper-local-email",
             "DEAD_LETTER_QUEUE_URL": moto.for_container(world.dead_letter_queue_url),
         },
         "EipJanitorFunction": {

@@ -25,6 +25,7 @@ def _world(moto_server: MotoServer) -> dict[str, str]:
     return {
         "SENDER_EMAIL": SENDER,
         "IDEMPOTENCY_TABLE": "groundskeeper-local-idempotency",
+        "SES_CONFIGURATION_SET": "groundskeeper-local-email",
         "DEAD_LETTER_QUEUE_URL": dlq,
     }
 

@@ -214,6 +214,7 @@ def load_handler() -> Any:
     """The sender's handler module; it reads its settings at import, which these let it do (they are
     replaced below, as a new container would read its own)."""
     os.environ.setdefault("IDEMPOTENCY_TABLE", "email-sender-import-only")
+    os.environ.setdefault("SES_CONFIGURATION_SET", "import-only")
     os.environ.setdefault(
         "DEAD_LETTER_QUEUE_URL", f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/import-only"
     )

@@ -52,7 +52,9 @@ class Resolver:
             if key == "Fn::If":
                 return self.resolve(arg[1] if self.condition(arg[0]) else arg[2])
             if key == "Fn::Equals":
-                return self.resolve(arg[0]) == self.resolve(arg[1])
+                # CloudFormation compares the values as strings: a Number parameter "0" equals 0.
+                left, right = self.resolve(arg[0]), self.resolve(arg[1])
+                return left == right or (not isinstance(left, list | dict) and str(left) == str(right))
             if key == "Fn::Not":
                 return not self.resolve(arg[0])
             if key == "Fn::And":

@@ -11,9 +11,10 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 import pytest
+from samcli.yamlhelper import yaml_parse
 
-from scripts.rehearse.transform import transformed
-from tests.unit.deployed_template import deployed, nested_template
+from scripts.rehearse.transform import ROOT, transformed
+from tests.unit.deployed_template import ACCOUNT, Resolver, deployed, nested_template, resolved
 
 # The only actions that may be granted on "*": each supports no resource type in the Service Authorization
 # Reference, so no narrower Resource exists.
@@ -488,14 +489,7 @@ def test_only_the_planner_may_list_the_organization(scenario: tuple[str, dict[st
 def test_only_the_planner_and_the_workers_write_runs(scenario: tuple[str, dict[str, Any]]) -> None:
     name, resources = scenario
     roles = [n for n, r in resources.items() if r["Type"] == "AWS::IAM::Role"]
-    writers = {
-        role: sorted(
-            a
-            for a, _, c in grants(resources, role)
-            if writes_runs(a, c) and role != "EmailSenderFunctionRole"
-        )
-        for role in roles
-    }
+    writers = {role: sorted(a for a, _, c in grants(resources, role) if writes_runs(a, c)) for role in roles}
     expected = (
         {
             "OrgPlannerFunctionRole": ["dynamodb:PutItem"],
@@ -506,3 +500,130 @@ def test_only_the_planner_and_the_workers_write_runs(scenario: tuple[str, dict[s
         else {}
     )
     assert {role: actions for role, actions in writers.items() if actions} == expected
+
+
+# ---------------------------------------------------------------- grants no wider than the docs say
+MEMBER_ROLE = ROOT / "templates/member-role.yaml"
+SENDER_KEY_PREFIX = "${AWS::StackName}-email-sender.email_sender.sender.EmailSender._deliver#*"
+WORKER_PATH = "/groundskeeper-org-worker/"
+
+
+def member_statements(parameters: dict[str, str] | None = None) -> dict[str, dict[str, Any]]:
+    """The member role's statements by Sid, as deployed with these parameters."""
+    resources = resolved(
+        yaml_parse(MEMBER_ROLE.read_text()), {"HubAccountId": "111122223333", **(parameters or {})}
+    )
+    return {
+        s["Sid"]: s
+        for policy in resources["MemberRole"]["Properties"]["Policies"]
+        for s in as_list(policy["PolicyDocument"]["Statement"])
+    }
+
+
+def test_member_role_delete_tags_needs_tag_keys() -> None:
+    """A DeleteTags without Tags removes every tag (the exemption tag too) and carries no aws:TagKeys, which
+    ForAllValues alone lets through: the Null guard refuses it."""
+    marking = member_statements()["MarkIdleOnly"]
+    assert marking["Condition"]["ForAllValues:StringEquals"] == {"aws:TagKeys": ["groundskeeper:idle-since"]}
+    assert marking["Condition"]["Null"] == {"aws:TagKeys": "false"}
+
+
+def test_member_role_releases_only_idle_tagged_addresses() -> None:
+    """The hub's own release statement's condition, in every member account."""
+    assert member_statements()["ReleaseAddresses"]["Condition"] == {
+        "Null": {"aws:ResourceTag/groundskeeper:idle-since": "false"}
+    }
+    # As in the hub: a custom idle tag key cannot be named in a condition key, and with no grace period
+    # untagged addresses are released on their first idle run.
+    assert "Condition" not in member_statements({"GracePeriodHours": "0"})["ReleaseAddresses"]
+    assert "Condition" not in member_statements({"IdleTagKey": "team:idle"})["ReleaseAddresses"]
+
+
+def test_the_sender_writes_only_its_own_idempotency_records(template: dict[str, Any]) -> None:
+    (records,) = [
+        s for s in role_statements(template, "EmailSenderFunctionRole") if s["Sid"] == "IdempotencyRecords"
+    ]
+    assert records["Condition"] == {
+        "ForAllValues:StringLike": {"dynamodb:LeadingKeys": [{"Fn::Sub": SENDER_KEY_PREFIX}]}
+    }
+
+
+def test_the_sender_key_prefix_is_the_one_the_code_writes() -> None:
+    from email_sender.idempotency_record import KEY_SCOPE
+
+    written = f"${{AWS::StackName}}-email-sender.{KEY_SCOPE}#*"
+    assert written == SENDER_KEY_PREFIX
+    sender = transformed()["Resources"]["EmailSenderFunction"]["Properties"]
+    assert sender["FunctionName"] == {"Fn::Sub": "${AWS::StackName}-email-sender"}
+
+
+def test_every_table_grant_is_limited_to_its_key_prefix(template: dict[str, Any]) -> None:
+    """The idempotency table holds the sender's records, the janitor's run ledger and the org runs: every
+    role reaches only its own prefix."""
+    for role, statement in identity_statements(template):
+        actions = as_list(statement["Action"])
+        if any(action.startswith("dynamodb:") for action in actions):
+            patterns = (
+                statement.get("Condition", {}).get("ForAllValues:StringLike", {}).get("dynamodb:LeadingKeys")
+            )
+            assert patterns, (role, statement["Sid"])
+            assert "*" not in [p if isinstance(p, str) else p["Fn::Sub"] for p in patterns], (
+                role,
+                statement["Sid"],
+            )
+
+
+@pytest.mark.parametrize("partition", ["aws", "aws-cn", "aws-us-gov"])
+def test_every_arn_is_in_the_stacks_partition(partition: str) -> None:
+    """Listed watched buckets too: a stack in China or GovCloud names its own partition in every ARN."""
+    parameters = {
+        "WatchedBuckets": "site-a,site-b",
+        "CorsRemediation": "fix",
+        "MemberAccounts": "111111111111",
+    }
+    template = transformed(parameters=parameters)
+    resolver = Resolver(template, parameters)
+    resolver.values["AWS::Partition"] = partition
+    roles = [n for n, r in template["Resources"].items() if r["Type"] == "AWS::IAM::Role"]
+    for role in roles:
+        if "Condition" in template["Resources"][role] and not resolver.condition(
+            template["Resources"][role]["Condition"]
+        ):
+            continue
+        for policy in resolver.resolve(template["Resources"][role]["Properties"]["Policies"]):
+            for statement in as_list(policy["PolicyDocument"]["Statement"]):
+                for resource in as_list(statement["Resource"]):
+                    if resource != "*" and not resource.startswith("<"):
+                        assert resource.startswith(f"arn:{partition}:"), (role, statement["Sid"], resource)
+    read = resolver.resolve(template["Resources"]["CorsAuditorFunctionRole"]["Properties"]["Policies"])
+    statements = {s["Sid"]: s for s in read[0]["PolicyDocument"]["Statement"]}
+    assert statements["ReadCors"]["Resource"] == [
+        f"arn:{partition}:s3:::gk-uploads-123456789012",
+        f"arn:{partition}:s3:::site-a",
+        f"arn:{partition}:s3:::site-b",
+    ]
+
+
+def test_the_org_workers_act_in_accounts_only_through_member_roles(
+    scenario: tuple[str, dict[str, Any]],
+) -> None:
+    """The hub's own account, when it is a member, is swept through its member role like any other: the
+    workers' roles hold no S3, EC2 or Route 53 grant of their own, whatever the member list."""
+    _, resources = scenario
+    for role in WORKER_ROLES & set(resources):
+        services = {action.split(":")[0] for action, _, _ in grants(resources, role)}
+        assert services <= {"logs", "xray", "sqs", "dynamodb", "sts", "organizations"}, (role, services)
+
+
+def test_only_the_org_workers_match_the_member_roles_trust(scenario: tuple[str, dict[str, Any]]) -> None:
+    """The member role trusts a path only the two worker roles have; SAM's other function roles, the
+    CodeDeploy role and any role named like them stay out."""
+    name, resources = scenario
+    member = resolved(yaml_parse(MEMBER_ROLE.read_text()), {"HubAccountId": ACCOUNT})
+    (trust,) = member["MemberRole"]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    pattern = trust["Condition"]["ArnLike"]["aws:PrincipalArn"]
+    assert pattern == f"arn:aws:iam::{ACCOUNT}:role{WORKER_PATH}*"
+    roles = {n: r for n, r in resources.items() if r["Type"] == "AWS::IAM::Role"}
+    with_path = {n for n, r in roles.items() if r["Properties"].get("Path", "/") == WORKER_PATH}
+    assert with_path == (WORKER_ROLES if name.startswith("hub") else set())
+    assert all("RoleName" not in r["Properties"] for r in roles.values())

@@ -34,15 +34,14 @@ if TYPE_CHECKING:
 CHARSET = "UTF-8"
 
 
-def send_email(
-    ses: SESClient, request: EmailRequest, rendered: RenderedEmail, configuration_set: str = ""
-) -> str:
+def send_email(ses: SESClient, request: EmailRequest, rendered: RenderedEmail, configuration_set: str) -> str:
     """Send `rendered` to `request`'s recipients and return SES's MessageId; failures come out classified.
 
     The parts are rendered here, not by SES (see docs/email-sender.md, HTML safety): SES gets the finished
     subject, text and HTML. A part that renders empty is left out, as SES leaves out an empty template
-    part. `configuration_set` (the stack's, when deployed) makes SES report this message's bounces,
-    complaints, rejects and delays; IAM allows sends through no other set.
+    part. `configuration_set` (the stack's: the sender requires it at cold start) makes SES report this
+    message's bounces, complaints, rejects and delays; IAM allows sends through no other set, but cannot
+    require one (docs/security.md). "" (the CLI's direct send without SES_CONFIGURATION_SET) names none.
     """
     destination: DestinationTypeDef = {"ToAddresses": list(request.to)}
     if request.cc:

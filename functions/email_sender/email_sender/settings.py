@@ -99,7 +99,8 @@ SES_CONFIGURATION_SET = Setting(
     "SES_CONFIGURATION_SET",
     "",
     "the SES configuration set every send names, so bounces, complaints and rejects reach CloudWatch (the "
-    "stack's EmailConfigurationSet); empty = none",
+    "stack's EmailConfigurationSet); required: IAM cannot make a send name it",
+    required=True,
 )
 SPECS = (
     SENDER_EMAIL,
@@ -132,7 +133,7 @@ class Settings:
     # IAM must allow them too: the template does.
     allowed_senders: tuple[str, ...] = ALLOWED_SENDERS.default
     allowed_templates: tuple[str, ...] = ALLOWED_TEMPLATES.default
-    # "" = none (tests, local).
+    # Required at cold start (from_env); "" only where a test builds the settings itself.
     ses_configuration_set: str = SES_CONFIGURATION_SET.default
 
     @classmethod

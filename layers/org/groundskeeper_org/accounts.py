@@ -216,7 +216,7 @@ class AccountSessions:
         sts: STSClient,
         *,
         role_name: str,
-        own_account: str,
+        own_account: str | None,
         partition: str = "aws",
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         boto_session: boto3.session.Session | None = None,
@@ -254,7 +254,8 @@ class AccountSessions:
             return self._locks.setdefault(account_id, threading.Lock())
 
     def _open(self, account_id: str) -> AccountSession:
-        if account_id == self._own_account:
+        # own_account=None (the hub's workers): even the caller's own account is reached through its role.
+        if self._own_account is not None and account_id == self._own_account:
             return AccountSession(account_id, self._make_client, None, None)
         try:
             answer = self._sts.assume_role(

@@ -86,9 +86,11 @@ class HubSessions:
 
     def get(self, context: LambdaContext) -> AccountSessions:
         if self._sessions is None:
-            partition, account = own_account_of(context)
+            partition, _ = own_account_of(context)
+            # Every account, the hub's own included, through its member role: the workers' roles hold no
+            # grant of their own in any account (docs/organization.md).
             self._sessions = AccountSessions(
-                self._sts(), role_name=self._org.role_name, own_account=account, partition=partition
+                self._sts(), role_name=self._org.role_name, own_account=None, partition=partition
             )
         return self._sessions
 

@@ -19,6 +19,7 @@ from botocore.compat import HTTPHeaders
 # The handler reads its settings at import (cold start); these let it import. Tests swap SETTINGS anyway.
 os.environ.setdefault("IDEMPOTENCY_TABLE", "email-sender-import-only")
 os.environ.setdefault("DEAD_LETTER_QUEUE_URL", "https://sqs.us-east-1.amazonaws.com/123456789012/import-only")
+os.environ.setdefault("SES_CONFIGURATION_SET", "import-only")
 
 from email_sender import handler
 from email_sender.settings import Settings

@@ -27,6 +27,24 @@ def test_the_hub_uses_its_own_credentials(sessions: AccountSessions, hub_sts: An
     assert calls == []
 
 
+def test_the_hubs_workers_reach_the_hub_through_its_member_role(hub_sts: Any) -> None:
+    """The workers' sessions (HubSessions) have no own account: the hub, when it is a member, is reached
+    through its member role like any other, so the workers' roles need no grant of their own there."""
+    from groundskeeper_org.hub import HubSessions
+    from groundskeeper_org.settings import OrgSettings
+    from tests.lambda_context import FakeLambdaContext
+
+    calls: list[str] = []
+    hub_sts.meta.events.register(
+        "before-call.sts.AssumeRole", lambda params, **_: calls.append(params["body"]["RoleArn"])
+    )
+    environ = {"MEMBER_ACCOUNTS": HUB, "ORG_RUNS_TABLE": "runs", "MEMBER_ROLE_NAME": ROLE}
+    org = OrgSettings.from_env({**environ, "ORG_DEAD_LETTER_QUEUE_URL": "https://sqs.example/dlq"})
+    sessions = HubSessions(org, lambda: hub_sts).get(FakeLambdaContext())  # type: ignore[arg-type]
+    assert sessions.get(HUB).client("sts").get_caller_identity()["Account"] == HUB
+    assert calls == [f"arn:aws:iam::{HUB}:role/{ROLE}"]
+
+
 def test_a_session_is_assumed_once_then_renewed_near_expiry(hub_sts: Any) -> None:
     now = [datetime.now(UTC)]
     calls: list[str] = []

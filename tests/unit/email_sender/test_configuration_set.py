@@ -35,16 +35,22 @@ def test_the_send_names_the_configuration_set() -> None:
     assert ses.calls[0]["ConfigurationSetName"] == "groundskeeper-email"
 
 
-def test_without_a_set_the_parameter_is_left_out() -> None:
+def test_only_the_cli_may_send_without_a_set() -> None:
+    """The CLI's direct send, with the operator's credentials, passes "" when SES_CONFIGURATION_SET is unset;
+    the argument itself has no default, so no caller leaves it out by accident."""
     ses = _RecordingSES()
-    send_email(ses, _request(), RenderedEmail("s", "t", ""))  # type: ignore[arg-type]
+    send_email(ses, _request(), RenderedEmail("s", "t", ""), "")  # type: ignore[arg-type]
     assert "ConfigurationSetName" not in ses.calls[0]
+    with pytest.raises(TypeError):
+        send_email(ses, _request(), RenderedEmail("s", "t", ""))  # type: ignore[arg-type,call-arg]
 
 
 def test_the_setting_is_read_and_checked_at_cold_start() -> None:
     assert Settings.from_env({**BASE_ENV, "SES_CONFIGURATION_SET": "gk-dev_email"}).ses_configuration_set == (
         "gk-dev_email"
     )
-    assert Settings.from_env(BASE_ENV).ses_configuration_set == ""
+    # IAM cannot make a send name the set (docs/security.md), so the sender refuses to start without one.
+    with pytest.raises(SettingsError, match="SES_CONFIGURATION_SET"):
+        Settings.from_env(BASE_ENV)
     with pytest.raises(SettingsError, match="SES_CONFIGURATION_SET"):
         Settings.from_env({**BASE_ENV, "SES_CONFIGURATION_SET": "no spaces allowed"})

@@ -12,6 +12,7 @@ from groundskeeper.errors import PermanentError, SettingsError
 
 BASE_ENV = {
     "IDEMPOTENCY_TABLE": "t",
+    "SES_CONFIGURATION_SET": "gk-email",
     "DEAD_LETTER_QUEUE_URL": "https://sqs/q",
     "SENDER_EMAIL": "alerts@example.com",
 }

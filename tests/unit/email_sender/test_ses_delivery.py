@@ -80,7 +80,8 @@ def test_send_email_sends_the_rendered_parts_that_are_not_empty(
         "from@example.com",
     )
     ses = _RecordingSES()
-    assert send_email(ses, request, RenderedEmail("Subject <x>", text, html)) == "m-1"  # type: ignore[arg-type]
+    rendered = RenderedEmail("Subject <x>", text, html)
+    assert send_email(ses, request, rendered, "gk-email") == "m-1"  # type: ignore[arg-type]
     [call] = ses.calls
     assert call["Source"] == "from@example.com"
     assert call["Destination"] == {"ToAddresses": ["a@example.com"], "CcAddresses": ["c@example.com"]}

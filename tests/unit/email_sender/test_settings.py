@@ -7,12 +7,21 @@ import pytest
 from email_sender.settings import Settings
 from groundskeeper.errors import SettingsError
 
-BASE = {"IDEMPOTENCY_TABLE": "t", "DEAD_LETTER_QUEUE_URL": "https://sqs/q"}
+BASE = {
+    "IDEMPOTENCY_TABLE": "t",
+    "DEAD_LETTER_QUEUE_URL": "https://sqs/q",
+    "SES_CONFIGURATION_SET": "gk-email",
+}
 
 
 def test_defaults() -> None:
     settings = Settings.from_env(BASE)
-    assert settings == Settings(sender_email="", idempotency_table="t", dead_letter_queue_url="https://sqs/q")
+    assert settings == Settings(
+        sender_email="",
+        idempotency_table="t",
+        dead_letter_queue_url="https://sqs/q",
+        ses_configuration_set="gk-email",
+    )
     assert (settings.template_cache_seconds, settings.idempotency_ttl_seconds) == (300, 345_600)
 
 
@@ -33,6 +42,7 @@ def test_all_values() -> None:
     [
         ({"IDEMPOTENCY_TABLE": ""}, "IDEMPOTENCY_TABLE"),
         ({"DEAD_LETTER_QUEUE_URL": " "}, "DEAD_LETTER_QUEUE_URL"),
+        ({"SES_CONFIGURATION_SET": ""}, "SES_CONFIGURATION_SET"),
         ({"SENDER_EMAIL": "Alerts <alerts@example.com>"}, "SENDER_EMAIL"),
         ({"TEMPLATE_CACHE_SECONDS": "-1"}, "TEMPLATE_CACHE_SECONDS"),
         ({"TEMPLATE_CACHE_SECONDS": "five"}, "TEMPLATE_CACHE_SECONDS"),
