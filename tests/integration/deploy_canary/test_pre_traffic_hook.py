@@ -18,6 +18,7 @@ from botocore.exceptions import ClientError
 # The sender's handler reads its settings at import (cold start); tests build their own sender anyway.
 os.environ.setdefault("IDEMPOTENCY_TABLE", "email-sender-import-only")
 os.environ.setdefault("DEAD_LETTER_QUEUE_URL", "https://sqs.us-east-1.amazonaws.com/123456789012/import-only")
+os.environ.setdefault("SES_CONFIGURATION_SET", "import-only")
 os.environ.setdefault(
     "CANARY_SENDER_VERSION", "arn:aws:lambda:us-east-1:123456789012:function:gk-email-sender:1"
 )
