@@ -18,7 +18,7 @@ PSEUDO = {
     "AWS::Partition": "aws",
     "AWS::Region": "us-east-1",
     "AWS::StackName": STACK,
-    "AWS::StackId": f"arn:aws:cloudformation:us-east-1:{ACCOUNT}:stack/{STACK}/8d2f1c60-1b2a-11f1-9c3e-0a1b2c3d",
+    "AWS::StackId": f"arn:aws:cloudformation:us-east-1:{ACCOUNT}:stack/{STACK}/8d2f1c60-1b2a-11f1-9c3e",
 }
 NO_VALUE = object()
 
