@@ -137,3 +137,18 @@ def test_a_dry_run_forgets_an_address_it_sees_in_use(
 
     assert would_release(later) == set()
     assert idle_of(later)[address]["idle_since"] == iso(START + timedelta(days=8))
+
+
+def test_a_manual_invoke_may_ask_a_real_janitor_for_a_dry_run_and_never_the_reverse(
+    fleet: Fleet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    due = fleet.allocate(**{IDLE: "2026-01-01T00:00:00Z"})
+    monkeypatch.setattr(schedule, "SETTINGS", Settings(dry_run=False, regions=("us-east-1",)))
+    preview = schedule.lambda_handler({"dry_run": True}, FakeLambdaContext())
+    assert (preview["dry_run"], preview["would_release_count"], preview["released_count"]) == (True, 1, 0)
+    assert due in fleet.addresses()
+
+    monkeypatch.setattr(schedule, "SETTINGS", Settings(dry_run=True, regions=("us-east-1",)))
+    asked = schedule.lambda_handler({"dry_run": False}, FakeLambdaContext())
+    assert (asked["dry_run"], asked["released_count"]) == (True, 0)
+    assert due in fleet.addresses()
