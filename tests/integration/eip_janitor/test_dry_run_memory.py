@@ -44,6 +44,7 @@ def run_at(
         class Clock(datetime):
             @classmethod
             def now(cls, tz: Any = None) -> Any:
+                assert tz is UTC
                 return moment
 
         monkeypatch.setattr(schedule, "datetime", Clock)
