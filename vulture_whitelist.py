@@ -22,6 +22,7 @@ _ = (
     _.skip_reasons,  # the auditor's report: how many records were skipped, per reason
     _.savings_usd,  # eip-janitor-report template
     _.dns_held_back,  # eip-janitor-report template
+    _.release_after,  # the janitor's report: when a real run releases an idle address
     _.failed_accounts,  # org-sweep-report template
     # CodeDeploy's lifecycle hook event (deploy_canary.probe.HookEvent): read by key, as hook["..."].
     _.DeploymentId,

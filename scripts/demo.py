@@ -37,8 +37,17 @@ def summary(result: FlowResult, out_dir: Path) -> str:
         findings = ", ".join(f"{f['severity']} {f['rule_id']}" for f in entry.get("findings", [])) or "-"
         verdict = f"{entry['status']:<14} severity {entry['severity']:<6}"
         lines.append(f"  {bucket:<16} {verdict} findings: {findings}")
+    preview = result.janitor_dry_run
+    lines.append(f"\nEIP janitor, dry run first (dry_run={preview.get('dry_run')}): idle addresses")
+    for region, outcome in sorted(preview.get("regions", {}).items()):
+        for idle in outcome.get("idle_addresses", []):
+            lines.append(
+                f"  {idle['public_ip'] or '-':<15} {idle['allocation_id']} {region}: idle since "
+                f"{idle['idle_since']}, released on or after {idle['release_after']}"
+            )
+    lines.append(f"  would release {preview.get('would_release_count', 0)} address(es) now")
     report = result.janitor_report
-    lines.append(f"\nEIP janitor (dry_run={report.get('dry_run')}):")
+    lines.append(f"\nEIP janitor, then the real run (dry_run={report.get('dry_run')}):")
     for region, outcome in sorted(report.get("regions", {}).items()):
         counts = ", ".join(
             f"{key} {len(value)}" for key, value in outcome.items() if isinstance(value, list) and value

@@ -50,6 +50,7 @@ class FlowResult:
     uploads: Counter[str] = field(default_factory=Counter)
     audited: list[dict[str, Any]] = field(default_factory=list)
     auditor_invocations: int = 0
+    janitor_dry_run: dict[str, Any] = field(default_factory=dict)  # the preview, before the real run
     janitor_report: dict[str, Any] = field(default_factory=dict)
     sender_invocations: int = 0
     delivered: list[DeliveredEmail] = field(default_factory=list)
@@ -138,6 +139,9 @@ def audit_notifications(moto: MotoServer, world: World, lam: LocalLambda, result
 
 
 def run_janitor(lam: LocalLambda, result: FlowResult) -> None:
+    """As an operator starts: a dry run first (a manual invoke asking for one), whose report and email list
+    each idle address with its release date; then the scheduled, real run."""
+    result.janitor_dry_run = lam.invoke("EipJanitorFunction", {"dry_run": True})
     event = json.loads((REPO_ROOT / "events" / "schedule-eip-janitor.json").read_text())
     result.janitor_report = lam.invoke("EipJanitorFunction", event)
 

@@ -59,15 +59,33 @@ def test_a_hostile_origin_is_shown_as_text_in_its_email(flow: FlowResult) -> Non
     assert "&lt;" not in text and "&amp;" not in text
 
 
-def test_exactly_one_janitor_report(flow: FlowResult) -> None:
+def janitor_mail(flow: FlowResult, *, dry_run: bool) -> Any:
+    (mail,) = [m for m in sent_for(flow, "eip-janitor-report") if ("dry run: true" in m.subject) is dry_run]
+    return mail
+
+
+def test_one_janitor_report_for_the_dry_run_and_one_for_the_real_run(flow: FlowResult) -> None:
     reports = sent_for(flow, "eip-janitor-report")
-    assert len(reports) == 1
-    assert "Elastic IP" in reports[0].subject
+    assert len(reports) == 2
+    assert all("Elastic IP" in mail.subject for mail in reports)
+    assert janitor_mail(flow, dry_run=True) is not janitor_mail(flow, dry_run=False)
+
+
+def test_the_dry_run_lists_each_idle_address_with_its_release_date(flow: FlowResult) -> None:
+    preview = flow.janitor_dry_run
+    assert preview["dry_run"] is True and preview["released_count"] == 0
+    idle = {e["allocation_id"]: e for region in preview["regions"].values() for e in region["idle_addresses"]}
+    # Every address the real run then released or marked was idle in the preview.
+    assert flow.world.expected("released") | flow.world.expected("marked") <= set(idle)
+    would = {a for region in preview["regions"].values() for a in region["would_release"]}
+    assert would == flow.world.expected("released")
+    text = Path(janitor_mail(flow, dry_run=True).text_path).read_text()
+    assert all(f"({a}, " in text and idle[a]["release_after"] in text for a in idle)
+    assert "This was a dry run" in text
 
 
 def test_the_janitor_report_email_names_the_record_that_held_an_address_back(flow: FlowResult) -> None:
-    (report,) = sent_for(flow, "eip-janitor-report")
-    html = Path(report.html_path).read_text()
+    html = Path(janitor_mail(flow, dry_run=False).html_path).read_text()
     assert "Held back by DNS" in html
     assert f"{flow.world.dns_named_ip} (" in html and f"{DNS_RECORD}. A in zone" in html
 
@@ -99,6 +117,7 @@ def test_only_the_expected_emails_went_out(flow: FlowResult) -> None:
     assert sorted(mail.template for mail in flow.delivered) == [
         "cors-finding",
         "cors-finding",
+        "eip-janitor-report",
         "eip-janitor-report",
         "org-sweep-report",
         "org-sweep-report",

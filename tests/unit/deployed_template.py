@@ -18,6 +18,7 @@ PSEUDO = {
     "AWS::Partition": "aws",
     "AWS::Region": "us-east-1",
     "AWS::StackName": STACK,
+    "AWS::StackId": f"arn:aws:cloudformation:us-east-1:{ACCOUNT}:stack/{STACK}/8d2f1c60-1b2a-11f1-9c3e",
 }
 NO_VALUE = object()
 
@@ -31,6 +32,7 @@ class Resolver:
         for name, spec in template.get("Parameters", {}).items():
             raw = parameters.get(name, spec.get("Default", ""))
             self.values[name] = str(raw).split(",") if spec["Type"] == "CommaDelimitedList" else str(raw)
+        self.values.update({k: v for k, v in parameters.items() if k in PSEUDO})
         self.conditions: dict[str, bool] = {}
 
     def condition(self, name: str) -> bool:
@@ -65,6 +67,8 @@ class Resolver:
                 return arg[0].join(self.resolve(arg[1]))
             if key == "Fn::Split":
                 return self.resolve(arg[1]).split(arg[0])
+            if key == "Fn::Select":
+                return self.resolve(arg[1])[int(arg[0])]
             if key == "Fn::FindInMap":
                 name, top, second = (self.resolve(a) for a in arg)
                 return self.template["Mappings"][name][top][second]
@@ -89,9 +93,10 @@ def resolved(template: dict[str, Any], parameters: dict[str, str]) -> dict[str, 
     }
 
 
-def deployed(parameters: dict[str, str]) -> dict[str, Any]:
-    """The root stack's resources for these parameter values."""
-    return resolved(transformed(parameters=parameters), parameters)
+def deployed(parameters: dict[str, str], pseudo: dict[str, str] | None = None) -> dict[str, Any]:
+    """The root stack's resources for these parameter values (and pseudo parameters, e.g. another
+    AWS::StackId for a stack re-created under the same name)."""
+    return resolved(transformed(parameters=parameters), {**parameters, **(pseudo or {})})
 
 
 def nested_template(application: dict[str, Any]) -> dict[str, Any]:

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from eip_janitor.decisions import Action, Decision, decide, format_idle_tag, guard_release, tags_of
 from eip_janitor.dns_index import DnsIndex
 from eip_janitor.release_budget import Candidate
-from eip_janitor.report import AWS_FAILURES, RegionReport
+from eip_janitor.report import AWS_FAILURES, IdleAddress, RegionReport
+from eip_janitor.run_ledger import LedgerUnavailable, Remembered, RunLedger
 from eip_janitor.settings import Settings
 from groundskeeper.errors import error_code
 from groundskeeper.observability import logger
@@ -34,10 +37,22 @@ class RegionSurvey:
     candidates: list[Candidate]
 
 
-def survey_region(ec2: EC2Client, region: str, now: datetime, settings: Settings) -> RegionSurvey:
+@dataclass(frozen=True)
+class IdleMemory:
+    """Where this run reads and keeps when it first saw untagged addresses idle: the account's part of the
+    run ledger (run_ledger.py, dry-run memory)."""
+
+    ledger: RunLedger
+    account: str
+
+
+def survey_region(
+    ec2: EC2Client, region: str, now: datetime, settings: Settings, memory: IdleMemory | None = None
+) -> RegionSurvey:
     """Describe and decide every address in the region, apply marks and unmarks (unless dry run), and
     return the release candidates; releasing waits until the DNS guard (hold_back_for_dns) and the cap
-    have been applied across regions."""
+    have been applied across regions. With `memory`, an untagged idle address's clock starts when a run
+    first saw it idle (a dry run keeps that there; a real run writes it into the tag)."""
     report = RegionReport()
     survey = RegionSurvey(region, report, [])
     try:
@@ -47,15 +62,19 @@ def survey_region(ec2: EC2Client, region: str, now: datetime, settings: Settings
         # One unreachable or forbidden region must not stop the others.
         report.error(None, exc)
         return survey
-    to_mark: list[str] = []
+    decisions, untagged, remembered, memory = _decide_all(
+        addresses, region=region, now=now, settings=settings, memory=memory, report=report
+    )
+    to_mark: dict[str, list[str]] = defaultdict(list)  # the idle tag's value -> the addresses to tag with it
     to_unmark: list[str] = []
-    for address in addresses:
-        decision = decide(address, now, settings)
+    due_untagged: dict[str, Candidate] = {}
+    for address, decision in zip(addresses, decisions, strict=True):
         action = decision.action
         if action in (Action.MARK, Action.WAIT, Action.RELEASE):
             report.idle += 1
+            report.idle_addresses.append(_idle_entry(address, decision, now, settings))
         if action is Action.MARK:
-            to_mark.append(decision.allocation_id)
+            to_mark[format_idle_tag(decision.idle_since or now)].append(decision.allocation_id)
         elif action is Action.UNMARK:
             to_unmark.append(decision.allocation_id)
         elif action is Action.EXEMPT:
@@ -63,17 +82,132 @@ def survey_region(ec2: EC2Client, region: str, now: datetime, settings: Settings
         elif action is Action.SKIP:
             report.skip(decision.allocation_id, decision.reason)
         elif action is Action.RELEASE:
-            survey.candidates.append(Candidate(region, decision, dict(address)))
+            candidate = Candidate(region, decision, dict(address))
+            if decision.allocation_id in remembered and settings.idle_tag_key not in tags_of(address):
+                # Due by the remembered time, but untagged: tagged first (IAM releases only tagged addresses,
+                # and the re-check before the release reads the tag), and a candidate only once tagged.
+                to_mark[format_idle_tag(decision.idle_since or now)].append(decision.allocation_id)
+                due_untagged[decision.allocation_id] = candidate
+            else:
+                survey.candidates.append(candidate)
     report.addresses = len(addresses)
-    tag: list[TagTypeDef] = [{"Key": settings.idle_tag_key, "Value": format_idle_tag(now)}]
     untag: list[TagTypeDef] = [{"Key": settings.idle_tag_key}]  # no Value: delete the key whatever its value
-    report.marked = _change_tags(
-        lambda ids: ec2.create_tags(Resources=ids, Tags=tag), to_mark, settings, report
-    )
+    tagged: list[str] = []
+    for value, ids in sorted(to_mark.items()):
+        tag: list[TagTypeDef] = [{"Key": settings.idle_tag_key, "Value": value}]
+        tagged += _change_tags(partial(_create_tags, ec2, tag), ids, settings, report)
+    report.marked = [a for a in tagged if a not in due_untagged]
+    survey.candidates += [due_untagged[a] for a in tagged if a in due_untagged]
     report.unmarked = _change_tags(
         lambda ids: ec2.delete_tags(Resources=ids, Tags=untag), to_unmark, settings, report
     )
+    _keep_in_memory(
+        memory,
+        region=region,
+        untagged=untagged,
+        remembered=remembered,
+        tagged=tagged,
+        now=now,
+        settings=settings,
+        report=report,
+    )
     return survey
+
+
+def _decide_all(
+    addresses: Sequence[AddressTypeDef],
+    *,
+    region: str,
+    now: datetime,
+    settings: Settings,
+    memory: IdleMemory | None,
+    report: RegionReport,
+) -> tuple[list[Decision], dict[str, bool], dict[str, Remembered], IdleMemory | None]:
+    """Each address's decision, with the memory read for the untagged ones: (decisions, untagged
+    allocation id -> idle, what the memory holds for them, the memory, or None when it could not be read)."""
+    decisions = [decide(address, now, settings) for address in addresses]
+    # Only an untagged address has its clock in the memory: an idle one to read it, one in use to forget it.
+    untagged = {
+        d.allocation_id: d.action is Action.MARK
+        for d, a in zip(decisions, addresses, strict=True)
+        if d.action is Action.IN_USE or (d.action is Action.MARK and settings.idle_tag_key not in tags_of(a))
+    }
+    remembered = _recall(memory, region, list(untagged), report)
+    if remembered is None:
+        # Unread, the memory is not written either: a dry run would otherwise restart every clock.
+        return decisions, untagged, {}, None
+    decisions = [
+        decide(a, now, settings, remembered=remembered[d.allocation_id].first_seen)
+        if d.action is Action.MARK and d.allocation_id in remembered
+        else d
+        for d, a in zip(decisions, addresses, strict=True)
+    ]
+    return decisions, untagged, remembered, memory
+
+
+def _recall(
+    memory: IdleMemory | None, region: str, allocation_ids: list[str], report: RegionReport
+) -> dict[str, Remembered] | None:
+    """What the memory holds for these addresses; None when it could not be read."""
+    if memory is None or not allocation_ids:
+        return {}
+    try:
+        return memory.ledger.remembered(memory.account, region, allocation_ids)
+    except (*AWS_FAILURES, LedgerUnavailable) as exc:
+        # Without the memory each clock starts now: later releases, never earlier ones.
+        report.error(None, exc)
+        return None
+
+
+def _create_tags(ec2: EC2Client, tags: list[TagTypeDef], ids: list[str]) -> None:
+    ec2.create_tags(Resources=ids, Tags=tags)
+
+
+def _keep_in_memory(
+    memory: IdleMemory | None,
+    *,
+    region: str,
+    untagged: Mapping[str, bool],
+    remembered: Mapping[str, Remembered],
+    tagged: Sequence[str],
+    now: datetime,
+    settings: Settings,
+    report: RegionReport,
+) -> None:
+    """A dry run remembers each untagged idle address it sees for the first time (and keeps alive those
+    it remembers); any run forgets an address it saw in use, and a real run forgets what it has just tagged
+    (the tag holds the clock from now on). `untagged`: allocation id -> idle (False: in use)."""
+    if memory is None:
+        return
+    forget = [a for a, idle in untagged.items() if not idle and a in remembered]
+    keep: dict[str, datetime] = {}
+    if settings.dry_run:
+        for allocation_id in (a for a, idle in untagged.items() if idle):
+            known = remembered.get(allocation_id)
+            if known is None:
+                keep[allocation_id] = now
+            elif known.needs_refresh(now):
+                keep[allocation_id] = known.first_seen
+    else:
+        forget += [a for a in tagged if a in remembered]
+    if not keep and not forget:
+        return
+    try:
+        memory.ledger.remember(memory.account, region, keep, forget, now)
+    except (*AWS_FAILURES, LedgerUnavailable) as exc:
+        report.error(None, exc)
+
+
+def _idle_entry(
+    address: Mapping[str, Any], decision: Decision, now: datetime, settings: Settings
+) -> IdleAddress:
+    since = decision.idle_since or now
+    return {
+        "allocation_id": decision.allocation_id,
+        "public_ip": str(address.get("PublicIp") or ""),
+        "idle_since": format_idle_tag(since),
+        "release_after": format_idle_tag(since + timedelta(hours=settings.grace_period_hours)),
+    }
 
 
 def hold_back_for_dns(survey: RegionSurvey, dns: DnsIndex) -> None:

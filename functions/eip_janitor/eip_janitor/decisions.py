@@ -34,7 +34,8 @@ class Decision:
     action: Action
     allocation_id: str
     reason: str = ""
-    # When the address was first seen idle (the idle tag); None when it has no valid tag.
+    # When the address was first seen idle (the idle tag, or the time a run remembered when the address has
+    # no tag); None when neither is known, and the clock starts now.
     idle_since: datetime | None = None
 
 
@@ -82,11 +83,18 @@ def parse_idle_tag(value: str) -> datetime | None:
 
 
 def decide(
-    address: Mapping[str, Any], now: datetime, settings: Settings, dns: DnsIndex = GUARD_OFF
+    address: Mapping[str, Any],
+    now: datetime,
+    settings: Settings,
+    dns: DnsIndex = GUARD_OFF,
+    remembered: datetime | None = None,
 ) -> Decision:
     """The one decision for an address. Protection comes first: exempt, never-ours and in-use addresses
     can only ever be reported or unmarked, whatever their idle tag says; a due address is then checked
-    against the DNS index (see guard_release)."""
+    against the DNS index (see guard_release).
+
+    `remembered` is when a run first saw this untagged address idle (the run ledger's dry-run memory): it
+    stands in for the idle tag a dry run could not write. A tag, when there is one, wins."""
     allocation_id = str(address.get("AllocationId") or "")
     tags = tags_of(address)
     if settings.exempt_tag_key in tags:
@@ -98,7 +106,7 @@ def decide(
     if in_use(address):
         return Decision(Action.UNMARK if idle_tag is not None else Action.IN_USE, allocation_id)
 
-    return guard_release(_idle_decision(allocation_id, idle_tag, now, settings), address, dns)
+    return guard_release(_idle_decision(allocation_id, idle_tag, now, settings, remembered), address, dns)
 
 
 def guard_release(decision: Decision, address: Mapping[str, Any], dns: DnsIndex) -> Decision:
@@ -124,12 +132,14 @@ def guard_release(decision: Decision, address: Mapping[str, Any], dns: DnsIndex)
     return decision
 
 
-def _idle_decision(allocation_id: str, idle_tag: str | None, now: datetime, settings: Settings) -> Decision:
+def _idle_decision(
+    allocation_id: str, idle_tag: str | None, now: datetime, settings: Settings, remembered: datetime | None
+) -> Decision:
     idle_since = parse_idle_tag(idle_tag) if idle_tag is not None else None
     if settings.grace_period_hours == 0:
         return Decision(Action.RELEASE, allocation_id, "idle, no grace period", idle_since)
     if idle_tag is None:
-        return Decision(Action.MARK, allocation_id, "idle")
+        return _untagged_decision(allocation_id, now, settings, remembered)
     if idle_since is None or idle_since > now:
         # A tag we cannot read, or one from the future, says nothing trustworthy: start the clock again.
         shown = idle_tag if len(idle_tag) <= MAX_IDLE_TAG_CHARS else idle_tag[:MAX_IDLE_TAG_CHARS] + "..."
@@ -138,3 +148,16 @@ def _idle_decision(allocation_id: str, idle_tag: str | None, now: datetime, sett
     if now - idle_since >= timedelta(hours=settings.grace_period_hours):
         return Decision(Action.RELEASE, allocation_id, reason, idle_since)
     return Decision(Action.WAIT, allocation_id, reason, idle_since)
+
+
+def _untagged_decision(
+    allocation_id: str, now: datetime, settings: Settings, remembered: datetime | None
+) -> Decision:
+    """An idle address without the tag: marked now, or, when a run remembers seeing it idle before, marked
+    with that time and released in the same run once that is past the grace period."""
+    if remembered is None or remembered > now:
+        return Decision(Action.MARK, allocation_id, "idle")
+    reason = f"idle since {format_idle_tag(remembered)} (remembered)"
+    if now - remembered >= timedelta(hours=settings.grace_period_hours):
+        return Decision(Action.RELEASE, allocation_id, reason, remembered)
+    return Decision(Action.MARK, allocation_id, reason, remembered)

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from eip_janitor import release_budget
-from eip_janitor.address_sweep import hold_back_for_dns, release_chosen, survey_region
+from eip_janitor.address_sweep import IdleMemory, hold_back_for_dns, release_chosen, survey_region
 from eip_janitor.dns_index import GUARD_OFF, build_dns_index
 from eip_janitor.permission_check import check_release_permission
 from eip_janitor.release_budget import Candidate
@@ -24,7 +24,7 @@ from eip_janitor.report import (
     notification_key,
     worth_mailing,
 )
-from eip_janitor.run_ledger import RunLedger
+from eip_janitor.run_ledger import LeaseEntry, RunLedger, lease_off
 from eip_janitor.settings import Settings, resolve_regions
 from groundskeeper.observability import MetricUnit, logger, metrics
 
@@ -47,6 +47,7 @@ def run_janitor(
     run_id: str,
     route53: Route53Client | None = None,
     ledger: RunLedger | None = None,
+    account: str = "",
 ) -> JanitorReport:
     """Four phases, so that the cap is global and the same fleet always gives the same choice:
     1. read every Route 53 zone once (unless the guard is off, route53=None), while every region is
@@ -54,14 +55,45 @@ def run_janitor(
     2. hold back the candidates a DNS record points at (all of them when a zone could not be read);
     3. choose at most MAX_RELEASES_PER_RUN of the rest, longest idle first, across all regions (with a
        ledger, at most what is left of the cap for this run id: a redelivered event spends no new budget);
-    4. release the chosen ones, regions concurrently, each address re-checked just before."""
+    4. release the chosen ones, regions concurrently, each address re-checked just before.
+
+    With a ledger, the run first takes the account's lease: when another run holds it, this one does nothing
+    and its report says who holds it until when. The ledger also keeps, for the account, when a run first
+    saw each untagged address idle (run_ledger.py)."""
+    if ledger is None:
+        return _run(settings, ec2_for, sqs, own_region, now, run_id, route53, memory=None, lease=lease_off())
+    lease = ledger.take_lease(account, run_id, now)
+    if lease["status"] == "busy":
+        logger.warning("janitor_run_skipped", extra={"run_id": run_id, "account": account, "lease": lease})
+        return build_report(RunOutcome(settings.dry_run, run_id, {}, lease=lease), None)
+    try:
+        memory = IdleMemory(ledger, account)
+        return _run(settings, ec2_for, sqs, own_region, now, run_id, route53, memory=memory, lease=lease)
+    finally:
+        ledger.give_back(account, lease)
+
+
+def _run(  # noqa: PLR0917 - run_janitor's own arguments, passed on as they came
+    settings: Settings,
+    ec2_for: Callable[[str], EC2Client],
+    sqs: SQSClient | None,
+    own_region: str,
+    now: datetime,
+    run_id: str,
+    route53: Route53Client | None,
+    *,
+    memory: IdleMemory | None,
+    lease: LeaseEntry,
+) -> JanitorReport:
+    ledger = memory.ledger if memory is not None else None
     regions = resolve_regions(settings.regions, own_region, ec2_for)
     workers = min(MAX_REGION_WORKERS, len(regions)) + (1 if route53 is not None else 0)
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         # Submitted first, on a worker of its own: no region ever waits for it, nor it for a region.
         dns_job = pool.submit(build_dns_index, route53) if route53 is not None else None
         surveys = {
-            s.region: s for s in pool.map(lambda r: survey_region(ec2_for(r), r, now, settings), regions)
+            s.region: s
+            for s in pool.map(lambda r: survey_region(ec2_for(r), r, now, settings, memory), regions)
         }
         dns = dns_job.result() if dns_job is not None else GUARD_OFF
         for survey in surveys.values():
@@ -88,7 +120,12 @@ def run_janitor(
         check_release_permission(ec2_for, chosen[0] if chosen else None) if settings.dry_run else None
     )
     outcome = RunOutcome(
-        settings.dry_run, run_id, {r: s.report for r, s in surveys.items()}, permission, dns.entry()
+        settings.dry_run,
+        run_id,
+        {r: s.report for r, s in surveys.items()},
+        permission,
+        dns.entry(),
+        lease=lease,
     )
     _record_metrics(outcome, len(candidates))
     return build_report(outcome, _notify(settings, sqs, outcome))

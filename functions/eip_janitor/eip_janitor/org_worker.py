@@ -43,11 +43,16 @@ def sweep_account_eips(
             run_id=account_run_id(run_id, account_id),
             route53=session.client("route53") if settings.dns_guard else None,
             ledger=ledger,
+            account=account_id,  # the lease and the dry-run memory are per member account
         )
     except AccountAccessError as exc:
         return error_part(account_id, owner, exc.code, exc.message)
     except (*AWS_FAILURES, LedgerContended) as exc:
         return error_part(account_id, owner, failure_code(exc), error_message(exc))
+    if report["lease"]["status"] == "busy":
+        lease = report["lease"]
+        held = f"another run ({lease.get('holder')}) holds this account until {lease.get('until')}"
+        return ok_part(account_id, owner, f"skipped: {held}", 0, report)
     verb = "would release" if report["dry_run"] else "released"
     done = report["would_release_count"] if report["dry_run"] else report["released_count"]
     summary = (

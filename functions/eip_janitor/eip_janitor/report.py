@@ -9,6 +9,7 @@ from typing import NotRequired, TypedDict
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from eip_janitor.run_ledger import LeaseEntry, lease_off
 from groundskeeper.errors import error_code
 from groundskeeper.observability import logger
 
@@ -69,6 +70,15 @@ def guard_off() -> DnsGuardEntry:
     return {"status": "off", "zones_read": 0, "records_read": 0, "calls": 0, "error": None}
 
 
+class IdleAddress(TypedDict):
+    """An idle address and its clock: since when it is idle, and from when a real run releases it."""
+
+    allocation_id: str
+    public_ip: str
+    idle_since: str
+    release_after: str  # idle_since + the grace period; a real run on or after it releases the address
+
+
 class RegionEntry(TypedDict):
     released: list[str]
     would_release: list[str]
@@ -79,6 +89,7 @@ class RegionEntry(TypedDict):
     deferred: list[str]
     errors: list[AddressError]
     dns_protected: list[DnsProtectedAddress]
+    idle_addresses: list[IdleAddress]
     addresses: int
     idle: int
 
@@ -109,7 +120,8 @@ class JanitorReport(RunTotals):
 
     dry_run: bool
     run_id: str
-    regions: dict[str, RegionEntry]
+    regions: dict[str, RegionEntry]  # empty when another run held the lease
+    lease: LeaseEntry
     permission_check: NotRequired[PermissionCheck]  # dry runs only
     notification_id: str | None
 
@@ -132,6 +144,8 @@ class EipJanitorReportData(TypedDict):
     run_id: str
     dns_protected_count: str
     dns_held_back: str
+    idle_addresses: str
+    run_note: str
 
 
 def failure_code(exc: Exception) -> str:
@@ -151,6 +165,7 @@ class RegionReport:
     deferred: list[str] = field(default_factory=list)
     errors: list[AddressError] = field(default_factory=list)
     dns_protected: list[DnsProtectedAddress] = field(default_factory=list)
+    idle_addresses: list[IdleAddress] = field(default_factory=list)
     addresses: int = 0
     idle: int = 0
 
@@ -175,6 +190,7 @@ class RegionReport:
             "deferred": list(self.deferred),
             "errors": list(self.errors),
             "dns_protected": list(self.dns_protected),
+            "idle_addresses": list(self.idle_addresses),
             "addresses": self.addresses,
             "idle": self.idle,
         }
@@ -189,6 +205,7 @@ class RunOutcome:
     regions: dict[str, RegionReport]
     permission_check: PermissionCheck | None = None
     dns_guard: DnsGuardEntry = field(default_factory=guard_off)
+    lease: LeaseEntry = field(default_factory=lease_off)
 
     @property
     def dns_protected_count(self) -> int:
@@ -252,6 +269,7 @@ def build_report(outcome: RunOutcome, notification_id: str | None) -> JanitorRep
         "dry_run": outcome.dry_run,
         "run_id": outcome.run_id,
         "regions": {name: r.entry() for name, r in sorted(outcome.regions.items())},
+        "lease": outcome.lease,
         **outcome.totals(),
         "notification_id": notification_id,
         **permission,
@@ -271,10 +289,12 @@ def notification_key(run_id: str) -> str:
 
 def worth_mailing(outcome: RunOutcome) -> bool:
     """Mail when something was released, would be released, failed, or is held back by DNS (a record to
-    delete or repoint); marking alone is routine."""
+    delete or repoint). Marking alone is routine in a real run; in a dry run it is the report the operator
+    waits for (each idle address and its release date), so a dry run that found an idle address mails."""
     return bool(
         outcome.released_count
         or outcome.would_release_count
+        or (outcome.dry_run and outcome.idle_count)
         or outcome.error_count
         or outcome.dns_protected_count
         or outcome.dns_guard_failed
@@ -294,7 +314,37 @@ def email_data(outcome: RunOutcome) -> EipJanitorReportData:
         "run_id": outcome.run_id,
         "dns_protected_count": str(outcome.dns_protected_count),
         "dns_held_back": dns_held_back_text(outcome),
+        "idle_addresses": idle_addresses_text(outcome),
+        "run_note": run_note(outcome),
     }
+
+
+def run_note(outcome: RunOutcome) -> str:
+    """The email's closing sentence: what the run did to the account, which differs between the two modes."""
+    if outcome.dry_run:
+        return (
+            "This was a dry run: nothing was changed, no tag was written or removed, and no address was "
+            "released. A real run (JanitorDryRun=false) releases each idle address on or after its date "
+            "above."
+        )
+    return (
+        "This run tagged the addresses it marked and released those listed as released; each release is in "
+        "the janitor's log with what a recovery needs."
+    )
+
+
+def idle_addresses_text(outcome: RunOutcome) -> str:
+    """The email's "idle addresses" section: each idle address and the date a real run releases it."""
+    verb = "would be released" if outcome.dry_run else "to be released"
+    idle = [(name, a) for name, region in sorted(outcome.regions.items()) for a in region.idle_addresses]
+    lines = [
+        f"{a['public_ip'] or '-'} ({a['allocation_id']}, {name}): idle since {a['idle_since']}, "
+        f"{verb} on or after {a['release_after']}"
+        for name, a in idle[:_SUMMARY_LIMIT]
+    ]
+    if len(idle) > _SUMMARY_LIMIT:
+        lines.append(f"... and {len(idle) - _SUMMARY_LIMIT} more (see the report)")
+    return "\n".join(lines) or "None: no address is idle."
 
 
 def summary_text(outcome: RunOutcome) -> str:
@@ -302,6 +352,11 @@ def summary_text(outcome: RunOutcome) -> str:
     lines: list[str] = []
     if outcome.dry_run:
         lines.append("DRY RUN: nothing was changed.")
+    if outcome.lease["status"] == "busy":
+        lines.append(
+            f"Another run ({outcome.lease.get('holder')}) was working on this account until "
+            f"{outcome.lease.get('until')}: this run did nothing."
+        )
     check = outcome.permission_check
     if check:
         lines.append(f"Permission check {check['action']}: allowed={check['allowed']} ({check['code']})")

@@ -19,6 +19,7 @@ from tests.conftest import load_event
 IDLE = "groundskeeper:idle-since"
 KEEP = "groundskeeper:keep"
 EVENT = "schedule-eip-janitor.json"
+LEDGER = "idempotency"
 
 
 def days_ago(days: float) -> str:
@@ -62,6 +63,18 @@ class Fleet:
 @pytest.fixture
 def fleet(aws: None) -> Fleet:
     return Fleet()
+
+
+@pytest.fixture
+def ledger_table(aws: None) -> str:
+    """The stack's idempotency table as the template makes it: a string hash key `id`."""
+    boto3.client("dynamodb", region_name="us-east-1").create_table(
+        TableName=LEDGER,
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    return LEDGER
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-import boto3
 import pytest
 
 from eip_janitor.handlers import schedule
@@ -19,22 +18,10 @@ from tests.conftest import load_event
 from tests.integration.eip_janitor.conftest import EVENT, IDLE, Fleet, days_ago, janitor_ec2
 
 CAP = 4
-LEDGER = "idempotency"
 
 
 class RunCrashed(RuntimeError):
     """Stands for what ends a run part-way: a timeout, an out-of-memory kill."""
-
-
-@pytest.fixture
-def ledger_table(aws: None) -> str:
-    boto3.client("dynamodb", region_name="us-east-1").create_table(
-        TableName=LEDGER,
-        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    return LEDGER
 
 
 @pytest.fixture

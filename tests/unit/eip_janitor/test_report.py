@@ -49,7 +49,7 @@ def test_region_entry_has_the_documented_keys() -> None:
     entry = build_report(RunOutcome(False, "r", {"us-east-1": region}), None)["regions"]["us-east-1"]
     assert list(entry) == [
         "released", "would_release", "marked", "unmarked", "exempt", "skipped", "deferred", "errors",
-        "dns_protected", "addresses", "idle",
+        "dns_protected", "idle_addresses", "addresses", "idle",
     ]  # fmt: skip
     assert entry["skipped"] == [{"allocation_id": "eipalloc-1", "reason": "already released"}]
 
@@ -63,6 +63,32 @@ def test_mail_only_when_something_happened_or_failed() -> None:
     assert worth_mailing(failed)
 
 
+def test_a_dry_run_that_finds_an_idle_address_mails_it_with_its_date() -> None:
+    idle = {
+        "allocation_id": "eipalloc-1",
+        "public_ip": "198.51.100.7",
+        "idle_since": "2026-03-02T06:00:00Z",
+        "release_after": "2026-03-09T06:00:00Z",
+    }
+    dry = RunOutcome(
+        True, "r", {"us-east-1": RegionReport(marked=["eipalloc-1"], idle=1, idle_addresses=[idle])}
+    )
+    real = RunOutcome(
+        False, "r", {"us-east-1": RegionReport(marked=["eipalloc-1"], idle=1, idle_addresses=[idle])}
+    )
+
+    assert worth_mailing(dry)
+    assert not worth_mailing(real)  # marking alone is routine once the tags hold the clock
+    dry_data, real_data = email_data(dry), email_data(real)
+    assert dry_data["idle_addresses"] == (
+        "198.51.100.7 (eipalloc-1, us-east-1): idle since 2026-03-02T06:00:00Z, "
+        "would be released on or after 2026-03-09T06:00:00Z"
+    )
+    assert "to be released on or after 2026-03-09T06:00:00Z" in real_data["idle_addresses"]
+    assert "dry run" in dry_data["run_note"] and "nothing was changed" in dry_data["run_note"]
+    assert "nothing was changed" not in real_data["run_note"]
+
+
 def test_email_data_is_flat_strings_and_summary_is_bounded() -> None:
     regions = {
         "us-east-1": RegionReport(released=[f"eipalloc-{i}" for i in range(80)], addresses=80, idle=80)
@@ -73,6 +99,7 @@ def test_email_data_is_flat_strings_and_summary_is_bounded() -> None:
     assert set(data) == {
         "dry_run", "released_count", "would_release_count", "marked_count", "error_count",
         "regions", "savings_usd", "summary", "run_id", "dns_protected_count", "dns_held_back",
+        "idle_addresses", "run_note",
     }  # fmt: skip
     assert (data["savings_usd"], data["dry_run"], data["regions"]) == ("288.00", "false", "us-east-1")
     summary = summary_text(outcome)

@@ -4,6 +4,7 @@ over this account and returns its report."""
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -40,10 +41,20 @@ def run_id_of(event: Any, context: LambdaContext) -> str:
     return context.aws_request_id
 
 
+def account_of(context: LambdaContext) -> str:
+    """The function's own account, from its ARN (no STS call): the run ledger keys the lease by it."""
+    return context.invoked_function_arn.split(":")[4]
+
+
+def dry_run_asked(event: Any) -> bool:
+    """A manual invoke with {"dry_run": true} previews a real janitor; nothing in an event turns one on."""
+    return isinstance(event, dict) and event.get("dry_run") is True
+
+
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: Any, context: LambdaContext) -> JanitorReport:
-    settings = SETTINGS
+    settings = replace(SETTINGS, dry_run=True) if dry_run_asked(event) else SETTINGS
     ledger = RunLedger(client("dynamodb"), settings.run_ledger_table) if settings.run_ledger_table else None
     return run_janitor(
         settings,
@@ -54,4 +65,5 @@ def lambda_handler(event: Any, context: LambdaContext) -> JanitorReport:
         run_id=run_id_of(event, context),
         route53=client("route53") if settings.dns_guard else None,  # global: one client reads every zone
         ledger=ledger,
+        account=account_of(context),
     )
