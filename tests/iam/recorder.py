@@ -241,21 +241,26 @@ class Recorder:
                 )
             return out
         if operation == "BatchWriteItem":
-            out = []
-            for table, writes in params["RequestItems"].items():
-                for write in writes:
-                    ((kind, body),) = write.items()
-                    item_action = "dynamodb:PutItem" if kind == "PutRequest" else "dynamodb:DeleteItem"
-                    item = body.get("Item") or body["Key"]
-                    out.append(
-                        (
-                            item_action,
-                            table_arn(table),
-                            caller,
-                            {"dynamodb:LeadingKeys": leading(table, item)},
+            # IAM authorises a batch write as dynamodb:BatchWriteItem, once per table with every item's
+            # partition key (a transaction, above, is authorised item by item instead).
+            return [
+                (
+                    action,
+                    table_arn(table),
+                    caller,
+                    {
+                        "dynamodb:LeadingKeys": sorted(
+                            {
+                                k
+                                for write in writes
+                                for body in write.values()
+                                for k in leading(table, body.get("Item") or body["Key"])
+                            }
                         )
-                    )
-            return out
+                    },
+                )
+                for table, writes in params["RequestItems"].items()
+            ]
         if operation == "BatchGetItem":
             return [
                 (
