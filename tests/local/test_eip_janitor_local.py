@@ -25,6 +25,15 @@ def _allocate(ec2: Any, tags: dict[str, str]) -> dict[str, Any]:
     return dict(ec2.allocate_address(**kwargs))
 
 
+def _run_ledger(moto_server: MotoServer, name: str) -> None:
+    moto_server.client("dynamodb").create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+
+
 def test_scheduled_run_marks_releases_and_queues_the_report(
     moto_server: MotoServer, sam_invoke_full: Any
 ) -> None:
@@ -32,12 +41,7 @@ def test_scheduled_run_marks_releases_and_queues_the_report(
     sqs = moto_server.client("sqs")
     queue_url = sqs.create_queue(QueueName="groundskeeper-local-emails")["QueueUrl"]
     # The run ledger (each run's release budget) lives in the idempotency table, as deployed.
-    moto_server.client("dynamodb").create_table(
-        TableName="groundskeeper-local-run-ledger",
-        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    _run_ledger(moto_server, "groundskeeper-local-run-ledger")
     ten_days_ago = (datetime.now(UTC) - timedelta(days=10)).strftime("%Y-%m-%dT%H:%M:%SZ")
     old = _allocate(ec2, {IDLE: ten_days_ago, "Name": "old-bastion"})
     fresh = _allocate(ec2, {})
@@ -83,8 +87,14 @@ def test_default_dry_run_changes_nothing(moto_server: MotoServer, sam_invoke: An
     ten_days_ago = (datetime.now(UTC) - timedelta(days=10)).strftime("%Y-%m-%dT%H:%M:%SZ")
     old = _allocate(ec2, {IDLE: ten_days_ago})
     before = ec2.describe_addresses()["Addresses"]
+    # Even a dry run takes the account's lease, and remembers idle addresses, in the run ledger.
+    _run_ledger(moto_server, "groundskeeper-local-dry-run-ledger")
 
-    report = sam_invoke("EipJanitorFunction", EVENT, {"NOTIFY_EMAIL": "", "JANITOR_REGIONS": ""})
+    report = sam_invoke(
+        "EipJanitorFunction",
+        EVENT,
+        {"NOTIFY_EMAIL": "", "JANITOR_REGIONS": "", "RUN_LEDGER_TABLE": "groundskeeper-local-dry-run-ledger"},
+    )
 
     assert report["dry_run"] is True
     assert report["regions"]["us-east-1"]["would_release"] == [old["AllocationId"]]
