@@ -34,6 +34,7 @@ FROM_RESOURCES = {
     "JANITOR_WORK_QUEUE_URL",
     "CORS_SWEEP_WORK_QUEUE_URL",
     "ORG_DEAD_LETTER_QUEUE_URL",
+    "ACTION_JOURNAL_TABLE",
 }
 # Read by a function, but not set by the template: the default serves the stack.
 ENV_ONLY = {"SWEEP_CONCURRENCY"}
