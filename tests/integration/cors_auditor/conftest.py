@@ -185,5 +185,7 @@ def refuse(
             "ResponseMetadata": {"HTTPStatusCode": status},
         }
 
-    service_client.meta.events.register(f"before-call.*.{operation}", hook)
+    # A client, or a boto3 session (whose clients, made afterwards, all carry the hook).
+    events = service_client.events if hasattr(service_client, "events") else service_client.meta.events
+    events.register(f"before-call.*.{operation}", hook)
     return refused
