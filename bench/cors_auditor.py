@@ -298,7 +298,7 @@ def measure_journal(server: MotoServer) -> list[dict[str, Any]]:
         ),
         row(
             "CORS8",
-            f"AWS calls per bucket audited, sweep of {buckets} ({JOURNAL_BUCKETS} rewritten), journaled vs not",
+            f"AWS calls per bucket, sweep of {buckets} ({JOURNAL_BUCKETS} rewritten), journaled vs not",
             total / buckets,
             total_bare / buckets,
             unit="calls",

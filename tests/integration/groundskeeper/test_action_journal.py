@@ -1,4 +1,4 @@
-"""The action journal under moto: an intent is written once, its outcome after, and a scope reads back whole."""
+"""The action journal under moto: an intent is written once, its outcome after, a scope read whole."""
 
 from __future__ import annotations
 
