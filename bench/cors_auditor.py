@@ -1,4 +1,5 @@
-"""Benchmarks of the CORS auditor: AWS calls and time per 1,000 uploads, sweep concurrency, cold import.
+"""Benchmarks of the CORS auditor: AWS calls and time per 1,000 uploads, sweep concurrency, the action
+journal's AWS calls per rewrite, cold import.
 
 Run: `python -m bench.cors_auditor` (from the repo root). Every ratio's baseline is measured in the same run.
 """
@@ -213,11 +214,106 @@ def measure_uploads_and_sweep(server: MotoServer) -> list[dict[str, Any]]:
     return rows
 
 
+JOURNAL_TABLE = "bench-action-journal"
+JOURNAL_BUCKETS = 20  # rewritten by the sweep
+QUIET_BUCKETS = 20  # compliant: audited, nothing to do
+S3_WRITES = frozenset({"PutBucketCors", "DeleteBucketCors"})
+
+
+def journal_sweep(journaled: bool) -> Counter[str]:
+    """One sweep with REMEDIATION=fix through the sweep handler: every AWS call it made, by operation."""
+    from cors_auditor import warm_state
+    from cors_auditor.handlers import sweep as handler
+    from cors_auditor.settings import Settings
+    from cors_auditor.verdict_cache import SeenKeys, VerdictCache
+    from groundskeeper.aws_clients import client, reset_clients
+    from groundskeeper.observability import logger
+
+    reset_clients()
+    s3 = client("s3")
+    for bucket in s3.list_buckets()["Buckets"]:
+        s3.delete_bucket_cors(Bucket=bucket["Name"])
+    for i in range(JOURNAL_BUCKETS):
+        s3.put_bucket_cors(Bucket=f"bench-journal-bad-{i:02d}", CORSConfiguration=BAD_CORS)  # type: ignore[arg-type]
+    settings = Settings(remediation="fix", journal_table=JOURNAL_TABLE if journaled else "")
+    warm_state.SETTINGS, warm_state.VERDICTS, warm_state.NOTIFIED = settings, VerdictCache(), SeenKeys()
+    calls: Counter[str] = Counter()
+    instrument(s3, calls, 0.0)
+    instrument(client("dynamodb"), calls, 0.0)
+    level = logger.log_level
+    logger.setLevel("WARNING")
+    event = {"id": f"bench-sweep-{journaled}", "detail-type": "Scheduled Event", "source": "aws.events"}
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            handler.lambda_handler(event, FakeLambdaContext())
+    finally:
+        logger.setLevel(level)
+        reset_clients()
+    return calls
+
+
+def measure_journal(server: MotoServer) -> list[dict[str, Any]]:
+    """What writing each rewrite down costs: AWS calls per rewrite with and without the journal, and per
+    bucket audited with nothing to do."""
+    server.client("dynamodb").create_table(
+        TableName=JOURNAL_TABLE,
+        KeySchema=[
+            {"AttributeName": "scope", "KeyType": "HASH"},
+            {"AttributeName": "action", "KeyType": "RANGE"},
+        ],
+        AttributeDefinitions=[
+            {"AttributeName": "scope", "AttributeType": "S"},
+            {"AttributeName": "action", "AttributeType": "S"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    s3 = server.client("s3")
+    for bucket in s3.list_buckets()["Buckets"]:
+        s3.delete_bucket_cors(Bucket=bucket["Name"])
+    for i in range(JOURNAL_BUCKETS):
+        s3.create_bucket(Bucket=f"bench-journal-bad-{i:02d}")
+    for i in range(QUIET_BUCKETS):
+        s3.create_bucket(Bucket=f"bench-journal-good-{i:02d}")
+    with_journal, without = journal_sweep(True), journal_sweep(False)
+    journal_ops = ("PutItem", "UpdateItem")
+    per_action = (sum(with_journal[op] for op in (*S3_WRITES, *journal_ops))) / JOURNAL_BUCKETS
+    per_action_bare = sum(without[op] for op in S3_WRITES) / JOURNAL_BUCKETS
+    print(
+        f"action journal: {per_action:.0f} AWS calls per rewrite (PutBucketCors + the intent's PutItem + "
+        f"the outcome's UpdateItem), {with_journal['Query']} Query per invocation, 0 per bucket with no "
+        f"action ({with_journal['Query']} / {JOURNAL_BUCKETS + QUIET_BUCKETS} buckets audited)",
+        file=sys.stderr,
+    )
+    total = sum(with_journal.values())
+    total_bare = sum(without.values())
+    buckets = JOURNAL_BUCKETS + QUIET_BUCKETS
+    return [
+        row(
+            "CORS7",
+            "AWS calls per CORS rewrite, journaled vs not",
+            per_action,
+            per_action_bare,
+            unit="calls",
+            note="intent PutItem + PutBucketCors + outcome UpdateItem vs PutBucketCors alone",
+        ),
+        row(
+            "CORS8",
+            f"AWS calls per bucket, sweep of {buckets} ({JOURNAL_BUCKETS} rewritten), journaled vs not",
+            total / buckets,
+            total_bare / buckets,
+            unit="calls",
+            note=f"the journal adds one Query per invocation ({with_journal['Query']} here) and nothing per "
+            "bucket with no action",
+        ),
+    ]
+
+
 def run() -> list[dict[str, Any]]:
     server = MotoServer.spawn(in_process=True)
     try:
         with environment({**TEMPLATE_ENV, **FAKE_AWS, "AWS_ENDPOINT_URL": server.endpoint}):
             rows = measure_uploads_and_sweep(server)
+            rows += measure_journal(server)
     finally:
         server.stop()
     boto3_client, handler_import, handler_client = cold_imports(

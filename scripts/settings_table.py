@@ -45,13 +45,14 @@ def sections() -> list[tuple[str, Sequence[AnySetting]]]:
     from deploy_canary import settings as canary
     from eip_janitor import settings as janitor
     from email_sender import settings as sender
-    from groundskeeper import notify
+    from groundskeeper import action_journal, notify
     from groundskeeper_org import settings as org
 
     return [
         ("CORS auditor", auditor.SPECS),
         ("Elastic IP janitor", janitor.SPECS),
         ("Reports of the auditor and the janitor", notify.SPECS),
+        ("The action journal (rewrites and releases, before they are made)", action_journal.SPECS),
         ("Email sender", sender.SPECS),
         ("The email sender's deploy canary (its PreTraffic hook)", canary.SPECS),
         ("Hub mode (the auditor's and the janitor's sweeps of member accounts)", org.SPECS),

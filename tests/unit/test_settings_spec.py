@@ -36,6 +36,7 @@ FROM_RESOURCES = {
     "ORG_DEAD_LETTER_QUEUE_URL",
     "CANARY_SENDER_VERSION",
     "CANARY_RECORDS_TABLE",
+    "ACTION_JOURNAL_TABLE",
 }
 # Read by a function, but not set by the template: the default serves the stack.
 ENV_ONLY = {"SWEEP_CONCURRENCY"}

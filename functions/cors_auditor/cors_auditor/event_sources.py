@@ -19,6 +19,7 @@ from aws_lambda_powertools.utilities.data_classes.s3_event import (
 
 from cors_auditor.bucket_names import bucket_name_problem
 from cors_auditor.skip_reasons import SkipReason
+from groundskeeper.action_journal import event_digest
 from groundskeeper.observability import logger
 
 CORS_CHANGE_EVENTS = frozenset({"PutBucketCors", "DeleteBucketCors"})
@@ -43,6 +44,9 @@ class Targets:
     reasons: dict[str, int] = field(default_factory=dict)  # SkipReason value -> records skipped for it
     sweep: bool = False  # audit every bucket in the account
     fresh: bool = False  # ignore cached verdicts: the configuration just changed, or this is the sweep
+    # The same on every retry of the event: its id (EventBridge, the schedule), or a digest of its records
+    # (an S3 notification has no id). The scope of its rewrites in the action journal; "" = none.
+    event_id: str = ""
 
     def add(self, bucket: str, key: str | None = None, *, url_encoded_key: bool = True) -> None:
         problem = bucket_name_problem(bucket)
@@ -153,28 +157,35 @@ def _add_cors_change(targets: Targets, event: Any) -> None:
     targets.add(bucket)
 
 
+def _event_id(event: Any) -> str:
+    """EventBridge's id when the event has one, else a digest of the whole event."""
+    if isinstance(event, dict) and isinstance(event.get("id"), str) and event["id"]:
+        return str(event["id"])[:_LOG_CHARS]
+    return event_digest(event)
+
+
 def targets_from_s3_notification(event: Any) -> Targets:
     """The uploads trigger: an S3 notification sent straight to the function."""
-    targets = Targets(source="s3")
+    targets = Targets(source="s3", event_id=event_digest(event))
     _add_s3_notification(targets, event)
     return targets
 
 
 def targets_from_object_created(event: Any) -> Targets:
     """The watched buckets' trigger: S3's `Object Created` event, from EventBridge."""
-    targets = Targets(source="eventbridge")
+    targets = Targets(source="eventbridge", event_id=_event_id(event))
     _add_object_created(targets, event)
     return targets
 
 
 def targets_from_cors_change(event: Any) -> Targets:
     """The CORS-change trigger: the bucket is audited fresh, since its configuration just changed."""
-    targets = Targets(source="cloudtrail", fresh=True)
+    targets = Targets(source="cloudtrail", fresh=True, event_id=_event_id(event))
     _add_cors_change(targets, event)
     return targets
 
 
-def sweep_targets() -> Targets:
-    """The sweep schedule: every bucket in the account, ignoring cached verdicts. The scheduled event carries
-    nothing the sweep needs, so it is not read."""
-    return Targets(source="schedule", sweep=True, fresh=True)
+def sweep_targets(event: Any = None) -> Targets:
+    """The sweep schedule: every bucket in the account, ignoring cached verdicts. Only the scheduled event's
+    id is read: a retry of the same sweep has the same one."""
+    return Targets(source="schedule", sweep=True, fresh=True, event_id=_event_id(event) if event else "")

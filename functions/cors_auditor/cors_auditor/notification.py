@@ -27,6 +27,7 @@ class CorsFindingData(TypedDict):
     finding_count: str
     findings_summary: str
     remediated: str
+    remediation: str  # what became of the rewrite, in words; "" when none was tried
     audited_at: str
 
 
@@ -48,6 +49,7 @@ def email_data(report: BucketReport) -> CorsFindingData:
         "finding_count": str(len(report["findings"])),
         "findings_summary": findings_summary(report["findings"]),
         "remediated": "true" if report["remediated"] else "false",
+        "remediation": report.get("remediation_note", ""),
         "audited_at": report["audited_at"],
     }
 

@@ -8,12 +8,17 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NotRequired, TypedDict, cast
 
-from cors_auditor.rules import FindingRecord, at_least, bucket_severity
+from cors_auditor.rules import Finding, FindingRecord, at_least, bucket_severity
+from groundskeeper.action_journal import DONE, FAILED
 
 if TYPE_CHECKING:
     from cors_auditor.event_sources import BucketTarget
-    from cors_auditor.rules import Finding
     from cors_auditor.settings import Settings
+    from groundskeeper.action_journal import ActionRecord
+
+# A rewrite refused because the bucket is gone (deleted mid-sweep): the bucket's outcome is "missing".
+NO_SUCH_BUCKET = "NoSuchBucket"
+EARLIER = "earlier in this run"
 
 
 class Remediation(TypedDict):
@@ -35,7 +40,10 @@ class BucketReport(TypedDict):
     config_hash: NotRequired[str]  # when a configuration was read
     previous_configuration: NotRequired[dict[str, Any]]  # when remediation tried to rewrite it
     remediation: NotRequired[Remediation]  # when the rewrite went through
-    remediation_error: NotRequired[str]  # when the rewrite was denied
+    remediation_error: NotRequired[str]  # AWS's code, when the rewrite was refused
+    # What became of the rewrite, in words: "rewritten", "rewritten earlier in this run", "fix failed: <code>"
+    # (docs/cors-auditor.md, remediation).
+    remediation_note: NotRequired[str]
     notification_key: NotRequired[str]  # when the verdict is worth an email
     # Where the allowlist came from when the bucket's tag was read: global | tag-added | tag-replaced |
     # tag-malformed | tag-unreadable (docs/cors-auditor.md, per-bucket allowlist).
@@ -68,7 +76,17 @@ class RemediationResult:
     dropped: tuple[int, ...]
     new_rules: list[dict[str, Any]]
     action: str | None = None  # "put" | "delete" when the write went through
-    error: str | None = None  # the S3 error code when it was denied
+    error: str | None = None  # the S3 error code when it was refused
+    earlier: bool = False  # an earlier attempt of this run made it (read from the action journal)
+
+    @property
+    def note(self) -> str:
+        when = f" {EARLIER}" if self.earlier else ""
+        if self.action is not None:
+            return f"rewritten{when}"
+        if self.error is not None:
+            return f"fix failed{when}: {self.error}"
+        return f"rewrite started{when}, outcome unknown"
 
 
 def _digest(value: Any) -> str:
@@ -107,6 +125,8 @@ def bucket_report(
     allowlist_source: str | None = None,
 ) -> BucketReport:
     """The verdict on one bucket; `read_status` is what reading its CORS gave (ok, no_cors, missing, ...)."""
+    if remediation is not None and remediation.error == NO_SUCH_BUCKET:
+        read_status = "missing"
     status = ("non_compliant" if findings else "compliant") if read_status == "ok" else read_status
     severity = bucket_severity(findings)
     records = [f.to_dict() for f in findings]
@@ -134,9 +154,62 @@ def bucket_report(
             }
         elif remediation.error is not None:
             report["remediation_error"] = remediation.error
+        report["remediation_note"] = remediation.note
     if should_notify(status, severity, settings):
         report["notification_key"] = notification_key(bucket, cors_hash, records)
     return report
+
+
+def rewrite_detail(
+    findings: Sequence[Finding], audited_at: str, allowlist_source: str | None, plan: RemediationResult
+) -> dict[str, Any]:
+    """What the journal keeps of a rewrite for its report: a retry rebuilds the same verdict from it."""
+    return {
+        "findings": [f.to_dict() for f in findings],
+        "audited_at": audited_at,
+        "allowlist_source": allowlist_source,
+        "rewritten": list(plan.rewritten),
+        "dropped": list(plan.dropped),
+        "new_rules": plan.new_rules,
+    }
+
+
+def journaled_remediation(record: ActionRecord, *, confirmed: bool = False) -> RemediationResult:
+    """The rewrite an earlier attempt of this run wrote down; `confirmed`: an intent whose outcome was never
+    written, but whose configuration the bucket now holds."""
+    detail = record.detail
+    action = None
+    if record.status == DONE or confirmed:
+        action = "put" if detail.get("new_rules") else "delete"
+    return RemediationResult(
+        previous_configuration=dict(record.before.get("configuration") or {}),
+        rewritten=tuple(detail.get("rewritten") or ()),
+        dropped=tuple(detail.get("dropped") or ()),
+        new_rules=list(detail.get("new_rules") or []),
+        action=action,
+        error=(record.error or "Unknown") if record.status == FAILED else None,
+        earlier=True,
+    )
+
+
+def journaled_report(
+    bucket: str, record: ActionRecord, settings: Settings, *, confirmed: bool = False
+) -> BucketReport:
+    """A bucket's verdict as the rewrite's record tells it: the findings it had and what became of them, under
+    the same notification key as the attempt that rewrote it, so the sender keeps it to one email."""
+    detail = record.detail
+    findings = [Finding(**f) for f in detail.get("findings") or []]
+    remediation = journaled_remediation(record, confirmed=confirmed)
+    return bucket_report(
+        bucket,
+        "ok",
+        str(detail.get("audited_at") or record.intended_at),
+        settings,
+        configuration=remediation.previous_configuration,
+        findings=findings,
+        remediation=remediation,
+        allowlist_source=detail.get("allowlist_source"),
+    )
 
 
 def audited_bucket(report: BucketReport, *, cached: bool, target: BucketTarget | None) -> AuditedBucket:

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from cors_auditor.allowlist_tag import DEFAULT_TAG_KEY, origin_problem
+from groundskeeper.action_journal import ACTION_JOURNAL_TABLE
 from groundskeeper.errors import SettingsError
 from groundskeeper.notify import Notifier
 from groundskeeper.settings import Setting
@@ -93,6 +94,8 @@ class Settings:
     sweep_concurrency: int = SWEEP_CONCURRENCY.default
     # "" = bucket tags are not read.
     allowlist_tag_key: str = ALLOWLIST_TAG_KEY.default
+    # "" = no journal: rewrites are made without a record, and a retry cannot report an earlier one.
+    journal_table: str = ACTION_JOURNAL_TABLE.default
 
     @property
     def remediate(self) -> bool:
@@ -111,4 +114,5 @@ class Settings:
             notify_min_severity=NOTIFY_MIN_SEVERITY.read(environ),
             sweep_concurrency=SWEEP_CONCURRENCY.read(environ),
             allowlist_tag_key=_tag_key(environ),
+            journal_table=ACTION_JOURNAL_TABLE.read(environ),
         )

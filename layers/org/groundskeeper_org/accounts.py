@@ -21,7 +21,7 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from groundskeeper.aws_clients import BOTO_CONFIG
-from groundskeeper.errors import CodedError, error_code, error_message
+from groundskeeper.errors import CodedError, TransientError, error_code, error_message, is_retryable
 from groundskeeper.observability import logger
 from groundskeeper_org.settings import MemberAccounts
 
@@ -39,6 +39,8 @@ REFRESH_MARGIN = timedelta(minutes=10)
 # AssumeRole answers AccessDenied both when the role is missing and when its trust policy does not name the
 # caller (on purpose: a caller cannot probe which roles exist); either is the account's error, with that code.
 UNREACHABLE = "AccountUnreachable"  # no AWS code: a network failure, or an answer that named no code
+# What a member service answers when the assumed credentials expired mid-sweep: the role is assumed again.
+EXPIRED_CREDENTIALS = frozenset({"ExpiredToken", "ExpiredTokenException"})
 # The Organizations account tag that names an account's owner, read with MEMBER_ACCOUNTS=organization. Its
 # value is written by whoever may tag the account, so it is checked before it reaches the run's email.
 OWNER_TAG_KEY = "groundskeeper:owner"
@@ -50,6 +52,15 @@ _SHOWN_CHARS = 80  # how much of a rejected value a log line repeats
 
 class AccountAccessError(CodedError):
     """The hub could not act in one member account; `account_id` names it, `code` is AWS's."""
+
+    def __init__(self, account_id: str, code: str, message: str) -> None:
+        super().__init__(code, f"account {account_id}: {message}")
+        self.account_id = account_id
+
+
+class AccountBusyError(TransientError):
+    """The account could not be reached for now (AssumeRole throttled, STS unavailable, the network): SQS
+    delivers the work item again, as for any transient failure."""
 
     def __init__(self, account_id: str, code: str, message: str) -> None:
         super().__init__(code, f"account {account_id}: {message}")
@@ -249,6 +260,16 @@ class AccountSessions:
                 self._sessions[account_id] = found
             return found
 
+    def renew(self, account_id: str, stale: AccountSession) -> AccountSession:
+        """A new session in the account, its role assumed again, when AWS has refused `stale`'s credentials
+        as expired; a session another thread renewed meanwhile is used as it is."""
+        with self._lock_for(account_id):
+            found = self._sessions.get(account_id)
+            if found is None or found is stale:
+                found = self._open(account_id)
+                self._sessions[account_id] = found
+            return found
+
     def _lock_for(self, account_id: str) -> threading.Lock:
         with self._locks_lock:
             return self._locks.setdefault(account_id, threading.Lock())
@@ -264,7 +285,10 @@ class AccountSessions:
                 DurationSeconds=SESSION_SECONDS,
             )
         except (ClientError, BotoCoreError) as exc:
-            raise AccountAccessError(account_id, error_code(exc) or UNREACHABLE, error_message(exc)) from exc
+            code = error_code(exc) or UNREACHABLE
+            if is_retryable(exc):
+                raise AccountBusyError(account_id, code, error_message(exc)) from exc
+            raise AccountAccessError(account_id, code, error_message(exc)) from exc
         credentials = answer["Credentials"]
         keys = {
             "aws_access_key_id": credentials["AccessKeyId"],
@@ -296,7 +320,7 @@ def check_access(sessions: AccountSessions, account_ids: Iterable[str]) -> list[
     for account_id in account_ids:
         try:
             identity = sessions.get(account_id).client("sts").get_caller_identity()
-        except AccountAccessError as exc:
+        except (AccountAccessError, AccountBusyError) as exc:
             results.append(AccountAccess(account_id, False, exc.code, exc.message))
             continue
         except (ClientError, BotoCoreError) as exc:

@@ -9,9 +9,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypedDict
 
+from groundskeeper.action_journal import ActionJournal
 from groundskeeper.aws_clients import client
 from groundskeeper.dead_letter import MAX_REASON_CHARS, receive_count
-from groundskeeper.errors import PermanentError, coded_failure
+from groundskeeper.errors import PermanentError, TransientError, coded_failure
 from groundskeeper.observability import MetricUnit, logger, metrics
 from groundskeeper.sqs_batch import DeadLetterPolicy, run_batch, sqs_records
 from groundskeeper_org.accounts import AccountSessions, list_member_accounts, owner_from_tag, resolve_owner
@@ -20,6 +21,7 @@ from groundskeeper_org.runs import (
     AccountPart,
     RunParts,
     WorkItem,
+    error_part,
     parse_work_item,
     plan_run,
     process_work_item,
@@ -135,6 +137,7 @@ def work(
     sqs: SQSClient,
     now: Callable[[], datetime],
     organizations: Any = None,
+    journal: ActionJournal | None = None,
 ) -> dict[str, Any]:
     """Sweep each item's account and record its part; a failed item alone is retried (partial batch).
 
@@ -142,7 +145,9 @@ def work(
     `organizations` client) its owner tag, read here so each worker reads only its own account's.
 
     An item that would fail the same way every time (not JSON, another job's) goes to the work DLQ at once,
-    with its reason; so does any item on its last receive. Any other failure is retried by SQS."""
+    with its reason; so does any item on its last receive. Any other failure is retried by SQS. A transient
+    failure to reach the account (a throttled AssumeRole) is retried too; on the item's last receive it
+    becomes the account's error part, so the run still completes and says why."""
     parts = RunParts(dynamodb, org.runs_table)
     read_tag = (
         functools.partial(owner_from_tag, organizations)
@@ -154,13 +159,19 @@ def work(
         item = parse_work_item(str(record["body"]))
         if item["job"] != job:
             raise PermanentError(BAD_WORK_ITEM, f"{job} cannot do {item['job']!r}")
+        last_receive = receive_count(record) >= org.max_receive_count
+
+        def sweep_account(account_id: str) -> AccountPart:
+            owner = resolve_owner(account_id, org.owners, read_tag)
+            try:
+                return sweep(item, owner)
+            except TransientError as exc:
+                if not last_receive:
+                    raise
+                return error_part(account_id, owner, exc.code, f"{exc.message} (on every receive)")
+
         part, message_id = process_work_item(
-            item,
-            lambda account_id: sweep(item, resolve_owner(account_id, org.owners, read_tag)),
-            parts,
-            notify=notify,
-            sqs=sqs,
-            now=now(),
+            item, sweep_account, parts, notify=notify, sqs=sqs, now=now(), journal=journal
         )
         logger.info(
             "account swept",
@@ -211,4 +222,5 @@ def work_in_lambda(
         sqs=client("sqs"),  # the run's email, and the items dead-lettered with their reason
         now=lambda: datetime.now(UTC),
         organizations=client("organizations") if org.members.organization else None,
+        journal=ActionJournal(client("dynamodb"), org.journal_table) if org.journal_table else None,
     )

@@ -6,6 +6,10 @@ whose put is conditional on the part being new, so a redelivered work item never
 workers that see `done == expected` after their write, the first to claim the run's email sends it; a
 redelivery of that same worker's item may send again, with the same idempotency key, which the email
 sender's idempotency store drops.
+
+A part states what was done even when the run then failed: its counts of actions come from the action
+journal of that run and account (the scope `journal_scope` names), so a redelivery that finds nothing left to
+do still reports the rewrites or releases an earlier delivery made.
 """
 
 from __future__ import annotations
@@ -15,14 +19,17 @@ import json
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import TYPE_CHECKING, Any, NotRequired, TypedDict
 
+from groundskeeper.action_journal import ActionCounts, count_actions, scope_key
 from groundskeeper.errors import PermanentError, TransientError, error_code
 from groundskeeper.notify import Notifier
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_sqs import SQSClient
+
+    from groundskeeper.action_journal import ActionJournal
 
 JOBS = ("eip-janitor", "cors-sweep")
 TEMPLATE = "org-sweep-report"
@@ -61,6 +68,8 @@ class AccountPart(TypedDict):
     summary: str  # one line for the email
     findings: int  # what wants a human: releases, would-releases, non-compliant buckets, errors
     detail: dict[str, Any]  # the job's own report for this account (the janitor's or the auditor's)
+    # What the action journal holds for this run and account: kind -> {"done", "failed", "intended"}.
+    actions: NotRequired[dict[str, dict[str, int]]]
 
 
 class OrgReportData(TypedDict):
@@ -140,6 +149,33 @@ def error_part(account_id: str, owner: str | None, code: str, message: str) -> A
         "summary": f"not swept: {code}: {message}"[:300],
         "findings": 1,
         "detail": {},
+    }
+
+
+def journal_scope(item: WorkItem) -> str:
+    """The scope of one account's actions in one run, in the action journal: `org-<job>#<run id>#<account>`.
+    A worker journals its actions under it; the account's part counts what it holds. Each worker's role may
+    reach only its own job's prefix."""
+    return scope_key(f"org-{item['job']}", item["run_id"], item["account_id"])
+
+
+def journaled_part(part: AccountPart, counts: Sequence[ActionCounts]) -> AccountPart:
+    """The part as the journal tells it: its actions counted, however the sweep that built it went (a
+    redelivery finds nothing left to do; a sweep stopped by a failure still made what it made)."""
+    if not counts:
+        return part
+    actions = {c.kind: {"done": c.done, "failed": c.failed, "intended": c.intended} for c in counts}
+    stated = ", ".join(
+        f"{c.kind} {c.done} done"
+        + (f", {c.failed} failed" if c.failed else "")
+        + (f", {c.intended} unconfirmed" if c.intended else "")
+        for c in counts
+    )
+    return {
+        **part,
+        "summary": f"{part['summary']}; journal: {stated}"[:600],
+        "findings": max(part["findings"], sum(c.total for c in counts)),
+        "actions": actions,
     }
 
 
@@ -328,14 +364,18 @@ def process_work_item(
     notify: Notifier,
     sqs: SQSClient | None,
     now: datetime,
+    journal: ActionJournal | None = None,
 ) -> tuple[AccountPart, str | None]:
     """Sweep one account, record its part, and send the run's one email if this was the last part.
 
-    An item that its run's header does not list is refused before any sweep (PermanentError). Returns the
-    part and the queued email's message id (None when this part did not complete the run, or when the run
-    found nothing worth mailing)."""
+    An item that its run's header does not list is refused before any sweep (PermanentError). With a
+    journal, the part counts the actions journaled for this run and account (one Query). Returns the part
+    and the queued email's message id (None when this part did not complete the run, or when the run found
+    nothing worth mailing)."""
     parts.check_planned(item)
     part = sweep(item["account_id"])
+    if journal is not None:
+        part = journaled_part(part, count_actions(journal.records(journal_scope(item))))
     if not parts.record(item["run_id"], part, now) or not parts.claim_email(
         item["run_id"], part["account_id"]
     ):

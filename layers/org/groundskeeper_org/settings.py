@@ -11,6 +11,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from groundskeeper.action_journal import ACTION_JOURNAL_TABLE
 from groundskeeper.errors import SettingsError
 from groundskeeper.settings import Setting, env_str
 
@@ -139,6 +140,8 @@ class OrgSettings:
     # any failure goes there too.
     dead_letter_queue_url: str = ORG_DEAD_LETTER_QUEUE_URL.default
     max_receive_count: int = ORG_MAX_RECEIVE_COUNT.default
+    # Where each account's actions are journaled; a part counts them. "" = parts count what the sweep saw.
+    journal_table: str = ACTION_JOURNAL_TABLE.default
 
     @property
     def enabled(self) -> bool:
@@ -162,4 +165,5 @@ class OrgSettings:
             work_queue_urls=queues,
             dead_letter_queue_url=needed_on(ORG_DEAD_LETTER_QUEUE_URL, not planner),
             max_receive_count=ORG_MAX_RECEIVE_COUNT.read(environ),
+            journal_table=ACTION_JOURNAL_TABLE.read(environ),
         )

@@ -140,3 +140,52 @@ def make_bucket(s3: S3Client, name: str, cors: dict[str, Any] | None = None) -> 
 
 def by_bucket(result: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {report["bucket"]: report for report in result["audited"]}
+
+
+JOURNAL_TABLE = "action-journal"
+
+
+def create_journal_table() -> None:
+    """The ActionJournalTable's key schema, in moto."""
+    client("dynamodb").create_table(
+        TableName=JOURNAL_TABLE,
+        KeySchema=[
+            {"AttributeName": "scope", "KeyType": "HASH"},
+            {"AttributeName": "action", "KeyType": "RANGE"},
+        ],
+        AttributeDefinitions=[
+            {"AttributeName": "scope", "AttributeType": "S"},
+            {"AttributeName": "action", "AttributeType": "S"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+
+
+def refuse(
+    service_client: Any,
+    operation: str,
+    code: str,
+    *,
+    status: int = 400,
+    times: int | None = None,
+    when: Callable[[dict[str, Any]], bool] = lambda _params: True,
+) -> Counter[str]:
+    """Make `operation` answer `code` (`times` times, or always) without reaching moto: a botocore
+    `before-call` hook whose answer botocore takes as the service's, so the call is never carried out.
+    `when` picks the calls by their request parameters. Returns a counter of the refusals."""
+    refused: Counter[str] = Counter()
+
+    def hook(params: dict[str, Any], **_: Any) -> tuple[AWSResponse, dict[str, Any]] | None:
+        if (times is not None and refused[code] >= times) or not when(params):
+            return None
+        refused[code] += 1
+        error = {"Code": code, "Message": f"{code} (injected)"}
+        return AWSResponse("https://aws.example/", status, {}, None), {
+            "Error": error,
+            "ResponseMetadata": {"HTTPStatusCode": status},
+        }
+
+    # A client, or a boto3 session (whose clients, made afterwards, all carry the hook).
+    events = service_client.events if hasattr(service_client, "events") else service_client.meta.events
+    events.register(f"before-call.*.{operation}", hook)
+    return refused

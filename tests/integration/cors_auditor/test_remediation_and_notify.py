@@ -232,6 +232,7 @@ def test_a_notification_is_queued_once_per_distinct_finding_set(
         "finding_count",
         "findings_summary",
         "remediated",
+        "remediation",
         "audited_at",
     }
     assert data["bucket"] == "groundskeeper-local-website"

@@ -17,5 +17,5 @@ if TYPE_CHECKING:
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: Any, context: LambdaContext) -> AuditResult:
-    # The schedule is this function's only trigger, and its event carries nothing a sweep needs.
-    return warm_state.audit(sweep_targets())
+    # The schedule is this function's only trigger; its event's id keys the sweep's rewrites in the journal.
+    return warm_state.audit(sweep_targets(event))
