@@ -101,6 +101,13 @@ SES_CONFIGURATION_SET = Setting(
     "the SES configuration set every send names, so bounces, complaints and rejects reach CloudWatch (the "
     "stack's EmailConfigurationSet); empty = none",
 )
+EMAIL_QUEUE_URL = Setting(
+    "EMAIL_QUEUE_URL",
+    "",
+    "the queue the sender reads (the stack's EmailQueue): a request that must not use up a receive (sending "
+    "paused, or a refused send whose mark stayed) is put back on it as a new message; empty = returned to "
+    "SQS instead",
+)
 SPECS = (
     SENDER_EMAIL,
     IDEMPOTENCY_TABLE,
@@ -113,6 +120,7 @@ SPECS = (
     ALLOWED_SENDERS,
     ALLOWED_TEMPLATES,
     SES_CONFIGURATION_SET,
+    EMAIL_QUEUE_URL,
 )
 
 
@@ -134,6 +142,8 @@ class Settings:
     allowed_templates: tuple[str, ...] = ALLOWED_TEMPLATES.default
     # "" = none (tests, local).
     ses_configuration_set: str = SES_CONFIGURATION_SET.default
+    # "" = none: paused and refused-after-mark records go back to SQS, as batchItemFailures.
+    email_queue_url: str = EMAIL_QUEUE_URL.default
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
@@ -168,6 +178,7 @@ class Settings:
             allowed_senders=allowed_senders,
             allowed_templates=allowed_templates,
             ses_configuration_set=_configuration_set(environ),
+            email_queue_url=EMAIL_QUEUE_URL.read(environ),
         )
 
 

@@ -257,9 +257,8 @@ def test_a_kill_before_the_send_starts_is_retried_and_sent_once(world: SenderWor
             killed["n"] = 1
             raise Killed
 
-    client("dynamodb").meta.events.register(
-        "before-parameter-build.dynamodb.UpdateItem", kill_at_the_send_mark
-    )
+    for dynamodb in (client("dynamodb"), single_attempt_client("dynamodb")):  # the mark has its own client
+        dynamodb.meta.events.register("before-parameter-build.dynamodb.UpdateItem", kill_at_the_send_mark)
     record = world.record(welcome())
 
     with pytest.raises(Killed):

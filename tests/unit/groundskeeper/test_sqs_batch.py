@@ -253,7 +253,12 @@ def test_a_record_the_dead_letter_queue_refuses_is_retried_with_that_error() -> 
 
 @pytest.mark.parametrize(
     "attributes",
-    [{}, {"ApproximateReceiveCount": "many"}, {"ApproximateReceiveCount": None}, {"ApproximateReceiveCount": ""}],
+    [
+        {},
+        {"ApproximateReceiveCount": "many"},
+        {"ApproximateReceiveCount": None},
+        {"ApproximateReceiveCount": ""},
+    ],
     ids=["missing", "not-a-number", "null", "empty"],
 )
 def test_an_unknown_receive_count_counts_as_the_last_receive(attributes: dict[str, Any]) -> None:
