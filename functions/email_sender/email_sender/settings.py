@@ -108,6 +108,14 @@ EMAIL_QUEUE_URL = Setting(
     "paused, or a refused send whose mark stayed) is put back on it as a new message; empty = returned to "
     "SQS instead",
 )
+# The pause checker's own (a function of its own: EmailPauseCheckerFunction).
+EMAIL_MAPPING_UUID = Setting(
+    "EMAIL_MAPPING_UUID",
+    "",
+    "the pause checker's: the UUID of the event source mapping that feeds the sender from the email queue "
+    "(the stack's EmailRequestsMapping), stopped while SES sending is paused and resumed after",
+    required=True,
+)
 SPECS = (
     SENDER_EMAIL,
     IDEMPOTENCY_TABLE,
@@ -121,6 +129,7 @@ SPECS = (
     ALLOWED_TEMPLATES,
     SES_CONFIGURATION_SET,
     EMAIL_QUEUE_URL,
+    EMAIL_MAPPING_UUID,
 )
 
 
@@ -190,3 +199,17 @@ def _configuration_set(environ: Mapping[str, str]) -> str:
             f"{name!r} is not a configuration set name (letters, digits, _ and -, 1-64)",
         )
     return name
+
+
+@dataclass(frozen=True)
+class PauseCheckerSettings:
+    """The pause checker's settings: the mapping it switches, and the configuration set whose pause counts."""
+
+    mapping_uuid: str
+    ses_configuration_set: str = SES_CONFIGURATION_SET.default
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] = os.environ) -> PauseCheckerSettings:
+        return cls(
+            mapping_uuid=EMAIL_MAPPING_UUID.read(environ), ses_configuration_set=_configuration_set(environ)
+        )

@@ -327,7 +327,10 @@ def test_every_invocation_near_its_deadline_ends_in_the_dlq_with_a_reason(world:
     assert emails_sent() == 0
 
 
-def test_paused_on_the_last_receive_is_dead_lettered_with_the_pause_code(world: SenderWorld) -> None:
+def test_paused_on_the_last_receive_without_a_queue_to_put_it_back_is_dead_lettered(
+    world: SenderWorld,
+) -> None:
+    # With EMAIL_QUEUE_URL (the stack sets it) a paused record is put back instead: test_sending_pause.py.
     world.fail_ses("SendEmail", lambda params: ("AccountSendingPausedException", "paused", 400))
     records = [last_receive(world, world.record(welcome(f"u{i}@example.com"))) for i in range(3)]
 
