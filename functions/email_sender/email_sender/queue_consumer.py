@@ -19,11 +19,9 @@ from groundskeeper.observability import logger
 if TYPE_CHECKING:
     from mypy_boto3_lambda import LambdaClient
 
+# The two settled states of a mapping; in between (Enabling, Disabling) the checker waits for them.
 ENABLED = "Enabled"
 DISABLED = "Disabled"
-# Lambda's states on the way between the two: nothing to do but wait for them to settle.
-ENABLING = "Enabling"
-DISABLING = "Disabling"
 
 
 def _function_name(arn: str) -> str:
