@@ -15,7 +15,14 @@ The faults, drawn from a seeded random generator:
 - 5 % of the accepted sends kill the invocation right after SES answered (a BaseException from an
   after-call hook: no batch response, so the whole batch comes back);
 - 5 % of the accepted sends lose their response: half as a read timeout inside botocore's retry loop
-  (before-send, after moto answered), half above it (after-call).
+  (before-send, after moto answered), half above it (after-call);
+- 25 % of the DeleteItem calls that clear a record after a refused send fail (after the send-started
+  mark, nothing sent: the record must still be delivered once);
+- 5 % of the send-started marks hang for their client's worst case (every attempt times out, the last one
+  lands): if that runs past the invocation's deadline (30 s after it started), Lambda kills it there.
+
+Besides the table, the notes count the valid requests parked as SendOutcomeUnknown, and of those the ones
+SES never accepted: a send that never happened must not be parked (0 since the mark's fixes).
 
 Per request: lost = never sent and not in the DLQ with a reason; duplicated = SES accepted it more than
 once; wrong = an invalid request sent or dead-lettered with the wrong code, or a valid one dead-lettered
@@ -44,6 +51,7 @@ from botocore.awsrequest import AWSResponse
 from botocore.compat import HTTPHeaders
 from botocore.exceptions import ReadTimeoutError
 
+from email_sender import sender as sender_module
 from email_sender.settings import Settings
 from groundskeeper.aws_clients import client, reset_clients, single_attempt_client
 from groundskeeper.observability import logger
@@ -68,6 +76,10 @@ P_DUPLICATE = 0.05
 P_UPDATE_FAILS = 0.05
 P_KILL = 0.05
 P_LOST_RESPONSE = 0.05
+P_RELEASE_FAILS = 0.25
+P_MARK_HANGS = 0.05
+INVOCATION_SECONDS = 30.0  # template.yaml's Globals Timeout
+REQUEUE_DELAY = 300.0  # the sender's REQUEUE_DELAY_SECONDS: how long a copy it puts back waits
 
 
 class Killed(BaseException):
@@ -82,6 +94,8 @@ class Message:
     body: str
     receives: int = 0
     visible_at: float = 0.0
+    # Set on a copy the sender put back on the queue (its idempotency source, a refused attempt).
+    message_attributes: dict[str, str] = field(default_factory=dict)
 
     def record(self) -> dict[str, Any]:
         return {
@@ -89,7 +103,10 @@ class Message:
             "receiptHandle": str(uuid.uuid4()),
             "body": self.body,
             "attributes": {"ApproximateReceiveCount": str(self.receives), "SentTimestamp": "1523232000000"},
-            "messageAttributes": {},
+            "messageAttributes": {
+                name: {"stringValue": value, "dataType": "String"}
+                for name, value in self.message_attributes.items()
+            },
             "md5OfBody": "-",
             "eventSource": "aws:sqs",
             "eventSourceARN": f"arn:aws:sqs:{REGION}:{ACCOUNT}:EmailQueue",
@@ -142,9 +159,32 @@ def short_circuit(url: str, status: int, parsed: dict[str, Any]) -> tuple[AWSRes
     }
 
 
-def install_faults(faults: Faults, sent: Counter[str]) -> None:
+class SoakContext(FakeLambdaContext):
+    """A Lambda context whose remaining time runs on the simulated clock, from each invocation's start."""
+
+    def __init__(self, clock: SimClock) -> None:
+        super().__init__()
+        self.clock = clock
+        self.deadline = clock.time() + INVOCATION_SECONDS
+
+    def start(self) -> None:
+        self.deadline = self.clock.time() + INVOCATION_SECONDS
+
+    def get_remaining_time_in_millis(self) -> int:
+        return int((self.deadline - self.clock.time()) * 1000)
+
+
+def worst_case_seconds(some_client: Any) -> float:
+    """How long a call of this client can take when every attempt times out (backoff left out)."""
+    config = some_client.meta.config
+    attempts = config.retries.get("total_max_attempts", 1)
+    return float(attempts * (config.connect_timeout + config.read_timeout))
+
+
+def install_faults(faults: Faults, sent: Counter[str], context: SoakContext) -> None:
     """The botocore hooks: SES refusals, accepted sends whose answer is lost or whose invocation dies,
-    and idempotency records that cannot be completed. `sent` counts what SES accepted, per recipient."""
+    idempotency records that cannot be completed or cleared, and marks that hang. `sent` counts what SES
+    accepted, per recipient."""
     send = single_attempt_client("ses")
     dynamodb = client("dynamodb")
 
@@ -191,6 +231,35 @@ def install_faults(faults: Faults, sent: Counter[str]) -> None:
     dynamodb.meta.events.register("before-parameter-build.dynamodb.UpdateItem", fail_completion)
     dynamodb.meta.events.register("before-call.dynamodb.UpdateItem", answer_completion)
 
+    def fail_release(**_: Any) -> Any:
+        if faults.draw("record clearings failed after a refused send", P_RELEASE_FAILS):
+            error = {"Error": {"Code": "ServiceUnavailable", "Message": "injected"}}
+            return short_circuit(f"https://dynamodb.{REGION}.amazonaws.com/", 503, error)
+        return None
+
+    dynamodb.meta.events.register("before-call.dynamodb.DeleteItem", fail_release)
+
+    def remember_mark(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+        context["is_mark"] = ":deadline" in params.get("ExpressionAttributeValues", {})
+
+    def hang_on(marks: Any) -> Any:
+        def hang(context: dict[str, Any], **_: Any) -> None:
+            if not context.get("is_mark") or not faults.draw("marks hung", P_MARK_HANGS):
+                return
+            took = worst_case_seconds(marks)
+            if took * 1000 >= lambda_context.get_remaining_time_in_millis():
+                faults.draw("invocations killed during the mark", 1.0)
+                raise Killed  # the mark landed; no send follows
+            lambda_context.clock.advance(took)
+
+        return hang
+
+    lambda_context = context
+    # The mark goes through whichever client the sender gives it: hang both the same way.
+    for marks in (dynamodb, single_attempt_client("dynamodb")):
+        marks.meta.events.register("before-parameter-build.dynamodb.UpdateItem", remember_mark)
+        marks.meta.events.register("after-call.dynamodb.UpdateItem", hang_on(marks))
+
     def send_quota(**_: Any) -> Any:
         quota = {"MaxSendRate": 100_000.0, "Max24HourSend": 1e9, "SentLast24Hours": 0.0}
         return short_circuit(SES_URL, 200, quota)
@@ -206,6 +275,7 @@ class Outcome:
     dead: dict[str, list[str]] = field(default_factory=dict)  # message id -> error codes in the DLQ
     redriven: Counter[str] = field(default_factory=Counter)  # message id -> moved by the redrive policy
     crashes: list[str] = field(default_factory=list)
+    copies: dict[str, str] = field(default_factory=dict)  # a copy's message id -> its request's
     invocations: int = 0
     kills: int = 0
 
@@ -223,7 +293,7 @@ def load_handler() -> Any:
     return handler
 
 
-def build_world(monkeypatch: pytest.MonkeyPatch) -> tuple[str, SimClock]:
+def build_world(monkeypatch: pytest.MonkeyPatch) -> tuple[str, str, SimClock]:
     handler = load_handler()
     client("ses").verify_email_identity(EmailAddress=SENDER)
     client("dynamodb").create_table(
@@ -233,23 +303,44 @@ def build_world(monkeypatch: pytest.MonkeyPatch) -> tuple[str, SimClock]:
         BillingMode="PAY_PER_REQUEST",
     )
     dlq_url = client("sqs").create_queue(QueueName="email-dlq")["QueueUrl"]
+    queue_url = client("sqs").create_queue(QueueName="email-queue")["QueueUrl"]
     settings = Settings(
         sender_email=SENDER,
         idempotency_table="idempotency",
         dead_letter_queue_url=dlq_url,
         max_receive_count=MAX_RECEIVES,
+        email_queue_url=queue_url,
     )
     monkeypatch.setattr(handler, "SETTINGS", settings)
     monkeypatch.setattr(handler, "SENDER", handler.build_sender(settings))
+    # run_queue applies a copy's delay itself; moto would hold it for real seconds.
+    monkeypatch.setattr(sender_module, "REQUEUE_DELAY_SECONDS", 0)
     clock = SimClock()
     clock.install(monkeypatch, handler.SENDER)
-    return dlq_url, clock
+    return dlq_url, queue_url, clock
 
 
-def run_queue(queue: list[Message], clock: SimClock, outcome: Outcome) -> None:
+def take_copies(queue_url: str, queue: list[Message], clock: SimClock, outcome: Outcome) -> None:
+    """Requests the sender put back on the email queue: new messages, their receives starting again."""
+    sqs = client("sqs")
+    while True:
+        got = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, MessageAttributeNames=["All"])
+        if not got.get("Messages"):
+            return
+        for message in got["Messages"]:
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+            attributes = {k: v["StringValue"] for k, v in message.get("MessageAttributes", {}).items()}
+            # The copy stands for the request it came from: the checks look results up by that id.
+            outcome.copies[message["MessageId"]] = attributes.get("idempotency_source", message["MessageId"])
+            visible_at = clock.time() + REQUEUE_DELAY
+            queue.append(Message(message["MessageId"], message["Body"], 0, visible_at, attributes))
+
+
+def run_queue(
+    queue: list[Message], clock: SimClock, outcome: Outcome, context: SoakContext, queue_url: str
+) -> None:
     """SQS and Lambda's event source mapping, played until the queue is empty."""
     handler = load_handler()
-    context = FakeLambdaContext()
     while queue:
         now = clock.time()
         visible = [m for m in queue if m.visible_at <= now]
@@ -269,6 +360,7 @@ def run_queue(queue: list[Message], clock: SimClock, outcome: Outcome) -> None:
         if not batch:
             continue
         outcome.invocations += 1
+        context.start()
         failed_ids: set[str]
         try:
             result = handler.lambda_handler({"Records": [m.record() for m in batch]}, context)
@@ -285,6 +377,7 @@ def run_queue(queue: list[Message], clock: SimClock, outcome: Outcome) -> None:
                 message.visible_at = clock.time() + VISIBILITY_TIMEOUT
             else:
                 queue.remove(message)
+        take_copies(queue_url, queue, clock, outcome)
 
 
 def drain_dlq(dlq_url: str, outcome: Outcome, tally: Tally) -> None:
@@ -301,7 +394,21 @@ def drain_dlq(dlq_url: str, outcome: Outcome, tally: Tally) -> None:
                 tally.fail("wrong", "a DLQ message with no error_code")
                 tally.note("reasonless DLQ messages")
                 continue
-            outcome.dead.setdefault(attributes["source_message_id"], []).append(attributes["error_code"])
+            source = outcome.copies.get(attributes["source_message_id"], attributes["source_message_id"])
+            outcome.dead.setdefault(source, []).append(attributes["error_code"])
+
+
+def note_parked(codes: list[str], sends: int, tally: Tally) -> None:
+    """Count a valid request in the DLQ; one parked as SendOutcomeUnknown that SES never accepted is the
+    case the send mark must not produce."""
+    if codes:
+        tally.note("valid requests in the DLQ (SendOutcomeUnknown...)")
+        if sends == 1:
+            tally.note("of which sent once (the DLQ says: check before resending)")
+    if "SendOutcomeUnknown" in codes:
+        tally.note("SendOutcomeUnknown")
+        if sends == 0:
+            tally.note("SendOutcomeUnknown, never sent")
 
 
 def check(valid: dict[str, str], invalid: dict[str, str], outcome: Outcome, tally: Tally) -> None:
@@ -315,10 +422,7 @@ def check(valid: dict[str, str], invalid: dict[str, str], outcome: Outcome, tall
         unexplained = set(codes) - EXPLAINED_CODES
         if unexplained:
             tally.fail("wrong", f"valid {message_id} dead-lettered with {sorted(unexplained)}")
-        if codes:
-            tally.note("valid requests in the DLQ (SendOutcomeUnknown...)")
-            if sends == 1:
-                tally.note("of which sent once (the DLQ says: check before resending)")
+        note_parked(codes, sends, tally)
     for message_id, expected in invalid.items():
         codes = outcome.dead.get(message_id, [])
         if not codes:
@@ -349,10 +453,13 @@ def test_sender_soak(monkeypatch: pytest.MonkeyPatch) -> None:
     rng = random.Random(seed())
     tally = Tally("email sender")
     tally.note("reasonless DLQ messages", 0)  # shown even when none: it is one of the targets
-    dlq_url, clock = build_world(monkeypatch)
+    tally.note("SendOutcomeUnknown", 0)
+    tally.note("SendOutcomeUnknown, never sent", 0)  # must stay 0: a send that never happened
+    dlq_url, queue_url, clock = build_world(monkeypatch)
     faults = Faults(random.Random(rng.random()))
     outcome = Outcome()
-    install_faults(faults, outcome.sent)
+    context = SoakContext(clock)
+    install_faults(faults, outcome.sent, context)
 
     valid: dict[str, str] = {}  # message id -> its one recipient
     invalid: dict[str, str] = {}  # message id -> the error code it must reach the DLQ with
@@ -377,7 +484,7 @@ def test_sender_soak(monkeypatch: pytest.MonkeyPatch) -> None:
     logger.setLevel("ERROR")  # thousands of "handled" lines and injected warnings say nothing here
     started = time.perf_counter()
     try:
-        run_queue(queue, clock, outcome)
+        run_queue(queue, clock, outcome, context, queue_url)
     finally:
         logger.setLevel(level)
     tally.seconds = time.perf_counter() - started
@@ -394,4 +501,8 @@ def test_sender_soak(monkeypatch: pytest.MonkeyPatch) -> None:
     assert len(moto.backends.get_backend("ses")[ACCOUNT][REGION].sent_messages) == sum(outcome.sent.values())
     publish(tally)
     assert faults.counts["kills after accept"] > 0, "the faults really happened"
+    assert (
+        faults.counts["marks hung"] > 0 and faults.counts["record clearings failed after a refused send"] > 0
+    )
+    assert tally.notes["SendOutcomeUnknown, never sent"] == 0, tally.summary()
     assert tally.clean, tally.summary()

@@ -25,7 +25,13 @@ class BatchTally:
     def __init__(self) -> None:
         self.outcomes: Counter[Outcome] = Counter()
         self.dead_lettered: Counter[str] = Counter()
+        self.requeued = 0
         self._lock = threading.Lock()
+
+    def requeue(self) -> None:
+        """One record put back on the queue as a new message (paused, or a refused send's mark kept)."""
+        with self._lock:
+            self.requeued += 1
 
     def count(self, outcome: Outcome, code: str | None = None) -> None:
         with self._lock:
@@ -44,6 +50,7 @@ def emit_batch_metrics(
         "DuplicatesSkipped": tally.outcomes[Outcome.DUPLICATE],
         "EmailsDeadLettered": tally.outcomes[Outcome.DEAD_LETTERED],
         "EmailsRetried": len(response["batchItemFailures"]),
+        "EmailsRequeued": tally.requeued,
         "SendingPaused": 1 if paused else 0,
     }
     for name, count in counts.items():

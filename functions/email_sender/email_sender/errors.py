@@ -54,5 +54,16 @@ class SendingPaused(CodedError):
     """SES refuses to send until someone resumes sending: stop the batch, don't burn the other messages."""
 
 
+class MarkNotCleared(CodedError):
+    """SES refused a marked send (nothing was sent), and the mark could not be cleared: `cause` is the
+    refusal, `attempt` the mark's send attempt, which the request's copy names so that it may be claimed."""
+
+    def __init__(self, cause: Exception, attempt: str) -> None:
+        code = cause.code if isinstance(cause, CodedError) else type(cause).__name__
+        super().__init__(code, f"{cause}; the send-started mark could not be cleared")
+        self.cause = cause
+        self.attempt = attempt
+
+
 class OutcomeUnknown(CodedError):
     """The request went out but no answer came back: AWS may have acted on it. Never repeat it blindly."""

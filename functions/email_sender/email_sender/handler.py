@@ -31,6 +31,10 @@ def build_sender(settings: Settings) -> EmailSender:
         policy=build_policy(settings),
         # The send itself makes one attempt: SQS redelivery, guarded by idempotency, is its retry.
         send_ses=single_attempt_client("ses"),
+        # The send-started mark too: its worst case must be known before it starts.
+        mark_dynamodb=single_attempt_client("dynamodb"),
+        # To stop reading the email queue while SES sending is paused.
+        lambda_client=client("lambda"),
     )
 
 

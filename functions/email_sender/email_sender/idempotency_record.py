@@ -8,7 +8,9 @@ checks that against the installed Powertools.
 The states of a key:
 - no record, or one past its `expiration`: a delivery may claim it (a conditional PutItem);
 - INPROGRESS: claimed by a live invocation until `in_progress_expiration`; after a send-started mark
-  (`send_deadline`) until the record's own expiry, since an invocation killed during its send may have sent;
+  (`send_deadline`, `send_attempt`) until the record's own expiry, since an invocation killed during its
+  send may have sent. Only a delivery that carries that mark's `send_attempt` as refused (SES refused the
+  send, and the mark could not be cleared) may claim it again;
 - COMPLETED: the stored result (`data`) answers every later delivery, a sent email or an unknown outcome.
 """
 
@@ -36,6 +38,7 @@ STATUS = "status"
 DATA = "data"  # the stored result, as sorted JSON
 VALIDATION = "validation"  # the request's fingerprint hash: the same key with another request is refused
 SEND_DEADLINE = "send_deadline"  # epoch milliseconds: set when the send starts (the send-started mark)
+SEND_ATTEMPT = "send_attempt"  # a random id per mark: names the attempt a refusal is about
 
 IN_PROGRESS = "INPROGRESS"
 COMPLETED = "COMPLETED"
@@ -82,9 +85,18 @@ class IdempotencyRecords:
     """The records of one table. Stateless apart from its client, so the record threads share one."""
 
     def __init__(
-        self, dynamodb: DynamoDBClient, table: str, ttl_seconds: int, function_name: str | None = None
+        self,
+        dynamodb: DynamoDBClient,
+        table: str,
+        ttl_seconds: int,
+        function_name: str | None = None,
+        *,
+        mark_dynamodb: DynamoDBClient | None = None,
     ) -> None:
         self.dynamodb = dynamodb
+        # The client that writes the send mark: one attempt with short timeouts, so that the mark's worst
+        # case is known before it starts (the sender starts it only with time for it and the send).
+        self.mark_dynamodb = mark_dynamodb or dynamodb
         self.table = table
         self.ttl_seconds = ttl_seconds
         name = (
@@ -95,11 +107,20 @@ class IdempotencyRecords:
     def key(self, idempotency_key: str) -> str:
         return self._prefix + _md5_of_json(idempotency_key)
 
-    def claim(self, key: str, payload: str, *, now: float, remaining_ms: int | None) -> Found | None:
+    def claim(
+        self,
+        key: str,
+        payload: str,
+        *,
+        now: float,
+        remaining_ms: int | None,
+        refused_attempt: str | None = None,
+    ) -> Found | None:
         """Lock `key` for this delivery (None), or return its live record; KeyReused for another request.
 
         The lock holds until this invocation's deadline (`remaining_ms`), or, with no deadline known, until
-        the record expires.
+        the record expires. `refused_attempt`: a send attempt known to have been refused; a record still
+        marked with it is claimed like a free one.
         """
         item: dict[str, AttributeValueTypeDef] = {
             KEY: {"S": key},
@@ -109,25 +130,29 @@ class IdempotencyRecords:
         }
         if remaining_ms is not None:
             item[IN_PROGRESS_EXPIRY] = {"N": str(int(now * 1000 + remaining_ms))}
+        condition = (
+            "attribute_not_exists(#id) OR #expiry < :now OR "
+            "(#status = :inprogress AND attribute_exists(#in_progress_expiry) AND "
+            "#in_progress_expiry < :now_in_millis)"
+        )
+        names = {"#id": KEY, "#expiry": EXPIRY, "#in_progress_expiry": IN_PROGRESS_EXPIRY, "#status": STATUS}
+        values: dict[str, AttributeValueTypeDef] = {
+            ":now": {"N": str(int(now))},
+            ":now_in_millis": {"N": str(int(now * 1000))},
+            ":inprogress": {"S": IN_PROGRESS},
+        }
+        if refused_attempt:
+            condition += " OR (#status = :inprogress AND #send_attempt = :refused_attempt)"
+            names["#send_attempt"] = SEND_ATTEMPT
+            values[":refused_attempt"] = {"S": refused_attempt}
         for _ in range(CLAIM_ATTEMPTS):
             try:
                 self.dynamodb.put_item(
                     TableName=self.table,
                     Item=item,
-                    ConditionExpression="attribute_not_exists(#id) OR #expiry < :now OR "
-                    "(#status = :inprogress AND attribute_exists(#in_progress_expiry) AND "
-                    "#in_progress_expiry < :now_in_millis)",
-                    ExpressionAttributeNames={
-                        "#id": KEY,
-                        "#expiry": EXPIRY,
-                        "#in_progress_expiry": IN_PROGRESS_EXPIRY,
-                        "#status": STATUS,
-                    },
-                    ExpressionAttributeValues={
-                        ":now": {"N": str(int(now))},
-                        ":now_in_millis": {"N": str(int(now * 1000))},
-                        ":inprogress": {"S": IN_PROGRESS},
-                    },
+                    ConditionExpression=condition,
+                    ExpressionAttributeNames=names,
+                    ExpressionAttributeValues=values,
                     ReturnValuesOnConditionCheckFailure="ALL_OLD",
                 )
             except ClientError as exc:
@@ -149,23 +174,29 @@ class IdempotencyRecords:
             "claim the idempotency record", RuntimeError("it changed under every attempt")
         )
 
-    def mark_send_started(self, key: str, *, now: float, deadline_ms: int) -> None:
-        """Keep the lock until the record expires, and note until when this invocation may be sending."""
+    def mark_send_started(self, key: str, *, now: float, deadline_ms: int, attempt: str) -> None:
+        """Keep the lock until the record expires, and note until when this invocation may be sending.
+
+        Written with the mark's own client (one attempt), so it takes at most that client's timeouts.
+        """
         self._write(
             "mark the send as started",
-            "SET #in_progress_expiry = :hold, #send_deadline = :deadline",
+            "SET #in_progress_expiry = :hold, #send_deadline = :deadline, #send_attempt = :attempt",
             key,
             names={
                 "#in_progress_expiry": IN_PROGRESS_EXPIRY,
                 "#send_deadline": SEND_DEADLINE,
+                "#send_attempt": SEND_ATTEMPT,
                 "#status": STATUS,
             },
             values={
                 ":hold": {"N": str(int((now + self.ttl_seconds) * 1000))},
                 ":deadline": {"N": str(deadline_ms)},
+                ":attempt": {"S": attempt},
                 ":in_progress": {"S": IN_PROGRESS},
             },
             condition="#status = :in_progress",
+            dynamodb=self.mark_dynamodb,
         )
 
     def complete(self, key: str, payload: str, result: dict[str, str], *, now: float) -> None:
@@ -215,10 +246,11 @@ class IdempotencyRecords:
         names: dict[str, str],
         values: dict[str, AttributeValueTypeDef],
         condition: str | None = None,
+        dynamodb: DynamoDBClient | None = None,
     ) -> None:
         conditional = {"ConditionExpression": condition} if condition else {}
         try:
-            self.dynamodb.update_item(
+            (dynamodb or self.dynamodb).update_item(
                 TableName=self.table,
                 Key={KEY: {"S": key}},
                 UpdateExpression=expression,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -14,11 +15,14 @@ from email_sender.errors import (
     IDEMPOTENCY_KEY_REUSED,
     SEND_IN_PROGRESS,
     SEND_OUTCOME_UNKNOWN,
+    MarkNotCleared,
     Outcome,
     OutcomeUnknown,
     SendingPaused,
 )
 from email_sender.idempotency_record import IdempotencyRecords, KeyReused, RecordUnavailable, payload_hash
+from email_sender.queue_consumer import QueueConsumer
+from email_sender.requeue import idempotency_source, refused_attempt, requeue
 from email_sender.ses_delivery import send_email
 from groundskeeper.aws_clients import SINGLE_ATTEMPT_CONNECT_TIMEOUT, SINGLE_ATTEMPT_READ_TIMEOUT
 from groundskeeper.errors import PermanentError, TransientError, coded_failure
@@ -30,6 +34,7 @@ if TYPE_CHECKING:
 
     from aws_lambda_powertools.utilities.typing import LambdaContext
     from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_lambda import LambdaClient
     from mypy_boto3_ses import SESClient
     from mypy_boto3_sqs import SQSClient
 
@@ -40,12 +45,25 @@ if TYPE_CHECKING:
     from email_sender.template_store import RenderedEmail, TemplateStore
     from groundskeeper.sqs_batch import DeadLettered, PartialBatchResponse
 
-# Don't start a record with less time than one slow SES call needs: a timed-out invocation returns the
-# whole batch to the queue and leaves the interrupted record's in-progress lock until the deadline.
-DEADLINE_MARGIN_MS = 5_000
 # The longest a send can take (one attempt, the send client's connect and read timeouts). A send is only
 # started with at least this much time left, so the Lambda timeout never kills an invocation mid-send.
 SEND_WORST_CASE_MS = (SINGLE_ATTEMPT_CONNECT_TIMEOUT + SINGLE_ATTEMPT_READ_TIMEOUT) * 1000
+# The longest the send-started mark can take: it goes through a one-attempt DynamoDB client with the same
+# timeouts. The mark is started only with time left for it and the send after it, so the Lambda timeout
+# never kills an invocation between a written mark and its send (a mark with no send behind it would be
+# parked as SendOutcomeUnknown by the redelivery).
+MARK_WORST_CASE_MS = (SINGLE_ATTEMPT_CONNECT_TIMEOUT + SINGLE_ATTEMPT_READ_TIMEOUT) * 1000
+MARK_AND_SEND_WORST_CASE_MS = MARK_WORST_CASE_MS + SEND_WORST_CASE_MS
+# Don't start a record with less time than its mark and its send may need, plus a second for the claim and
+# the render: a record that cannot reach its send only costs a claim and a retry.
+DEADLINE_MARGIN_MS = MARK_AND_SEND_WORST_CASE_MS + 1_000
+# Clearing a refused send's mark (a DeleteItem, each with the shared client's retries) is tried this often
+# before the request is put back on the queue with the refused attempt named instead.
+RELEASE_TRIES = 2
+# How long a copy put back on the queue waits before it can be received: the pause checker's period. While
+# sending is paused the mapping is stopped anyway; a refused send's copy waits about as long as a
+# throttled send's redelivery (the visibility timeout, 180 s).
+REQUEUE_DELAY_SECONDS = 300
 # Lambda's longest timeout: the deadline of an invocation whose context is unknown.
 MAX_INVOCATION_MS = 15 * 60 * 1000
 # An invocation is judged dead this long after its deadline (Lambda's clocks agree far better than this).
@@ -89,6 +107,17 @@ class Invocation:
     def record_incomplete(self, message_id: str) -> None:
         self.incomplete.append(message_id)  # list.append is atomic
 
+    def function_name(self) -> str:
+        return str(getattr(self.lambda_context, "function_name", "") or "")
+
+
+@dataclass
+class SendAttempt:
+    """One record's try at its send: the id its mark carries, and whether the mark may have been written."""
+
+    id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    marked: bool = False
+
 
 class EmailSender:
     """The container's sender: built once, at cold start; `deliver_batch` runs one invocation.
@@ -109,6 +138,8 @@ class EmailSender:
         pacer: SendPacer,
         policy: RequestPolicy,
         send_ses: SESClient | None = None,
+        mark_dynamodb: DynamoDBClient | None = None,
+        lambda_client: LambdaClient | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.settings = settings
@@ -122,8 +153,13 @@ class EmailSender:
         self.policy = policy
         self.clock = clock
         self.records = IdempotencyRecords(
-            dynamodb, settings.idempotency_table, settings.idempotency_ttl_seconds
+            dynamodb,
+            settings.idempotency_table,
+            settings.idempotency_ttl_seconds,
+            mark_dynamodb=mark_dynamodb,
         )
+        # Stops the email queue's mapping when SES says paused (None: nothing to stop, as in most tests).
+        self.consumer = QueueConsumer(lambda_client) if lambda_client is not None else None
         self._dead_letters = DeadLetterPolicy(sqs, settings.dead_letter_queue_url, settings.max_receive_count)
 
     def deliver_batch(
@@ -139,6 +175,10 @@ class EmailSender:
             concurrency=self.settings.send_concurrency,
             group_key=likely_idempotency_key,
         )
+        if invocation.paused_by and self.consumer is not None and records:
+            self.consumer.stop(
+                str(records[0].get("eventSourceARN", "")), invocation.function_name(), invocation.paused_by
+            )
         emit_batch_metrics(
             invocation.tally,
             response,
@@ -164,20 +204,24 @@ class EmailSender:
         )
 
     def _handle(self, record: dict[str, Any], invocation: Invocation) -> Outcome:
-        invocation.stop_if_paused()
-        remaining = invocation.remaining_ms()
-        if remaining is not None and remaining < DEADLINE_MARGIN_MS:
-            raise TransientError(DEADLINE_NEAR, "too little time left in this invocation; not attempted")
         message_id = str(record["messageId"])
         try:
+            invocation.stop_if_paused()
+            remaining = invocation.remaining_ms()
+            if remaining is not None and remaining < DEADLINE_MARGIN_MS:
+                raise TransientError(DEADLINE_NEAR, "too little time left in this invocation; not attempted")
             request = parse_email_request(str(record["body"]), self.settings.sender_email)
             self.policy.check(request)
-            key = self.records.key(request.idempotency_key or message_id)
+            key = self.records.key(request.idempotency_key or idempotency_source(record))
             payload = payload_hash(request.fingerprint())
             try:
                 # Locked until this invocation's deadline: a timed-out invocation does not block the retry.
                 found = self.records.claim(
-                    key, payload, now=self.clock(), remaining_ms=invocation.remaining_ms()
+                    key,
+                    payload,
+                    now=self.clock(),
+                    remaining_ms=invocation.remaining_ms(),
+                    refused_attempt=refused_attempt(record),
                 )
             except KeyReused as exc:
                 raise PermanentError(
@@ -189,8 +233,23 @@ class EmailSender:
                 result = _as_duplicate(found.result)
             else:
                 result = self._in_progress_elsewhere(found)
+        except MarkNotCleared as exc:
+            # SES refused the send, so nothing was sent; but the mark stays. The copy names the refused
+            # attempt, so its delivery claims the record instead of finding a send that may have happened.
+            # A permanent refusal goes to the DLQ with its reason as any other.
+            if isinstance(exc.cause, PermanentError):
+                raise exc.cause from exc
+            paused = isinstance(exc.cause, SendingPaused)
+            if paused:
+                invocation.paused_by = exc.code
+            if self._put_back(record, invocation, exc.code, paused=paused, refused=exc.attempt):
+                return Outcome.PAUSED if paused else Outcome.RETRY
+            raise exc.cause from exc
         except SendingPaused as exc:
             invocation.paused_by = exc.code
+            # A paused receive must not count toward maxReceiveCount: the copy's receives start again.
+            if self._put_back(record, invocation, exc.code, paused=True):
+                return Outcome.PAUSED
             raise
         outcome = Outcome(result["outcome"])
         if outcome is Outcome.DEAD_LETTERED:  # the send's outcome is unknown: an operator decides
@@ -204,12 +263,16 @@ class EmailSender:
     ) -> dict[str, str]:
         """Deliver under this delivery's lock on `key`; the result is stored for every later delivery.
 
-        If the delivery raises, nothing was sent: the lock is released, so that a retry may send.
+        If the delivery raises, nothing was sent: the lock is released, so that a retry may send. If it
+        cannot be, and the send was marked, MarkNotCleared: the request must be put back naming the attempt.
         """
+        attempt = SendAttempt()
         try:
-            result = self._deliver(key, request, invocation)
-        except Exception:
-            self.records.release(key)  # if this fails, the lock expires with this invocation
+            result = self._deliver(key, request, invocation, attempt)
+        except Exception as exc:
+            # Unmarked, a lock that stays expires with this invocation; a mark stays until the record does.
+            if not self._release(key) and attempt.marked:
+                raise MarkNotCleared(exc, attempt.id) from exc
             raise
         try:
             self.records.complete(key, payload, result, now=self.clock())
@@ -217,31 +280,85 @@ class EmailSender:
             return self._delivered_but_not_recorded(message_id, result, exc, invocation)
         return result
 
-    def _deliver(self, key: str, request: EmailRequest, invocation: Invocation) -> dict[str, str]:
+    def _release(self, key: str) -> bool:
+        for _ in range(RELEASE_TRIES):
+            try:
+                self.records.release(key)
+            except RecordUnavailable:
+                continue
+            return True
+        return False
+
+    def _put_back(
+        self,
+        record: dict[str, Any],
+        invocation: Invocation,
+        code: str,
+        *,
+        paused: bool,
+        refused: str | None = None,
+    ) -> bool:
+        """Put the request back on the email queue as a new message; False if it could not be."""
+        if not requeue(
+            self.sqs,
+            self.settings.email_queue_url,
+            record,
+            delay_seconds=REQUEUE_DELAY_SECONDS,
+            refused=refused,
+        ):
+            return False
+        invocation.tally.requeue()
+        logger.info(
+            "email request handled",
+            extra={
+                "message_id": record["messageId"],
+                "outcome": Outcome.PAUSED if paused else Outcome.RETRY,
+                "error_code": code,
+                "requeued": True,
+            },
+        )
+        return True
+
+    def _deliver(
+        self, key: str, request: EmailRequest, invocation: Invocation, attempt: SendAttempt
+    ) -> dict[str, str]:
         """Raises only when nothing was sent; a send SES may have accepted returns a result instead."""
         # Rendered here, not by SES: a render that fails is refused now, with its reason, where SES would
         # accept the send and drop the email; and the HTML part escapes every value.
         rendered = self.templates.get(self.ses, request.template).render(request.data)
         try:
-            message_id = self._send(key, request, rendered, invocation)
+            message_id = self._send(key, request, rendered, invocation, attempt)
         except OutcomeUnknown as exc:
             return _unknown_outcome(exc.message)
         return {"outcome": Outcome.SENT, SES_MESSAGE_ID: message_id}
 
-    def _send(self, key: str, request: EmailRequest, rendered: RenderedEmail, invocation: Invocation) -> str:
+    def _send(
+        self,
+        key: str,
+        request: EmailRequest,
+        rendered: RenderedEmail,
+        invocation: Invocation,
+        attempt: SendAttempt,
+    ) -> str:
         remaining = invocation.remaining_ms()
-        time_left = None if remaining is None else (remaining - DEADLINE_MARGIN_MS) / 1000
+        time_left = None if remaining is None else (remaining - MARK_AND_SEND_WORST_CASE_MS) / 1000
         self.pacer.wait_for_turn(len(request.to) + len(request.cc) + len(request.bcc), time_left)
         # Paused while this record waited, or started before another record saw the pause: stop short of a
         # send that would fail the same way. Raising here deletes this record's in-progress lock.
         invocation.stop_if_paused()
-        self._mark_send_started(key, invocation)
+        remaining = invocation.remaining_ms()
+        if remaining is not None and remaining < MARK_AND_SEND_WORST_CASE_MS:
+            raise TransientError(
+                DEADLINE_NEAR, "too little time left for the send mark and the send; not attempted"
+            )
+        attempt.marked = True  # from here the mark may be written, even if its write then fails
+        self._mark_send_started(key, invocation, attempt.id)
         remaining = invocation.remaining_ms()
         if remaining is not None and remaining < SEND_WORST_CASE_MS:
             raise TransientError(DEADLINE_NEAR, "too little time left for the send; not attempted")
         return send_email(self.send_ses, request, rendered, self.settings.ses_configuration_set)
 
-    def _mark_send_started(self, key: str, invocation: Invocation) -> None:
+    def _mark_send_started(self, key: str, invocation: Invocation, attempt: str) -> None:
         """Record, before the send, that it starts, and until when this invocation can be running it.
 
         A claim's lock expires with the invocation that took it, and a redelivery after that would run the
@@ -252,7 +369,7 @@ class EmailSender:
         now = self.clock()
         remaining = invocation.remaining_ms()
         deadline_ms = int(now * 1000) + (MAX_INVOCATION_MS if remaining is None else remaining)
-        self.records.mark_send_started(key, now=now, deadline_ms=deadline_ms)
+        self.records.mark_send_started(key, now=now, deadline_ms=deadline_ms, attempt=attempt)
 
     def _in_progress_elsewhere(self, found: Found) -> dict[str, str]:
         """The key is locked: a live invocation delivers it, or one died during its send."""
@@ -316,7 +433,7 @@ def likely_idempotency_key(record: Mapping[str, Any]) -> str:
     the first's in-progress lock and be retried; in turn, it is simply skipped as a duplicate. A wrong
     guess costs nothing but that retry: exactly-once rests on the idempotency table, not on this.
     """
-    message_id = str(record.get("messageId", ""))
+    message_id = idempotency_source(record)
     try:
         body = json.loads(record.get("body") or "")
     except (ValueError, RecursionError):

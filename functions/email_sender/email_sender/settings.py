@@ -102,6 +102,21 @@ SES_CONFIGURATION_SET = Setting(
     "stack's EmailConfigurationSet); required: IAM cannot make a send name it",
     required=True,
 )
+EMAIL_QUEUE_URL = Setting(
+    "EMAIL_QUEUE_URL",
+    "",
+    "the queue the sender reads (the stack's EmailQueue): a request that must not use up a receive (sending "
+    "paused, or a refused send whose mark stayed) is put back on it as a new message; empty = returned to "
+    "SQS instead",
+)
+# The pause checker's own (a function of its own: EmailPauseCheckerFunction).
+EMAIL_MAPPING_UUID = Setting(
+    "EMAIL_MAPPING_UUID",
+    "",
+    "the pause checker's: the UUID of the event source mapping that feeds the sender from the email queue "
+    "(the stack's EmailRequestsMapping), stopped while SES sending is paused and resumed after",
+    required=True,
+)
 SPECS = (
     SENDER_EMAIL,
     IDEMPOTENCY_TABLE,
@@ -114,6 +129,8 @@ SPECS = (
     ALLOWED_SENDERS,
     ALLOWED_TEMPLATES,
     SES_CONFIGURATION_SET,
+    EMAIL_QUEUE_URL,
+    EMAIL_MAPPING_UUID,
 )
 
 
@@ -135,6 +152,8 @@ class Settings:
     allowed_templates: tuple[str, ...] = ALLOWED_TEMPLATES.default
     # Required at cold start (from_env); "" only where a test builds the settings itself.
     ses_configuration_set: str = SES_CONFIGURATION_SET.default
+    # "" = none: paused and refused-after-mark records go back to SQS, as batchItemFailures.
+    email_queue_url: str = EMAIL_QUEUE_URL.default
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
@@ -169,6 +188,7 @@ class Settings:
             allowed_senders=allowed_senders,
             allowed_templates=allowed_templates,
             ses_configuration_set=_configuration_set(environ),
+            email_queue_url=EMAIL_QUEUE_URL.read(environ),
         )
 
 
@@ -180,3 +200,17 @@ def _configuration_set(environ: Mapping[str, str]) -> str:
             f"{name!r} is not a configuration set name (letters, digits, _ and -, 1-64)",
         )
     return name
+
+
+@dataclass(frozen=True)
+class PauseCheckerSettings:
+    """The pause checker's settings: the mapping it switches, and the configuration set whose pause counts."""
+
+    mapping_uuid: str
+    ses_configuration_set: str = SES_CONFIGURATION_SET.default
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] = os.environ) -> PauseCheckerSettings:
+        return cls(
+            mapping_uuid=EMAIL_MAPPING_UUID.read(environ), ses_configuration_set=_configuration_set(environ)
+        )

@@ -17,6 +17,7 @@ from botocore.config import Config
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_ec2 import EC2Client
+    from mypy_boto3_lambda import LambdaClient
     from mypy_boto3_route53 import Route53Client
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_ses import SESClient
@@ -129,6 +130,8 @@ def client(service: Literal["dynamodb"], region: str | None = None) -> DynamoDBC
 def client(service: Literal["route53"], region: str | None = None) -> Route53Client: ...
 @overload
 def client(service: Literal["sts"], region: str | None = None) -> STSClient: ...
+@overload
+def client(service: Literal["lambda"], region: str | None = None) -> LambdaClient: ...
 # Untyped: the Organizations stubs are not installed for the planner's one paginated call.
 @overload
 def client(service: Literal["organizations"], region: str | None = None) -> Any: ...
@@ -140,9 +143,17 @@ def client(service: str, region: str | None = None) -> Any:
     return _cache.get(service, region)
 
 
-def single_attempt_client(service: Literal["ses"], region: str | None = None) -> SESClient:
-    """The cached client for (service, region) that makes each call once: no botocore retries at all."""
-    return _cache.get(service, region, "single-attempt")  # type: ignore[no-any-return]
+@overload
+def single_attempt_client(service: Literal["ses"], region: str | None = None) -> SESClient: ...
+@overload
+def single_attempt_client(service: Literal["dynamodb"], region: str | None = None) -> DynamoDBClient: ...
+def single_attempt_client(service: str, region: str | None = None) -> Any:
+    """The cached client for (service, region) that makes each call once: no botocore retries at all.
+
+    Its worst case is bounded by its timeouts (SINGLE_ATTEMPT_CONNECT_TIMEOUT + SINGLE_ATTEMPT_READ_TIMEOUT):
+    the email sender's send, and the send-started mark before it, must both fit in the time it has left.
+    """
+    return _cache.get(service, region, "single-attempt")
 
 
 def reset_clients() -> None:

@@ -38,9 +38,17 @@ def dead_letter(
     return response["MessageId"]
 
 
-def receive_count(record: Mapping[str, Any]) -> int:
-    """How many times SQS has delivered `record`, this time included (1 if the attribute is missing)."""
+def receive_count(record: Mapping[str, Any]) -> int | None:
+    """How many times SQS has delivered `record`, this time included; None if it does not say.
+
+    SQS always sets `ApproximateReceiveCount`; a record without it, or with something that is not a
+    positive integer, comes from somewhere else (a hand-made event, a test harness, a changed event
+    format). The dead-letter policy counts it as the last receive (groundskeeper.sqs_batch).
+    """
+    attributes = record.get("attributes")
+    value = attributes.get("ApproximateReceiveCount") if isinstance(attributes, Mapping) else None
     try:
-        return int(record.get("attributes", {}).get("ApproximateReceiveCount", 1))
-    except (TypeError, ValueError, AttributeError):
-        return 1
+        count = int(value) if isinstance(value, str | int) and not isinstance(value, bool) else None
+    except ValueError:
+        return None
+    return count if count is not None and count > 0 else None

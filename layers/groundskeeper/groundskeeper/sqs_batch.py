@@ -53,6 +53,9 @@ class DeadLettered:
 class DeadLetterPolicy:
     """Dead-letter a PermanentError at once, and any failure on the last receive, with a reason.
 
+    A record whose `ApproximateReceiveCount` is missing or not a positive integer is on its last receive:
+    no later receive can be told from this one, and the redrive policy would move it without a reason.
+
     With no `queue_url` nothing is parked: every failure goes back to SQS, whose redrive policy moves the
     record after its last receive (without a reason).
     """
@@ -68,9 +71,12 @@ class DeadLetterPolicy:
         if isinstance(exc, PermanentError):
             return exc.code, exc.message
         receives = receive_count(record)
-        if receives < self.max_receive_count:
+        if receives is not None and receives < self.max_receive_count:
             return None
         code, message = coded_failure(exc)
+        if receives is None:
+            # Retried, it could only end in the redrive policy's DLQ move, which carries no reason.
+            return code, f"{message} (receive count unknown: counted as the last receive, not retried)"
         return code, f"{message} (receive {receives} of {self.max_receive_count}: not retried again)"
 
     def apply(

@@ -159,7 +159,9 @@ def work(
         item = parse_work_item(str(record["body"]))
         if item["job"] != job:
             raise PermanentError(BAD_WORK_ITEM, f"{job} cannot do {item['job']!r}")
-        last_receive = receive_count(record) >= org.max_receive_count
+        # An unknown receive count is the last receive, as the dead-letter policy counts it.
+        receives = receive_count(record)
+        last_receive = receives is None or receives >= org.max_receive_count
 
         def sweep_account(account_id: str) -> AccountPart:
             owner = resolve_owner(account_id, org.owners, read_tag)

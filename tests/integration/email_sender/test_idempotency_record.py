@@ -174,6 +174,9 @@ def test_a_lock_past_its_invocations_deadline_is_claimed_again_unless_the_send_s
     records.claim(key, payload, now=now, remaining_ms=30_000)
     assert records.claim(key, payload, now=now + 31, remaining_ms=30_000) is None  # the first one died
 
-    records.mark_send_started(key, now=now + 31, deadline_ms=int((now + 61) * 1000))
+    records.mark_send_started(key, now=now + 31, deadline_ms=int((now + 61) * 1000), attempt="a1")
     found = records.claim(key, payload, now=now + 120, remaining_ms=30_000)
     assert found == Found(result=None, send_deadline_ms=int((now + 61) * 1000))
+    # Only a delivery that knows this very attempt was refused may take the marked record over.
+    assert records.claim(key, payload, now=now + 120, remaining_ms=30_000, refused_attempt="a0") == found
+    assert records.claim(key, payload, now=now + 120, remaining_ms=30_000, refused_attempt="a1") is None

@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 from email_sender.send_pacing import FALLBACK_SEND_RATE, RATE_HEADROOM
+from email_sender.sender import DEADLINE_MARGIN_MS
 from tests.integration.email_sender.conftest import SenderWorld, welcome
 
 # A thread may wake late for its turn, which shortens the gap to the next one: check spans, not gaps.
@@ -69,7 +70,7 @@ def test_without_the_quota_the_sender_paces_at_the_fallback_and_delivers(world: 
 def test_a_record_whose_turn_is_past_the_deadline_is_retried_unsent(world: SenderWorld) -> None:
     world.max_send_rate = 0.5  # one email every 2.1 s
     world.configure(send_concurrency=1)
-    world.lambda_context.remaining_ms = 6_000  # 1 s to spare above the 5 s margin
+    world.lambda_context.remaining_ms = DEADLINE_MARGIN_MS + 1_000  # 1 s to spare above the margin
 
     first, second = (world.record(welcome(f"u{i}@example.com")) for i in range(2))
     result = world.invoke(first, second)

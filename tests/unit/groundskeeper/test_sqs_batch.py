@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from groundskeeper.dead_letter import receive_count
 from groundskeeper.errors import PermanentError, TransientError
 from groundskeeper.sqs_batch import DeadLettered, DeadLetterPolicy, process_batch, run_batch, sqs_records
 
@@ -248,3 +249,34 @@ def test_a_record_the_dead_letter_queue_refuses_is_retried_with_that_error() -> 
 
     assert response == {"batchItemFailures": [{"itemIdentifier": "bad"}]}
     assert retried == [refusal]
+
+
+@pytest.mark.parametrize(
+    "attributes",
+    [
+        {},
+        {"ApproximateReceiveCount": "many"},
+        {"ApproximateReceiveCount": None},
+        {"ApproximateReceiveCount": ""},
+    ],
+    ids=["missing", "not-a-number", "null", "empty"],
+)
+def test_an_unknown_receive_count_counts_as_the_last_receive(attributes: dict[str, Any]) -> None:
+    # Retried, such a record would go back until the queue's redrive moved it, with no reason.
+    item = {**record("m", "{}"), "attributes": attributes}
+
+    verdict = policy(FakeSqs()).verdict(item, TransientError("Throttling", "slow down"))
+
+    assert verdict is not None
+    code, reason = verdict
+    assert code == "Throttling"
+    assert reason.startswith("slow down (")
+    assert "receive count unknown" in reason
+
+
+def test_no_attributes_at_all_is_an_unknown_receive_count() -> None:
+    item = record("m", "{}")
+    item.pop("attributes", None)
+    assert receive_count(item) is None
+    assert receive_count({"attributes": "garbled"}) is None
+    assert receive_count(received("m", 2)) == 2
