@@ -261,6 +261,19 @@ class Recorder:
                 )
                 for table, writes in params["RequestItems"].items()
             ]
+        if operation == "Query":
+            # The partition key's value, as the key condition binds it: dynamodb:LeadingKeys of a Query.
+            table = params["TableName"]
+            hash_key = moto.backends.get_backend("dynamodb")[caller][region].tables[table].hash_key_attr
+            names = {v: k for k, v in params.get("ExpressionAttributeNames", {}).items()}
+            values = params.get("ExpressionAttributeValues", {})
+            bound = re.findall(r"(#?\w+)\s*=\s*(:\w+)", params["KeyConditionExpression"])
+            keys = [
+                str(next(iter(values[value].values())))
+                for name, value in bound
+                if names.get(name, name) == hash_key
+            ]
+            return [(action, table_arn(table), caller, {"dynamodb:LeadingKeys": keys})]
         if operation == "BatchGetItem":
             return [
                 (
