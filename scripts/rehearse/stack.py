@@ -72,7 +72,7 @@ ALARMS = {
     "EipOrgWorkerErrorsAlarm": FUNCTION_FAILURES,
     "OrgPlannerErrorsAlarm": FUNCTION_FAILURES,
     "ScheduledRulesFailedAlarm": (
-        "FILL(janitor, 0) + FILL(sweep, 0) + FILL(corschanged, 0) + FILL(watched, 0)",
+        "FILL(janitor, 0) + FILL(sweep, 0) + FILL(corschanged, 0) + FILL(watched, 0) + FILL(pausecheck, 0)",
         0,
     ),
     "JanitorAddressErrorsAlarm": ("AddressErrors", 0),
@@ -313,12 +313,29 @@ def _check_queues_and_roles(outputs: dict[str, Any], checks: Checks) -> None:
     iam = boto3.client("iam", region_name=REGION)
     roles = {r["RoleName"]: r for r in iam.list_roles()["Roles"] if r["RoleName"].startswith(STACK)}
     inline = {name: iam.list_role_policies(RoleName=name)["PolicyNames"] for name in roles}
+    # One role per job (the auditor's, the janitor's, the sender's, its pause checker's), the sender's
+    # deploy canary and CodeDeploy's: a single-account stack has no hub role.
+    expected = {
+        "CorsAuditorFunctionRole",
+        "EipJanitorFunctionRole",
+        "EmailSenderFunctionRole",
+        "EmailPauseCheckerFunctionRole",
+        "SenderCanaryFunctionRole",
+        "SenderDeploymentRole",
+    }
+    logical = {name.split("-")[2] for name in roles}
     checks.that(
-        "five roles, each with its own inline policy", len(roles) == 5 and all(inline.values()), inline
+        "one role per job, each with its own inline policy",
+        logical == expected and all(inline.values()),
+        inline,
     )
 
-    tables = boto3.client("dynamodb", region_name=REGION).list_tables()["TableNames"]
-    checks.that("idempotency table exists", len(tables) == 1, tables)
+    tables = sorted(boto3.client("dynamodb", region_name=REGION).list_tables()["TableNames"])
+    checks.that(
+        "the idempotency table and the action journal exist",
+        [name.split("-")[2] for name in tables] == ["ActionJournalTable", "IdempotencyTable"],
+        tables,
+    )
 
 
 def _check_rules_and_operations(outputs: dict[str, Any], checks: Checks) -> None:
@@ -334,8 +351,12 @@ def _check_rules_and_operations(outputs: dict[str, Any], checks: Checks) -> None
     states = {name: rule[:2] for name, rule in rules.items()}
     # The sweep's and the CORS-change functions (and their rules) exist only when switched on.
     checks.that(
-        "rules: only the janitor's, daily, by default",
-        states == {"EipJanitorFunctionDaily": ("rate(1 day)", "ENABLED")},
+        "rules: the janitor's, daily, and the email pause checker's, by default",
+        states
+        == {
+            "EipJanitorFunctionDaily": ("rate(1 day)", "ENABLED"),
+            "EmailPauseCheckerFunctionCheck": ("rate(5 minutes)", "ENABLED"),
+        },
         states,
     )
     targets = {name: [x["Arn"] for x in rule[2]["Targets"]] for name, rule in rules.items()}
