@@ -65,7 +65,13 @@ def function_env(moto: MotoServer, world: World) -> dict[str, dict[str, str]]:
     common = {"AWS_ENDPOINT_URL": moto.container_endpoint, "POWERTOOLS_LOG_LEVEL": "WARNING"}
     notify = {"NOTIFY_QUEUE_URL": moto.for_container(world.email_queue_url), "NOTIFY_EMAIL": OWNERS}
     return {
-        "CorsAuditorFunction": {**common, **notify, "ALLOWED_ORIGINS": ALLOWED_ORIGIN, "REMEDIATION": "off"},
+        "CorsAuditorFunction": {
+            **common,
+            **notify,
+            "ALLOWED_ORIGINS": ALLOWED_ORIGIN,
+            "REMEDIATION": "off",
+            "ACTION_JOURNAL_TABLE": world.action_journal_table,
+        },
         "EmailSenderFunction": {
             **common,
             "SENDER_EMAIL": SENDER,
@@ -81,6 +87,7 @@ def function_env(moto: MotoServer, world: World) -> dict[str, dict[str, str]]:
             "GRACE_PERIOD_HOURS": "168",
             "DNS_GUARD": "on",
             "RUN_LEDGER_TABLE": world.idempotency_table,
+            "ACTION_JOURNAL_TABLE": world.action_journal_table,
             "IDLE_TAG_KEY": IDLE_TAG,
             "EXEMPT_TAG_KEY": EXEMPT_TAG,
         },

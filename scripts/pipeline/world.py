@@ -55,6 +55,7 @@ class World:
     email_queue_url: str = ""
     dead_letter_queue_url: str = ""
     idempotency_table: str = "gk-demo-idempotency"
+    action_journal_table: str = "gk-demo-action-journal"
     regions: tuple[str, ...] = (HOME_REGION, OTHER_REGION)
     # allocation id -> what the janitor should do with it on its first non-dry run
     addresses: dict[str, str] = field(default_factory=dict)
@@ -79,6 +80,7 @@ def provision(clients: Any) -> World:
     _queues(clients, world)
     _buckets(clients, world)
     _idempotency_table(clients, world)
+    _action_journal_table(clients, world)
     clients("ses", HOME_REGION).verify_email_identity(EmailAddress=SENDER)
     _addresses(clients, world)
     _member_account(clients, world)
@@ -127,6 +129,22 @@ def _idempotency_table(clients: Any, world: World) -> None:
         TableName=world.idempotency_table,
         AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
         KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+
+
+def _action_journal_table(clients: Any, world: World) -> None:
+    """Every action is written down here before it is made (groundskeeper.action_journal), as deployed."""
+    clients("dynamodb", HOME_REGION).create_table(
+        TableName=world.action_journal_table,
+        AttributeDefinitions=[
+            {"AttributeName": "scope", "AttributeType": "S"},
+            {"AttributeName": "action", "AttributeType": "S"},
+        ],
+        KeySchema=[
+            {"AttributeName": "scope", "KeyType": "HASH"},
+            {"AttributeName": "action", "KeyType": "RANGE"},
+        ],
         BillingMode="PAY_PER_REQUEST",
     )
 

@@ -34,10 +34,27 @@ def test_upload_event_finds_the_seeded_bad_bucket(moto_server: Any, sam_invoke: 
 
 def test_remediation_rewrites_the_bucket_in_moto(moto_server: Any, sam_invoke: Any) -> None:
     seed(moto_server, UPLOADS, WILDCARD_WRITE)
+    # A rewrite is written down in the action journal before it is made, as deployed.
+    moto_server.client("dynamodb").create_table(
+        TableName="groundskeeper-local-action-journal",
+        AttributeDefinitions=[
+            {"AttributeName": "scope", "AttributeType": "S"},
+            {"AttributeName": "action", "AttributeType": "S"},
+        ],
+        KeySchema=[
+            {"AttributeName": "scope", "KeyType": "HASH"},
+            {"AttributeName": "action", "KeyType": "RANGE"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
     result = sam_invoke(
         "CorsAuditorFunction",
         "s3-object-created.json",
-        env={"REMEDIATION": "fix", "ALLOWED_ORIGINS": "https://app.example.com"},
+        env={
+            "REMEDIATION": "fix",
+            "ALLOWED_ORIGINS": "https://app.example.com",
+            "ACTION_JOURNAL_TABLE": "groundskeeper-local-action-journal",
+        },
     )
     (report,) = result["audited"]
     assert report["remediated"] is True
