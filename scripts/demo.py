@@ -133,7 +133,7 @@ def exit_meaning(code: int, argv: Sequence[str]) -> str:
         return "nothing at or above --fail-on" if "--fail-on" in argv else "done"
     if code == EXIT_FINDINGS and "--fail-on" in argv:
         threshold = argv[argv.index("--fail-on") + 1]
-        return f"a bucket is {threshold} or worse, so --fail-on {threshold} fails the step, as a CI gate should"
+        return f"a bucket is {threshold} or worse, so --fail-on {threshold} fails the step, as a CI gate does"
     return "see the message below"
 
 

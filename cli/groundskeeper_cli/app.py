@@ -34,8 +34,8 @@ DUMMY_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "t
 LOCAL_REGION = "us-east-1"
 _HINTS = {
     NoRegionError: "no AWS region: set AWS_REGION (or AWS_DEFAULT_REGION), or pass --region",
-    NoCredentialsError: "no AWS credentials: set AWS_PROFILE (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY); "
-    "against the embedded AWS (make moto-up) pass --local, which uses dummy ones",
+    NoCredentialsError: "no AWS credentials: set AWS_PROFILE (or AWS_ACCESS_KEY_ID and "
+    "AWS_SECRET_ACCESS_KEY); against the embedded AWS (make moto-up) pass --local, which uses dummy ones",
 }
 
 
@@ -91,7 +91,6 @@ def _parser() -> argparse.ArgumentParser:
 
     def command(name: str, help_text: str) -> argparse.ArgumentParser:
         return commands.add_parser(name, help=help_text, parents=[after])
-
 
     audit = command("audit-cors", "audit bucket CORS (the auditor's run_audit)")
     which = audit.add_mutually_exclusive_group(required=True)

@@ -1,4 +1,4 @@
-"""The demo's closing CLI line: the same verdicts as the sam local run, and an exit status read for what it is."""
+"""The demo's closing CLI line: the verdicts of the sam local run, and an exit status read for what it is."""
 
 from __future__ import annotations
 
@@ -17,7 +17,8 @@ def _run_with_exit(code: int, monkeypatch: pytest.MonkeyPatch) -> tuple[str, dic
 
     def fake_run(argv: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
         seen.update(argv=argv, env=kwargs["env"])
-        return subprocess.CompletedProcess(argv, code, stdout="BUCKET  SEVERITY\ngk-demo-bad  HIGH\n", stderr="")
+        table = "BUCKET  SEVERITY\ngk-demo-bad  HIGH\n"
+        return subprocess.CompletedProcess(argv, code, stdout=table, stderr="")
 
     monkeypatch.setattr(demo.subprocess, "run", fake_run)
     return demo.cli_run(MotoServer("http://127.0.0.1:5055"), *demo.CLI_AUDIT), seen
@@ -25,7 +26,7 @@ def _run_with_exit(code: int, monkeypatch: pytest.MonkeyPatch) -> tuple[str, dic
 
 def test_exit_1_is_the_fail_on_gate_doing_its_job(monkeypatch: pytest.MonkeyPatch) -> None:
     line, _ = _run_with_exit(1, monkeypatch)
-    assert "(exit 1: a bucket is HIGH or worse, so --fail-on HIGH fails the step, as a CI gate should)" in line
+    assert "(exit 1: a bucket is HIGH or worse, so --fail-on HIGH fails the step, as a CI gate does)" in line
 
 
 def test_the_cli_audits_with_the_auditors_allowlist_and_says_so(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -322,8 +322,9 @@ def no_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def moto_on_a_port() -> Iterator[str]:
     """The embedded AWS as `make moto-up` runs it: a moto server on a loopback port (here a free one)."""
-    from groundskeeper.aws_clients import reset_clients
     from moto.server import ThreadedMotoServer
+
+    from groundskeeper.aws_clients import reset_clients
 
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
@@ -388,8 +389,6 @@ def test_send_email_dry_run_and_queue_need_no_sender(run: Run) -> None:
     assert run(*base, "--queue-url", queue_url)[0] == 0
 
 
-def test_a_direct_send_without_a_sender_says_which_flag(
-    run: Run, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_a_direct_send_without_a_sender_says_which_flag(run: Run, capsys: pytest.CaptureFixture[str]) -> None:
     assert run("send-email", "--template", "hello", "--to", "ada@example.com")[0] == 2
     assert "--from" in capsys.readouterr().err
