@@ -97,6 +97,21 @@ format: venv ## Apply ruff's formatting and safe fixes
 demo: local-ready ## Provision a small world on moto and run every function through `sam local invoke`
 	@$(WITH_ENGINE) $(LOCAL_AWS) $(BIN)/python -m scripts.demo
 
+# FN: a logical ID of template.yaml; EVENT: an event file (events/, or one `make email-event` wrote).
+# Checked when make reads this file, so a bad call stops before local-ready starts anything.
+ifneq ($(filter invoke,$(MAKECMDGOALS)),)
+ifeq ($(and $(FN),$(EVENT)),)
+$(error usage: make invoke FN=<LogicalId> EVENT=<events/file.json>)
+endif
+endif
+invoke: local-ready ## One function through sam local invoke on the embedded AWS: make invoke FN=EipJanitorFunction EVENT=events/schedule-eip-janitor.json
+	@$(WITH_ENGINE) $(LOCAL_AWS) $(BIN)/python -m scripts.invoke "$(FN)" "$(EVENT)"
+
+# BODY is read from the environment (make puts command-line variables there), so its quotes reach the script.
+email-event: venv ## Write the sender's SQS event for one request: make email-event BODY='{"template": ...}' [OUT=file]
+	@$(if $(BODY),,$(error usage: make email-event BODY='<an email request, JSON>' [OUT=events/my-email.json]))
+	@$(BIN)/python -m scripts.email_event $(if $(OUT),--out "$(OUT)") -- "$$BODY"
+
 bench: local-ready ## Print every performance figure as a ratio measured in the same run
 	@$(WITH_ENGINE) $(LOCAL_AWS) $(BIN)/python -m bench
 

@@ -50,6 +50,8 @@ _ = (
     # botocore reads a canned response body through `raw.stream()` (tests' fake urllib3 responses).
     _.stream,
     # http.server calls these on the request handler of the tests' fake foreign moto server.
+    # shlex reads it to split the docs' commands at whitespace (tests/unit/test_doc_commands.py).
+    _.whitespace_split,
     _.do_GET,
     _.do_POST,
     _.log_message,

@@ -5,14 +5,19 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from scripts.pipeline.flow import FlowResult, run_flow
 from scripts.pipeline.local_lambda import REPO_ROOT
 from scripts.pipeline.moto_server import MotoServer
+from scripts.pipeline.world import ALLOWED_ORIGIN
 
 OUT_DIR = REPO_ROOT / "out" / "demo"
 UPLOADS_TO_BAD_BUCKET = 20
+# The CLI's exit codes (docs/cli.md): 0 done, 1 findings at or above --fail-on.
+EXIT_OK, EXIT_FINDINGS = 0, 1
 
 
 def moto_endpoint() -> MotoServer:
@@ -106,9 +111,10 @@ def cli_run(moto: MotoServer, *argv: str) -> str:
     """One `groundskeeper` run against the embedded AWS: the CLI calls the same functions as the handlers."""
     env = {
         **os.environ,
-        "AWS_ENDPOINT_URL": moto.endpoint,
+        "MOTO_PORT": str(urlsplit(moto.endpoint).port),
         "PYTHONPATH": os.pathsep.join(str(REPO_ROOT / part) for part in CLI_PATH),
     }
+    env.pop("AWS_ENDPOINT_URL", None)
     proc = subprocess.run(
         [sys.executable, "-m", "groundskeeper_cli", "--no-progress", *argv],
         env=env,
@@ -117,7 +123,28 @@ def cli_run(moto: MotoServer, *argv: str) -> str:
         check=False,
     )
     shown = " ".join(["groundskeeper", *argv])
-    return f"\n$ {shown}   (exit {proc.returncode})\n{proc.stdout.rstrip() or proc.stderr.rstrip()}"
+    output = proc.stdout.rstrip() or proc.stderr.rstrip()
+    return f"\n$ {shown}   (exit {proc.returncode}: {exit_meaning(proc.returncode, argv)})\n{output}"
+
+
+def exit_meaning(code: int, argv: Sequence[str]) -> str:
+    """What the CLI's exit status says, in the words of its exit-code table (docs/cli.md)."""
+    if code == EXIT_OK:
+        return "nothing at or above --fail-on" if "--fail-on" in argv else "done"
+    if code == EXIT_FINDINGS and "--fail-on" in argv:
+        threshold = argv[argv.index("--fail-on") + 1]
+        return f"a bucket is {threshold} or worse, so --fail-on {threshold} fails the step, as a CI gate does"
+    return "see the message below"
+
+
+# The CLI reads the auditor's settings from its environment or flags, as the deployed function reads its own:
+# given the same allowlist it gives the same verdicts as the sam local run above.
+CLI_AUDIT = ("--local", "audit-cors", "--all", "--allowed-origins", ALLOWED_ORIGIN, "--fail-on", "HIGH")
+CLI_NOTE = (
+    "\nThe same audit from a terminal or a CI job, with the groundskeeper CLI (docs/cli.md). It is given the"
+    " auditor's ALLOWED_ORIGINS, so its verdicts match the ones above. Without an allowlist each origin is"
+    " judged on its own instead of against the list: a non-https one is insecure-origin, an https one passes."
+)
 
 
 def main() -> int:
@@ -127,8 +154,8 @@ def main() -> int:
     uploads = int(os.environ.get("DEMO_UPLOADS", UPLOADS_TO_BAD_BUCKET))
     result = run_flow(moto, uploads_to_bad=uploads, out_dir=OUT_DIR)
     print(summary(result, OUT_DIR))
-    # --fail-on HIGH: what a CI pipeline would run; exit 1 says a HIGH finding is there.
-    print(cli_run(moto, "audit-cors", "--all", "--fail-on", "HIGH"))
+    print(CLI_NOTE)
+    print(cli_run(moto, *CLI_AUDIT))
     return 0
 
 

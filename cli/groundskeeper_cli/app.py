@@ -9,12 +9,12 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, MutableMapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 
 from groundskeeper.errors import CodedError, SettingsError, error_code, error_message
 from groundskeeper_cli.output import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, Progress, emit, table
@@ -27,23 +27,72 @@ SEVERITIES = ("LOW", "MEDIUM", "HIGH")
 SEVERITY_RANK = {"NONE": 0, "LOW": 1, "MEDIUM": 2, "HIGH": 3}
 
 
+# The embedded AWS of the local loop (`make moto-up`): a moto server on the loopback, on MOTO_PORT.
+DEFAULT_MOTO_PORT = "5055"
+# moto accepts any key; these only keep botocore from looking for real credentials (and failing without any).
+DUMMY_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+LOCAL_REGION = "us-east-1"
+_HINTS = {
+    NoRegionError: "no AWS region: set AWS_REGION (or AWS_DEFAULT_REGION), or pass --region",
+    NoCredentialsError: "no AWS credentials: set AWS_PROFILE (or AWS_ACCESS_KEY_ID and "
+    "AWS_SECRET_ACCESS_KEY); against the embedded AWS (make moto-up) pass --local, which uses dummy ones",
+}
+
+
+def _global_options(parser: argparse.ArgumentParser, *, after_command: bool) -> None:
+    """The options every command takes, before or after its name. After it, an option left out keeps what
+    was given before the name (SUPPRESS: the subcommand does not write its default over it)."""
+
+    def default(value: Any) -> Any:
+        return argparse.SUPPRESS if after_command else value
+
+    parser.add_argument("--json", action="store_true", default=default(False), help="print JSON, not a table")
+    parser.add_argument(
+        "--region",
+        default=default(None),
+        help="AWS region (default: AWS_REGION, then AWS_DEFAULT_REGION, then the profile's)",
+    )
+    parser.add_argument(
+        "--endpoint-url",
+        default=default(None),
+        help="send every AWS call there (default: AWS_ENDPOINT_URL); with no credentials set, dummy ones",
+    )
+    parser.add_argument(
+        "--local",
+        action="store_true",
+        default=default(False),
+        help="the embedded AWS (make moto-up): http://127.0.0.1:$MOTO_PORT (5055), dummy credentials, "
+        f"region {LOCAL_REGION} unless one is set",
+    )
+    parser.add_argument(
+        "--no-progress", action="store_true", default=default(False), help="no progress bar on stderr"
+    )
+    parser.add_argument(
+        "--verbose",
+        action="store_true",
+        default=default(False),
+        help="the functions' INFO log lines, on stderr",
+    )
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="groundskeeper",
         description="Groundskeeper's CORS audit, EIP sweep and email sending, outside Lambda. AWS_PROFILE, "
         "AWS_REGION and AWS_ENDPOINT_URL are honoured; settings come from the functions' environment "
-        "variables (ALLOWED_ORIGINS, JANITOR_REGIONS, ...) unless a flag sets them. Exit codes: 0 done, "
-        "1 findings at or above --fail-on (or failures), 2 bad usage, settings or AWS error.",
+        "variables (ALLOWED_ORIGINS, JANITOR_REGIONS, ...) unless a flag sets them. The options below go "
+        "before or after the command. Exit codes: 0 done, 1 findings at or above --fail-on (or failures), "
+        "2 bad usage, settings or AWS error.",
     )
-    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    parser.add_argument(
-        "--region", help="AWS region (default: AWS_REGION / AWS_DEFAULT_REGION / the profile's)"
-    )
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
-    parser.add_argument("--verbose", action="store_true", help="the functions' INFO log lines, on stderr")
+    _global_options(parser, after_command=False)
+    after = argparse.ArgumentParser(add_help=False)
+    _global_options(after, after_command=True)
     commands = parser.add_subparsers(dest="command", required=True)
 
-    audit = commands.add_parser("audit-cors", help="audit bucket CORS (the auditor's run_audit)")
+    def command(name: str, help_text: str) -> argparse.ArgumentParser:
+        return commands.add_parser(name, help=help_text, parents=[after])
+
+    audit = command("audit-cors", "audit bucket CORS (the auditor's run_audit)")
     which = audit.add_mutually_exclusive_group(required=True)
     which.add_argument("--bucket", action="append", help="a bucket to audit (repeatable)")
     which.add_argument("--all", action="store_true", help="every bucket of the account")
@@ -51,18 +100,18 @@ def _parser() -> argparse.ArgumentParser:
     audit.add_argument("--allowed-origins", help="comma-separated allowlist (default: ALLOWED_ORIGINS)")
     audit.add_argument("--fail-on", choices=SEVERITIES, help="exit 1 when a bucket is at least this severe")
 
-    restore = commands.add_parser("restore-cors", help="put back CORS saved by a remediation")
+    restore = command("restore-cors", "put back CORS saved by a remediation")
     restore.add_argument("file", help="an audit-cors --json report, a log line or a configuration; - = stdin")
     restore.add_argument("--bucket", help="the bucket (needed for a bare configuration)")
     restore.add_argument("--dry-run", action="store_true", help="show what would be written")
 
-    sweep = commands.add_parser("sweep-eips", help="the EIP janitor's run (a dry run unless --apply)")
+    sweep = command("sweep-eips", "the EIP janitor's run (a dry run unless --apply)")
     sweep.add_argument("--regions", help="comma-separated regions, or all (default: JANITOR_REGIONS)")
     sweep.add_argument("--apply", action="store_true", help="mark and release for real")
     sweep.add_argument("--max-releases", type=int, help="release cap (default: MAX_RELEASES_PER_RUN)")
     sweep.add_argument("--fail-on-idle", action="store_true", help="exit 1 when an idle address is found")
 
-    send = commands.add_parser("send-email", help="validate, render and send one email as the sender does")
+    send = command("send-email", "validate, render and send one email as the sender does")
     send.add_argument("--template", required=True)
     send.add_argument("--to", action="append", required=True, help="a recipient (repeatable)")
     send.add_argument("--data", default="{}", help="template data, a JSON object")
@@ -70,18 +119,18 @@ def _parser() -> argparse.ArgumentParser:
     send.add_argument("--queue-url", help="queue it for the deployed sender instead of sending directly")
     send.add_argument("--dry-run", action="store_true", help="validate and render only")
 
-    tpl = commands.add_parser("templates", help="the SES templates (template_sync)")
+    tpl = command("templates", "the SES templates (template_sync)")
     tpl.add_argument("action", choices=["sync", "list", "get", "delete"])
     tpl.add_argument("name", nargs="?", help="a template name (sync: only this bundled one)")
 
-    accounts = commands.add_parser("accounts", help="member accounts (hub and spoke)")
+    accounts = command("accounts", "member accounts (hub and spoke)")
     accounts.add_argument("action", choices=["check"], help="can the hub assume each member role?")
     accounts.add_argument("--accounts", help="account ids, or organization (default: MEMBER_ACCOUNTS)")
     accounts.add_argument(
         "--role-name", help=f"member role (default: MEMBER_ROLE_NAME or {DEFAULT_MEMBER_ROLE})"
     )
 
-    buckets = commands.add_parser("buckets", help="existing buckets and WatchedBuckets")
+    buckets = command("buckets", "existing buckets and WatchedBuckets")
     buckets.add_argument("action", choices=["watch"], help="send the bucket's S3 events to EventBridge")
     buckets.add_argument("bucket", nargs="+")
     return parser
@@ -109,13 +158,16 @@ def _functions_quiet(verbose: bool) -> Iterator[None]:
 def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None) -> int:
     args = _parser().parse_args(argv)
     out = stdout or sys.stdout
-    if args.region:
-        os.environ["AWS_DEFAULT_REGION"] = args.region
+    _configure_aws(args, os.environ)
     try:
+        _check_credentials()
         with _functions_quiet(args.verbose):
             document, text, failing = _run(args)
     except (SettingsError, ValueError, CodedError) as exc:
         print(f"groundskeeper: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except (NoRegionError, NoCredentialsError) as exc:
+        print(f"groundskeeper: {_HINTS[type(exc)]}", file=sys.stderr)
         return EXIT_USAGE
     except (ClientError, BotoCoreError) as exc:
         print(
@@ -129,6 +181,38 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None) -> int
         metrics.clear_metrics()
     emit(document, text, as_json=args.json, stream=out)
     return EXIT_FINDINGS if failing else EXIT_OK
+
+
+def _configure_aws(args: argparse.Namespace, environ: MutableMapping[str, str]) -> None:
+    """Region, endpoint and credentials for every client this run makes, set where boto3 reads them.
+
+    botocore reads the region from AWS_DEFAULT_REGION only; AWS_REGION (what Lambda and the AWS CLI set)
+    comes first here, as in the AWS CLI. An endpoint that is not AWS gets dummy keys when none are set, and
+    --local always uses them, so no real credentials are looked for (or sent) there.
+    """
+    endpoint = args.endpoint_url
+    if args.local and not endpoint:
+        endpoint = f"http://127.0.0.1:{environ.get('MOTO_PORT') or DEFAULT_MOTO_PORT}"
+    if endpoint:
+        environ["AWS_ENDPOINT_URL"] = endpoint
+        has_credentials = environ.get("AWS_ACCESS_KEY_ID") or environ.get("AWS_PROFILE")
+        if args.local or not has_credentials:
+            environ.pop("AWS_PROFILE", None)
+            environ.pop("AWS_SESSION_TOKEN", None)
+            environ.update(DUMMY_CREDENTIALS)
+    region = args.region or environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION")
+    if not region and args.local:
+        region = LOCAL_REGION
+    if region:
+        environ["AWS_DEFAULT_REGION"] = environ["AWS_REGION"] = region
+
+
+def _check_credentials() -> None:
+    """Raises NoCredentialsError up front: a janitor sweep would otherwise report it once per address."""
+    import boto3
+
+    if boto3.session.Session().get_credentials() is None:
+        raise NoCredentialsError
 
 
 def _progress(args: argparse.Namespace, label: str) -> Any:

@@ -36,6 +36,9 @@ if TYPE_CHECKING:
     from eip_janitor.settings import Settings as JanitorSettings
 
 CLI_SOURCE = "cli"
+# Validation needs a From; a dry run sends nothing and a queued request gets the deployed sender's
+# SENDER_EMAIL, so only a direct send needs a real one. This stand-in is never sent, nor put in the request.
+_UNSENT_FROM = "sender-not-needed@example.com"
 
 
 def audit_cors(
@@ -118,9 +121,14 @@ def send_one_email(
     """Validate the request as the sender does, render it with the sender's template store, then queue it
     (the production path, idempotent), send it directly through the sender's SES adapter, or only show it.
 
-    Raises PermanentError(code, reason) for a request or template the sender would refuse."""
+    Raises PermanentError(code, reason) for a request or template the sender would refuse, and ValueError
+    for a direct send with no sender."""
+    if not sender and not dry_run and queue is None:
+        raise ValueError(
+            "a direct send needs a From: --from or SENDER_EMAIL (--dry-run and --queue-url do not)"
+        )
     request = email_request(template, to, data, sender=sender or None)
-    parsed = parse_email_request(json.dumps(request), default_sender=sender)
+    parsed = parse_email_request(json.dumps(request), default_sender=sender or _UNSENT_FROM)
     rendered = TemplateStore(ttl_seconds=0).get(ses, parsed.template).render(parsed.data)
     shown = {"subject": rendered.subject, "text": rendered.text, "html": rendered.html}
     if dry_run:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +22,15 @@ WILDCARD_WRITE = {"CORSRules": [{"AllowedOrigins": ["*"], "AllowedMethods": ["GE
 WILDCARD_READ = {"CORSRules": [{"AllowedOrigins": ["*"], "AllowedMethods": ["GET"]}]}
 GOOD = {"CORSRules": [{"AllowedOrigins": ["https://app.example.com"], "AllowedMethods": ["GET"]}]}
 Run = Callable[..., tuple[int, str]]
+
+
+@pytest.fixture(autouse=True)
+def environment_restored() -> Iterator[None]:
+    """main() sets the region, endpoint and credentials it resolved in os.environ, as a process would."""
+    saved = dict(os.environ)
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
 
 
 @pytest.fixture
@@ -260,3 +270,125 @@ def test_progress_bar_is_plain_text_on_stderr() -> None:
 
 def test_table_shapes_cells() -> None:
     assert table([{"a": ["x", "y"], "b": None}], ["a", "b"]) == "A    B\nx,y  -"
+
+
+def test_only_aws_region_is_enough(run: Run, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The README and --help promise AWS_REGION; botocore itself reads only AWS_DEFAULT_REGION."""
+    monkeypatch.delenv("AWS_DEFAULT_REGION")
+    monkeypatch.setenv("AWS_REGION", "eu-west-1")
+
+    code, out = run("--json", "sweep-eips")
+
+    assert code == 0
+    assert list(json.loads(out)["regions"]) == ["eu-west-1"]
+
+
+def test_no_region_at_all_says_what_to_set(
+    run: Run, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("AWS_DEFAULT_REGION")
+    monkeypatch.delenv("AWS_REGION")
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/dev/null")
+
+    assert run("sweep-eips")[0] == 2
+    assert "AWS_REGION" in capsys.readouterr().err
+
+
+def test_global_options_after_the_subcommand_too(s3: S3Client, run: Run) -> None:
+    make_bucket(s3, "cli-after", WILDCARD_WRITE)
+
+    code, out = run("audit-cors", "--all", "--json")
+    assert code == 0
+    assert json.loads(out)["audited"][0]["bucket"] == "cli-after"
+
+    code, out = run("sweep-eips", "--region", "eu-west-1", "--json", "--verbose")
+    assert code == 0
+    assert list(json.loads(out)["regions"]) == ["eu-west-1"]
+    # Before the subcommand still works, and a flag given before is not undone by the subcommand's default.
+    assert json.loads(run("--json", "audit-cors", "--all")[1])["audited"][0]["bucket"] == "cli-after"
+
+
+@pytest.fixture
+def no_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A newcomer's shell: no keys, no profile files, no instance role."""
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/dev/null")
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+
+
+@pytest.fixture
+def moto_on_a_port() -> Iterator[str]:
+    """The embedded AWS as `make moto-up` runs it: a moto server on a loopback port (here a free one)."""
+    from moto.server import ThreadedMotoServer
+
+    from groundskeeper.aws_clients import reset_clients
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    reset_clients()
+    try:
+        yield str(server.get_host_and_port()[1])
+    finally:
+        reset_clients()
+        server.stop()
+
+
+def _local_run(*argv: str) -> tuple[int, str]:
+    out = io.StringIO()
+    return main(["--no-progress", *argv], stdout=out), out.getvalue()
+
+
+@pytest.mark.usefixtures("no_credentials")
+def test_local_mode_talks_to_the_embedded_aws_with_dummy_credentials(
+    moto_on_a_port: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MOTO_PORT", moto_on_a_port)
+    monkeypatch.delenv("AWS_DEFAULT_REGION")
+    monkeypatch.delenv("AWS_REGION")
+
+    code, out = _local_run("--local", "--json", "sweep-eips")
+
+    assert code == 0, out
+    assert list(json.loads(out)["regions"]) == ["us-east-1"]
+    assert os.environ["AWS_ENDPOINT_URL"] == f"http://127.0.0.1:{moto_on_a_port}"
+
+
+@pytest.mark.usefixtures("no_credentials")
+def test_endpoint_url_after_the_subcommand_with_no_credentials(moto_on_a_port: str) -> None:
+    code, out = _local_run("audit-cors", "--all", "--endpoint-url", f"http://127.0.0.1:{moto_on_a_port}")
+    assert code == 0, out
+
+
+@pytest.mark.usefixtures("no_credentials")
+def test_no_credentials_says_what_to_do(capsys: pytest.CaptureFixture[str]) -> None:
+    from groundskeeper.aws_clients import reset_clients
+
+    reset_clients()
+    assert _local_run("sweep-eips")[0] == 2
+    err = capsys.readouterr().err
+    assert "AWS_PROFILE" in err
+    assert "--local" in err
+
+
+def test_send_email_dry_run_and_queue_need_no_sender(run: Run) -> None:
+    """Only a direct send has a From; a dry run sends nothing, and the deployed sender has SENDER_EMAIL."""
+    client("ses").create_template(
+        Template={"TemplateName": "hello", "SubjectPart": "Hi {{name}}", "TextPart": "Hello", "HtmlPart": ""}
+    )
+    base = ("send-email", "--template", "hello", "--to", "ada@example.com", "--data", '{"name": "Ada"}')
+
+    code, out = run("--json", *base, "--dry-run")
+    assert code == 0, out
+    assert json.loads(out)["rendered"]["subject"] == "Hi Ada"
+    assert "from" not in json.loads(out)["would_send"]
+
+    queue_url = client("sqs").create_queue(QueueName="emails")["QueueUrl"]
+    assert run(*base, "--queue-url", queue_url)[0] == 0
+
+
+def test_a_direct_send_without_a_sender_says_which_flag(run: Run, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run("send-email", "--template", "hello", "--to", "ada@example.com")[0] == 2
+    assert "--from" in capsys.readouterr().err
