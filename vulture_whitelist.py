@@ -55,6 +55,6 @@ _ = (
     _.do_GET,
     _.do_POST,
     _.log_message,
-    # A bucket report's keys are set and read by name (report["remediation_note"]), which vulture cannot follow.
+    # A bucket report's keys are set and read by name (report["remediation_note"]): vulture cannot follow.
     _.remediation_note,
 )
