@@ -176,6 +176,12 @@ class Stack:
             }
             if kind in arns:
                 return arns[kind]
+            function = f"{head}:lambda:{self.region}:{self.account}:function:{physical}"
+            if kind == "AWS::Lambda::Version":  # its FunctionName is the function's: a published version
+                return f"{function}:1"
+            if kind == "AWS::Lambda::Alias":
+                props = self.template["Resources"][logical_id]["Properties"]
+                return f"{function}:{self.resolve(props['Name'])}"
         if attribute == "QueueName" and kind == "AWS::SQS::Queue":
             return physical
         if attribute == "QueueUrl" and kind == "AWS::SQS::Queue":

@@ -27,6 +27,8 @@ STAR_RESOURCE_ALLOWED = {
     "ses:GetSendQuota": "the account's send quota; supports no resource type",
     "ses:GetAccountSendingEnabled": "the account's sending state; supports no resource type (pause checker)",
     "lambda:ListEventSourceMappings": "supports no resource type (the sender finds its own mapping)",
+    "ses:DescribeConfigurationSet": "SES v1's DescribeConfigurationSet supports no resource type (pause checker)",
+    "codedeploy:PutLifecycleEventHookExecutionStatus": "supports no resource type (the sender's deploy canary)",
     "route53:ListHostedZones": "lists the account's zones; supports no resource type (the DNS guard)",
     "xray:PutTraceSegments": "X-Ray write actions support no resource type (Tracing: Active)",
     "xray:PutTelemetryRecords": "X-Ray write actions support no resource type (Tracing: Active)",
