@@ -1,6 +1,7 @@
 """Benchmark of the EIP janitor: 16 regions x 50 addresses on a moto server, against its own slowest
 region and against Cloud Custodian releasing the same fleet, with and without a simulated round trip;
-and what the DNS guard adds to a run (Route 53 calls, wall time) with DNS_ZONES zones of DNS_RECORDS records.
+and what the DNS guard adds to a run (Route 53 calls, wall time) with DNS_ZONES zones of DNS_RECORDS records;
+and what writing each release down in the action journal costs (AWS calls per release, before and after).
 
 Run: python -m bench.eip_janitor   (starts its own moto server; Custodian runs from .local/c7n-venv,
 which this script creates from PyPI when it can, and skips with a note when it cannot).
@@ -45,6 +46,9 @@ DNS_ZONES = 10
 DNS_RECORDS = 500
 ROUTE53_PAGE = 300  # ListResourceRecordSets' default page; ListHostedZones' is 100
 GUARD_REPEATS = 3
+# The journal's figures: one region, this many due addresses, released with and without the journal.
+JOURNAL_RELEASES = 20
+JOURNAL_TABLE = "bench-action-journal"
 C7N_VERSION = "0.9.53"
 C7N_VENV = REPO_ROOT / ".local" / "c7n-venv"
 EXEMPT = "groundskeeper:keep"
@@ -366,6 +370,95 @@ def custodian(python: Path, endpoint: str, regions: list[str], *, delay: float) 
     return elapsed, int(calls[-1].split("=")[1]) if calls else 0
 
 
+def journaled_release_run(server: MotoServer, *, journaled: bool) -> Counter[str]:
+    """A real run over JOURNAL_RELEASES due addresses in one region: AWS calls by operation."""
+    from eip_janitor.janitor import run_janitor
+    from eip_janitor.releases import run_scope
+    from eip_janitor.settings import Settings
+    from groundskeeper import aws_clients
+    from groundskeeper.action_journal import ActionJournal
+    from groundskeeper.observability import metrics
+
+    region = REGIONS[0]
+    server.reset()
+    due = (datetime.now(UTC).replace(year=datetime.now(UTC).year - 1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    ec2 = boto3.client("ec2", region_name=region, endpoint_url=server.endpoint)
+    spec = [{"ResourceType": "elastic-ip", "Tags": [{"Key": "groundskeeper:idle-since", "Value": due}]}]
+    for _ in range(JOURNAL_RELEASES):
+        ec2.allocate_address(Domain="vpc", TagSpecifications=spec)  # type: ignore[list-item]
+    aws_clients.reset_clients()
+    calls: Counter[str] = Counter()
+    journal = None
+    if journaled:
+        dynamodb = aws_clients.client("dynamodb")
+        dynamodb.create_table(
+            TableName=JOURNAL_TABLE,
+            KeySchema=[
+                {"AttributeName": "scope", "KeyType": "HASH"},
+                {"AttributeName": "action", "KeyType": "RANGE"},
+            ],
+            AttributeDefinitions=[
+                {"AttributeName": "scope", "AttributeType": "S"},
+                {"AttributeName": "action", "AttributeType": "S"},
+            ],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        instrument(dynamodb, calls, 0.0)
+        journal = ActionJournal(dynamodb, JOURNAL_TABLE).scoped(run_scope("bench-journal"))
+    report = run_janitor(
+        Settings(dry_run=False, regions=(region,), max_releases_per_run=JOURNAL_RELEASES),
+        ec2_for=hooked_ec2(lambda client: instrument(client, calls, 0.0)),
+        sqs=None,
+        own_region=region,
+        now=datetime.now(UTC),
+        run_id="bench-journal",
+        route53=None,
+        journal=journal,
+    )
+    metrics.clear_metrics()
+    if report["released_count"] != JOURNAL_RELEASES or report["error_count"]:
+        raise RuntimeError(f"released {report['released_count']} of {JOURNAL_RELEASES}")
+    calls.pop("CreateTable", None)
+    return calls
+
+
+def journal_rows(server: MotoServer) -> list[dict[str, Any]]:
+    """EIP6: AWS calls per release, journaled (intent PutItem, ReleaseAddress, outcome UpdateItem) vs not;
+    EIP7: all of a run's AWS calls per release, with the run's one Query and the describes."""
+    with_journal = journaled_release_run(server, journaled=True)
+    without = journaled_release_run(server, journaled=False)
+    per_release = (
+        sum(with_journal[op] for op in ("PutItem", "ReleaseAddress", "UpdateItem")) / JOURNAL_RELEASES
+    )
+    per_release_bare = without["ReleaseAddress"] / JOURNAL_RELEASES
+    total, total_bare = sum(with_journal.values()), sum(without.values())
+    print(
+        f"action journal: {per_release:.1f} AWS calls per release with the journal vs {per_release_bare:.1f} "
+        f"without; a run of {JOURNAL_RELEASES} releases: {total} calls vs {total_bare} "
+        f"({total / JOURNAL_RELEASES:.2f} vs {total_bare / JOURNAL_RELEASES:.2f} per release; "
+        f"{dict(with_journal)})",
+        file=sys.stderr,
+    )
+    return [
+        row(
+            "EIP6",
+            "AWS calls per address release, journaled vs not",
+            per_release,
+            per_release_bare,
+            unit="calls",
+            note="intent PutItem + ReleaseAddress + outcome UpdateItem vs ReleaseAddress alone",
+        ),
+        row(
+            "EIP7",
+            f"AWS calls per release, a run of {JOURNAL_RELEASES} releases in one region, journaled vs not",
+            total / JOURNAL_RELEASES,
+            total_bare / JOURNAL_RELEASES,
+            unit="calls",
+            note=f"one Query per run ({with_journal['Query']} here) and two writes per release",
+        ),
+    ]
+
+
 def run() -> list[dict[str, Any]]:
     os.environ.update(CREDENTIALS)
     from groundskeeper.observability import logger
@@ -380,6 +473,7 @@ def run() -> list[dict[str, Any]]:
     try:
         for delay, tag in ((0.0, "no delay"), (DELAY_S, f"{int(DELAY_S * 1000)} ms round trip")):
             rows += _variant(server, c7n_python, delay=delay, tag=tag)
+        rows += journal_rows(server)
     finally:
         os.environ.pop("AWS_ENDPOINT_URL", None)
         server.stop()
@@ -468,7 +562,22 @@ def _variant(server: MotoServer, c7n_python: Path | None, *, delay: float, tag: 
     return rows
 
 
+def run_journal_only() -> list[dict[str, Any]]:
+    """The journal's rows alone (`python -m bench.eip_janitor journal`): seconds, not the whole bench."""
+    os.environ.update(CREDENTIALS)
+    from groundskeeper.observability import logger
+
+    logger.setLevel("WARNING")
+    server = MotoServer.spawn()
+    os.environ["AWS_ENDPOINT_URL"] = server.endpoint
+    try:
+        return journal_rows(server)
+    finally:
+        os.environ.pop("AWS_ENDPOINT_URL", None)
+        server.stop()
+
+
 if __name__ == "__main__":
     from bench.table import render
 
-    print(render(run()))
+    print(render(run_journal_only() if sys.argv[1:] == ["journal"] else run()))

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from botocore.exceptions import ClientError
+
 from eip_janitor.decisions import Action, Decision, decide, format_idle_tag, guard_release, tags_of
 from eip_janitor.dns_index import DnsIndex
 from eip_janitor.release_budget import Candidate
-from eip_janitor.report import AWS_FAILURES, IdleAddress, RegionReport
+from eip_janitor.releases import Releases, before_state
+from eip_janitor.report import AWS_FAILURES, IdleAddress, RegionReport, failure_code
 from eip_janitor.run_ledger import LedgerUnavailable, Remembered, RunLedger
 from eip_janitor.settings import Settings
-from groundskeeper.errors import error_code
 from groundskeeper.observability import logger
 
 if TYPE_CHECKING:
@@ -23,6 +25,10 @@ if TYPE_CHECKING:
     from mypy_boto3_ec2.type_defs import AddressTypeDef, TagTypeDef
 
 NOT_FOUND = "InvalidAllocationID.NotFound"
+# What ReleaseAddress answers for an address that is gone: by allocation id, and by public IP.
+GONE = (NOT_FOUND, "InvalidAddress.NotFound")
+ALREADY_RELEASED = "already released"
+UNCONFIRMED = "release not confirmed: an earlier attempt of this run stopped after writing it down"
 # CreateTags/DeleteTags take many resources per call, and an EC2 filter takes a bounded list of values;
 # AWS advises modest batches for both.
 BATCH = 200
@@ -35,6 +41,8 @@ class RegionSurvey:
     region: str
     report: RegionReport
     candidates: list[Candidate]
+    # The allocation ids the region's describe listed; None when it could not be described.
+    present: set[str] | None = field(default=None)
 
 
 @dataclass(frozen=True)
@@ -91,6 +99,7 @@ def survey_region(
             else:
                 survey.candidates.append(candidate)
     report.addresses = len(addresses)
+    survey.present = {str(a.get("AllocationId")) for a in addresses}
     untag: list[TagTypeDef] = [{"Key": settings.idle_tag_key}]  # no Value: delete the key whatever its value
     tagged: list[str] = []
     for value, ids in sorted(to_mark.items()):
@@ -278,8 +287,10 @@ def release_chosen(
     report: RegionReport,
     *,
     dns: DnsIndex,
+    releases: Releases | None = None,
 ) -> None:
-    """Release (or, in a dry run, list) this region's share of the capped candidates.
+    """Release (or, in a dry run, list) this region's share of the capped candidates, each written down in
+    the run's journal (`releases`) before it is made.
 
     The sweep's view may be stale by now, and real AWS is our only other guard (moto would even release
     an associated address): so the chosen addresses are described again, together, right before their
@@ -303,6 +314,7 @@ def release_chosen(
                 settings=settings,
                 report=report,
                 dns=dns,
+                releases=releases or Releases(),
             )
 
 
@@ -333,14 +345,20 @@ def _release_one(
     settings: Settings,
     report: RegionReport,
     dns: DnsIndex,
+    releases: Releases,
 ) -> None:
     allocation_id = candidate.allocation_id
     if address is None:
-        report.skip(allocation_id, "already released")
+        report.skip(allocation_id, ALREADY_RELEASED)
         return
     fresh = decide(address, now, settings, dns)
     if fresh.action is not Action.RELEASE:
         report.skip(allocation_id, _changed_since_sweep(fresh))
+        return
+    try:
+        record, written_earlier = releases.intend(candidate.region, address, fresh)
+    except AWS_FAILURES as exc:
+        report.error(allocation_id, exc)  # not written down, so not made
         return
     try:
         if address.get("NetworkBorderGroup"):
@@ -348,14 +366,57 @@ def _release_one(
         else:
             ec2.release_address(AllocationId=allocation_id)
     except AWS_FAILURES as exc:
-        # Gone already is what a release wanted anyway; anything else is this address's error, not the run's.
-        if error_code(exc) == NOT_FOUND:
-            report.skip(allocation_id, "already released")
+        code = failure_code(exc)
+        # Gone, after botocore retried a call whose answer was lost, or after an earlier attempt of this run
+        # wrote it down: the release was ours. Gone otherwise: someone else released it, which is what a
+        # release wanted anyway. Anything else is this address's error, not the run's.
+        if code in GONE and record is not None and (_retried(exc) or written_earlier):
+            releases.done(record)
+            report.released.append(allocation_id)
+            _log_release("eip_released", candidate.region, address, fresh)
+            return
+        releases.failed(record, code)
+        if code in GONE:
+            report.skip(allocation_id, ALREADY_RELEASED)
         else:
             report.error(allocation_id, exc)
         return
+    releases.done(record)
     report.released.append(allocation_id)
     _log_release("eip_released", candidate.region, address, fresh)
+
+
+def _retried(exc: Exception) -> bool:
+    """Whether botocore sent the call more than once: an earlier try may have been carried out."""
+    if not isinstance(exc, ClientError):
+        return False
+    return int(exc.response.get("ResponseMetadata", {}).get("RetryAttempts") or 0) > 0
+
+
+def account_for_earlier(
+    releases: Releases, surveys: Mapping[str, RegionSurvey], reports: dict[str, RegionReport]
+) -> None:
+    """Report what earlier attempts of this run wrote down and this attempt did not touch, into `reports`
+    (region -> report; a region this attempt did not sweep gets one): a release done is "released earlier
+    in this run"; an intent whose address EC2 no longer lists is confirmed (and its recovery line written);
+    one whose address is still there, or whose region could not be described, is unconfirmed."""
+    for record in releases.not_attempted():
+        region = str(record.before.get("region") or "")
+        report = reports.setdefault(region, RegionReport())
+        survey = surveys.get(region)
+        if record.status == "done":
+            report.released_earlier.append(record.resource)
+        elif record.status == "failed":
+            if record.error in GONE:
+                report.skip(record.resource, ALREADY_RELEASED)
+            else:
+                report.errors.append({"allocation_id": record.resource, "code": record.error or "Failed"})
+        elif survey is not None and survey.present is not None and record.resource not in survey.present:
+            releases.done(record)
+            report.released_earlier.append(record.resource)
+            log_recovery("eip_released", {**record.before, "confirmed_by": "address gone on retry"})
+        else:
+            report.skip(record.resource, UNCONFIRMED)
 
 
 def _changed_since_sweep(decision: Decision) -> str:
@@ -369,16 +430,10 @@ def _changed_since_sweep(decision: Decision) -> str:
 
 
 def _log_release(event: str, region: str, address: Mapping[str, Any], decision: Decision) -> None:
-    # The recovery log: everything needed to ask for the address back (docs/eip-janitor.md: Recovery).
-    logger.info(
-        event,
-        extra={
-            "public_ip": address.get("PublicIp"),
-            "allocation_id": decision.allocation_id,
-            "region": region,
-            "network_border_group": address.get("NetworkBorderGroup") or region,
-            "tags": tags_of(address),
-            "idle_since": format_idle_tag(decision.idle_since) if decision.idle_since else None,
-            "time": format_idle_tag(datetime.now(UTC)),
-        },
-    )
+    log_recovery(event, before_state(region, address, decision))
+
+
+def log_recovery(event: str, before: Mapping[str, Any]) -> None:
+    """The recovery log: everything needed to ask for the address back (docs/eip-janitor.md: Recovery), in
+    the shape the journal keeps as the release's before-state."""
+    logger.info(event, extra={**before, "time": format_idle_tag(datetime.now(UTC))})

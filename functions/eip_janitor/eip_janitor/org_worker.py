@@ -4,6 +4,7 @@ account's clients, its release cap claimed under its own key, and its report as 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from eip_janitor.janitor import run_janitor
 from eip_janitor.report import AWS_FAILURES, failure_code
@@ -12,6 +13,9 @@ from eip_janitor.settings import Settings
 from groundskeeper.errors import error_message
 from groundskeeper_org.accounts import AccountAccessError, AccountSessions
 from groundskeeper_org.runs import AccountPart, error_part, ok_part
+
+if TYPE_CHECKING:
+    from groundskeeper.action_journal import ScopedJournal
 
 
 def account_run_id(run_id: str, account_id: str) -> str:
@@ -29,6 +33,7 @@ def sweep_account_eips(
     now: datetime,
     ledger: RunLedger | None,
     owner: str | None = None,
+    journal: ScopedJournal | None = None,
 ) -> AccountPart:
     """One account's janitor run; a role that cannot be assumed, or a failure that stopped the whole run
     (the region listing, the ledger), is this account's error part, never an exception for the others."""
@@ -44,6 +49,7 @@ def sweep_account_eips(
             route53=session.client("route53") if settings.dns_guard else None,
             ledger=ledger,
             account=account_id,  # the lease and the dry-run memory are per member account
+            journal=journal,  # the releases of this run in this account (runs.journal_scope)
         )
     except AccountAccessError as exc:
         return error_part(account_id, owner, exc.code, exc.message)

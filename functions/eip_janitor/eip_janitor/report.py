@@ -81,6 +81,7 @@ class IdleAddress(TypedDict):
 
 class RegionEntry(TypedDict):
     released: list[str]
+    released_earlier: list[str]  # by an earlier attempt of this run, as its journal records them
     would_release: list[str]
     marked: list[str]
     unmarked: list[str]
@@ -146,6 +147,7 @@ class EipJanitorReportData(TypedDict):
     dns_held_back: str
     idle_addresses: str
     run_note: str
+    released_earlier_count: str
 
 
 def failure_code(exc: Exception) -> str:
@@ -157,6 +159,7 @@ class RegionReport:
     """What one region's sweep and releases recorded, filled in as they go."""
 
     released: list[str] = field(default_factory=list)
+    released_earlier: list[str] = field(default_factory=list)
     would_release: list[str] = field(default_factory=list)
     marked: list[str] = field(default_factory=list)
     unmarked: list[str] = field(default_factory=list)
@@ -182,6 +185,7 @@ class RegionReport:
     def entry(self) -> RegionEntry:
         return {
             "released": list(self.released),
+            "released_earlier": list(self.released_earlier),
             "would_release": list(self.would_release),
             "marked": list(self.marked),
             "unmarked": list(self.unmarked),
@@ -206,6 +210,8 @@ class RunOutcome:
     permission_check: PermissionCheck | None = None
     dns_guard: DnsGuardEntry = field(default_factory=guard_off)
     lease: LeaseEntry = field(default_factory=lease_off)
+    # Why the run did nothing at all, when it stopped before acting (it then fails, closed).
+    stopped: str | None = None
 
     @property
     def dns_protected_count(self) -> int:
@@ -217,7 +223,12 @@ class RunOutcome:
 
     @property
     def released_count(self) -> int:
-        return sum(len(r.released) for r in self.regions.values())
+        """Every release of the run: this attempt's and those earlier attempts of the same run made."""
+        return sum(len(r.released) + len(r.released_earlier) for r in self.regions.values())
+
+    @property
+    def released_earlier_count(self) -> int:
+        return sum(len(r.released_earlier) for r in self.regions.values())
 
     @property
     def would_release_count(self) -> int:
@@ -287,6 +298,12 @@ def notification_key(run_id: str) -> str:
     return f"{_KEY_PREFIX}sha256:{digest}"
 
 
+def stopped_key(run_id: str) -> str:
+    """The key of the email that says a run did nothing and why: not the run's own key, so that a re-driven
+    run that then acts still has its report mailed, not dropped as a duplicate of this one."""
+    return notification_key(run_id) + ":stopped"
+
+
 def worth_mailing(outcome: RunOutcome) -> bool:
     """Mail when something was released, would be released, failed, or is held back by DNS (a record to
     delete or repoint). Marking alone is routine in a real run; in a dry run it is the report the operator
@@ -298,6 +315,7 @@ def worth_mailing(outcome: RunOutcome) -> bool:
         or outcome.error_count
         or outcome.dns_protected_count
         or outcome.dns_guard_failed
+        or outcome.stopped
     )
 
 
@@ -316,6 +334,7 @@ def email_data(outcome: RunOutcome) -> EipJanitorReportData:
         "dns_held_back": dns_held_back_text(outcome),
         "idle_addresses": idle_addresses_text(outcome),
         "run_note": run_note(outcome),
+        "released_earlier_count": str(outcome.released_earlier_count),
     }
 
 
@@ -352,6 +371,13 @@ def summary_text(outcome: RunOutcome) -> str:
     lines: list[str] = []
     if outcome.dry_run:
         lines.append("DRY RUN: nothing was changed.")
+    if outcome.stopped:
+        lines.append(f"This run did nothing: {outcome.stopped}. It failed, closed: no address was released.")
+    if outcome.released_earlier_count:
+        lines.append(
+            f"{outcome.released_earlier_count} released earlier in this run, by an attempt that then failed "
+            "before its report went out; they are reported here."
+        )
     if outcome.lease["status"] == "busy":
         lines.append(
             f"Another run ({outcome.lease.get('holder')}) was working on this account until "
@@ -365,13 +391,16 @@ def summary_text(outcome: RunOutcome) -> str:
     for name, region in sorted(outcome.regions.items()):
         lines.append(
             f"{name}: {region.addresses} addresses, {region.idle} idle, "
-            f"{len(region.released)} released, {len(region.would_release)} would be released, "
+            f"{len(region.released) + len(region.released_earlier)} released"
+            f"{f' ({len(region.released_earlier)} earlier in this run)' if region.released_earlier else ''}, "
+            f"{len(region.would_release)} would be released, "
             f"{len(region.marked)} marked, {len(region.unmarked)} unmarked, "
             f"{len(region.deferred)} deferred, {len(region.dns_protected)} held back by DNS, "
             f"{len(region.errors)} errors"
         )
         items = (
             [f"  released {a}" for a in region.released]
+            + [f"  released earlier in this run {a}" for a in region.released_earlier]
             + [f"  would release {a}" for a in region.would_release]
             + [f"  deferred {a}" for a in region.deferred]
             + [f"  error {e['allocation_id']}: {e['code']}" for e in region.errors]

@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from groundskeeper.action_journal import ACTION_JOURNAL_TABLE
 from groundskeeper.errors import SettingsError
 from groundskeeper.notify import Notifier
 from groundskeeper.settings import Setting, env_str
@@ -99,6 +100,8 @@ class Settings:
     notify: Notifier = field(default_factory=Notifier)
     # "" = the run's release budget is in memory only.
     run_ledger_table: str = RUN_LEDGER_TABLE.default
+    # "" = releases are made without a record: a retry cannot report an earlier attempt's releases.
+    journal_table: str = ACTION_JOURNAL_TABLE.default
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
@@ -116,6 +119,7 @@ class Settings:
             dns_guard=_dns_guard(environ),
             notify=Notifier.from_env(environ),
             run_ledger_table=RUN_LEDGER_TABLE.read(environ),
+            journal_table=ACTION_JOURNAL_TABLE.read(environ),
         )
 
 

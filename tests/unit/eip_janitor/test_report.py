@@ -48,8 +48,8 @@ def test_region_entry_has_the_documented_keys() -> None:
     region.skip("eipalloc-1", "already released")
     entry = build_report(RunOutcome(False, "r", {"us-east-1": region}), None)["regions"]["us-east-1"]
     assert list(entry) == [
-        "released", "would_release", "marked", "unmarked", "exempt", "skipped", "deferred", "errors",
-        "dns_protected", "idle_addresses", "addresses", "idle",
+        "released", "released_earlier", "would_release", "marked", "unmarked", "exempt", "skipped",
+        "deferred", "errors", "dns_protected", "idle_addresses", "addresses", "idle",
     ]  # fmt: skip
     assert entry["skipped"] == [{"allocation_id": "eipalloc-1", "reason": "already released"}]
 
@@ -99,7 +99,7 @@ def test_email_data_is_flat_strings_and_summary_is_bounded() -> None:
     assert set(data) == {
         "dry_run", "released_count", "would_release_count", "marked_count", "error_count",
         "regions", "savings_usd", "summary", "run_id", "dns_protected_count", "dns_held_back",
-        "idle_addresses", "run_note",
+        "idle_addresses", "run_note", "released_earlier_count",
     }  # fmt: skip
     assert (data["savings_usd"], data["dry_run"], data["regions"]) == ("288.00", "false", "us-east-1")
     summary = summary_text(outcome)

@@ -22,7 +22,7 @@ KNOWN_DATA = {
     "eip-janitor-report": {
         "dry_run", "released_count", "would_release_count", "marked_count", "error_count", "regions",
         "savings_usd", "summary", "run_id", "dns_protected_count", "dns_held_back", "idle_addresses",
-        "run_note",
+        "run_note", "released_earlier_count",
     },
     "example-welcome": {"name", "product", "support_email"},
     "org-sweep-report": {"job", "run_id", "accounts", "failed_accounts", "findings", "summary"},

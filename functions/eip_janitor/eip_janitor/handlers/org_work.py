@@ -10,9 +10,11 @@ from typing import TYPE_CHECKING, Any
 from eip_janitor.org_worker import sweep_account_eips
 from eip_janitor.run_ledger import RunLedger
 from eip_janitor.settings import Settings
+from groundskeeper.action_journal import ActionJournal
 from groundskeeper.aws_clients import client
 from groundskeeper.observability import logger, metrics
 from groundskeeper_org import hub as org_hub
+from groundskeeper_org.runs import journal_scope
 from groundskeeper_org.settings import OrgSettings
 
 if TYPE_CHECKING:
@@ -33,6 +35,12 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     settings, sessions = SETTINGS, SESSIONS.get(context)
     ledger = RunLedger(client("dynamodb"), settings.run_ledger_table) if settings.run_ledger_table else None
     own_region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+    # Releases are written down under the run and the account: the part counts them (one Query).
+    journal = (
+        ActionJournal(client("dynamodb"), ORG.journal_table)
+        if ORG.journal_table and not settings.dry_run
+        else None
+    )
 
     def sweep(item: WorkItem, owner: str | None) -> AccountPart:
         return sweep_account_eips(
@@ -44,6 +52,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             now=datetime.now(UTC),
             ledger=ledger,
             owner=owner,
+            journal=journal.scoped(journal_scope(item)) if journal is not None else None,
         )
 
     return org_hub.work_in_lambda(event, context, job=JOB, org=ORG, notify=settings.notify, sweep=sweep)

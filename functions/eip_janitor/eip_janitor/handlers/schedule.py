@@ -9,8 +9,10 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from eip_janitor.janitor import run_janitor
+from eip_janitor.releases import run_scope
 from eip_janitor.run_ledger import RunLedger
 from eip_janitor.settings import Settings
+from groundskeeper.action_journal import ActionJournal
 from groundskeeper.aws_clients import client
 from groundskeeper.observability import logger, metrics
 
@@ -56,14 +58,22 @@ def dry_run_asked(event: Any) -> bool:
 def lambda_handler(event: Any, context: LambdaContext) -> JanitorReport:
     settings = replace(SETTINGS, dry_run=True) if dry_run_asked(event) else SETTINGS
     ledger = RunLedger(client("dynamodb"), settings.run_ledger_table) if settings.run_ledger_table else None
+    run_id = run_id_of(event, context)
+    # Releases are written down under the run's id, so that a redelivery reports what an earlier one released.
+    journal = (
+        ActionJournal(client("dynamodb"), settings.journal_table).scoped(run_scope(run_id))
+        if settings.journal_table and not settings.dry_run
+        else None
+    )
     return run_janitor(
         settings,
         ec2_for=_ec2,
         sqs=client("sqs") if settings.notify.enabled else None,
         own_region=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1",
         now=datetime.now(UTC),
-        run_id=run_id_of(event, context),
+        run_id=run_id,
         route53=client("route53") if settings.dns_guard else None,  # global: one client reads every zone
         ledger=ledger,
         account=account_of(context),
+        journal=journal,
     )
