@@ -27,7 +27,6 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -54,7 +53,7 @@ from tests.integration.org.conftest import ALLOWED, TABLE, _create_runs_table, m
 from tests.integration.org.test_hub_handlers import org, use, work_record
 from tests.lambda_context import FakeLambdaContext
 from tests.soak import test_sender_soak as sender_soak
-from tests.soak.report import ActionTally, publish, seed, size
+from tests.soak.report import ActionTally, Tally, publish, seed, size
 
 SWEEP_EVENT = "schedule-cors-sweep.json"
 JANITOR_EVENT = "schedule-eip-janitor.json"
@@ -115,9 +114,10 @@ def as_sent(requests: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return list(seen.values())
 
 
-def account_for(
+def account_for(  # noqa: PLR0917 - one case's whole accounting
     tally: ActionTally,
     case: str,
+    kind: str,
     acted: Iterable[str],
     emails: list[dict[str, Any]],
     named: Callable[[dict[str, Any]], set[str]],
@@ -131,12 +131,15 @@ def account_for(
         found = sum(action in named(email) for email in sent)
         if found == 0:
             tally.fail("lost", f"{case}: {action} is in no email")
+            tally.note(f"lost after: {kind}")
         elif found > 1:
             tally.fail("duplicated", f"{case}: {action} is in {found} emails")
+            tally.note(f"duplicated after: {kind}")
         else:
             tally.reported += 1
         if action not in reported_by_run:
             tally.fail("unreported", f"{case}: {action} is not in the run's report")
+            tally.note(f"unreported after: {kind}")
 
 
 class Once:
@@ -165,7 +168,12 @@ class Once:
 
 # --- rewrite: the auditor's sweep with REMEDIATION=fix -------------------------------------------------
 
-REWRITE_FAULTS = ("crash after the rewrite", "journal outcome fails", "email queue fails", "next bucket fails")
+REWRITE_FAULTS = (
+    "crash after the rewrite",
+    "journal outcome fails",
+    "email queue fails",
+    "next bucket fails",
+)
 
 
 def install_rewrite_faults(fault: Once, acted: list[str]) -> None:
@@ -193,12 +201,18 @@ def install_rewrite_faults(fault: Once, acted: list[str]) -> None:
     dynamodb.meta.events.register(
         "before-call.dynamodb.UpdateItem", refuse_when("journal outcome fails", "ServiceUnavailable")
     )
-    sqs.meta.events.register("before-call.sqs.SendMessage", refuse_when("email queue fails", "ServiceUnavailable"))
+    sqs.meta.events.register(
+        "before-call.sqs.SendMessage", refuse_when("email queue fails", "ServiceUnavailable")
+    )
     for operation in ("GetBucketCors", "PutBucketCors", "DeleteBucketCors"):
-        s3.meta.events.register(f"before-call.s3.{operation}", refuse_when("next bucket fails", "InternalError"))
+        s3.meta.events.register(
+            f"before-call.s3.{operation}", refuse_when("next bucket fails", "InternalError")
+        )
 
 
-def run_with_retries(invoke: Callable[[], dict[str, Any]], new_container: Callable[[], None]) -> dict[str, Any] | None:
+def run_with_retries(
+    invoke: Callable[[], dict[str, Any]], new_container: Callable[[], None]
+) -> dict[str, Any] | None:
     """Lambda's async invocation: up to ATTEMPTS, each retry in a new container. The last success's result."""
     for attempt in range(ATTEMPTS):
         if attempt:
@@ -215,6 +229,7 @@ def auditor_case(
     n: int,
     tally: ActionTally,
     monkeypatch: pytest.MonkeyPatch,
+    *,
     fault_kind: str,
     install: Callable[[Once, list[str]], None] = install_rewrite_faults,
 ) -> None:
@@ -225,9 +240,11 @@ def auditor_case(
         names = [f"case{n}-b{i}" for i in range(rng.randint(1, 5))]
         for name in names:
             s3.create_bucket(Bucket=name)
-            s3.put_bucket_cors(Bucket=name, CORSConfiguration=rng.choice((WILDCARD_WRITE, MIXED, MIXED, GOOD)))  # type: ignore[arg-type]
+            cors: Any = rng.choice((WILDCARD_WRITE, MIXED, MIXED, GOOD))
+            s3.put_bucket_cors(Bucket=name, CORSConfiguration=cors)
         if not any(s3.get_bucket_cors(Bucket=b)["CORSRules"] != GOOD["CORSRules"] for b in names):
-            s3.put_bucket_cors(Bucket=names[0], CORSConfiguration=MIXED)  # type: ignore[arg-type]
+            mixed: Any = MIXED
+            s3.put_bucket_cors(Bucket=names[0], CORSConfiguration=mixed)
         settings = AuditSettings(
             remediation="fix",
             journal_table=JOURNAL_TABLE,
@@ -256,6 +273,7 @@ def auditor_case(
         account_for(
             tally,
             f"case {n} ({fault_kind})",
+            fault_kind,
             acted,
             drain(queue),
             lambda e: {e["data"]["bucket"]} if e["data"].get("remediated") == "true" else set(),
@@ -286,7 +304,9 @@ def install_release_faults(fault: Once, acted: list[str]) -> None:
             raise ReadTimeoutError(endpoint_url="https://ec2.us-east-1.amazonaws.com/")
 
     def refuse_release(**_: Any) -> Any:
-        return refusal("RequestLimitExceeded") if fault.kind == "next release fails" and fault.fire() else None
+        return (
+            refusal("RequestLimitExceeded") if fault.kind == "next release fails" and fault.fire() else None
+        )
 
     def refuse_recheck(**_: Any) -> Any:
         return refusal("Unavailable") if fault.kind == "re-check fails" and fault.fire() else None
@@ -312,6 +332,7 @@ def janitor_case(
     n: int,
     tally: ActionTally,
     monkeypatch: pytest.MonkeyPatch,
+    *,
     fault_kind: str,
     install: Callable[[Once, list[str]], None],
 ) -> None:
@@ -326,10 +347,10 @@ def janitor_case(
         )
         create_journal_table()
         long_ago = (datetime.now(UTC) - timedelta(days=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
-        spec = [{"ResourceType": "elastic-ip", "Tags": [{"Key": IDLE, "Value": long_ago}]}]
+        spec: Any = [{"ResourceType": "elastic-ip", "Tags": [{"Key": IDLE, "Value": long_ago}]}]
         due = rng.randint(1, 5)
         for _ in range(due):
-            ec2.allocate_address(Domain="vpc", TagSpecifications=spec)  # type: ignore[list-item]
+            ec2.allocate_address(Domain="vpc", TagSpecifications=spec)
         for _ in range(rng.randint(0, 2)):
             ec2.allocate_address(Domain="vpc")  # idle, unmarked: marked this run, not released
         settings = JanitorSettings(
@@ -346,11 +367,15 @@ def janitor_case(
         acted: list[str] = []
         install(fault, acted)
         event = load_event(JANITOR_EVENT)
-        result = run_with_retries(lambda: dict(schedule.lambda_handler(event, FakeLambdaContext())), lambda: None)
+        result = run_with_retries(
+            lambda: dict(schedule.lambda_handler(event, FakeLambdaContext())), lambda: None
+        )
         tally.tried += 1
         tally.note(fault_kind)
-        stated = {a for region in (result or {}).get("regions", {}).values() for a in region.get("released", [])}
-        account_for(tally, f"case {n} ({fault_kind})", acted, drain(queue), released_in, stated)
+        stated = {
+            a for region in (result or {}).get("regions", {}).values() for a in region.get("released", [])
+        }
+        account_for(tally, f"case {n} ({fault_kind})", fault_kind, acted, drain(queue), released_in, stated)
 
 
 # --- report send: the run's email fails once after the actions ------------------------------------------
@@ -380,7 +405,9 @@ def org_case(rng: random.Random, n: int, tally: ActionTally, monkeypatch: pytest
         _create_runs_table()
         create_journal_table()
         sqs = boto3.client("sqs", region_name="us-east-1")
-        queues = {name: sqs.create_queue(QueueName=name)["QueueUrl"] for name in ("work", "email", "work-dlq")}
+        queues = {
+            name: sqs.create_queue(QueueName=name)["QueueUrl"] for name in ("work", "email", "work-dlq")
+        }
         accounts = sorted({f"{rng.randrange(10**11, 10**12)}" for _ in range(rng.randint(1, 3))})
         for account_id in accounts:
             seed_member(account_id, (), BAD_CORS)
@@ -445,7 +472,9 @@ def org_case(rng: random.Random, n: int, tally: ActionTally, monkeypatch: pytest
             if member_client(a, "s3").get_bucket_cors(Bucket=f"bad-{a}")["CORSRules"] != BAD_CORS["CORSRules"]
         ]
         stored = {p["account_id"]: p for p in parts.parts(run_id)}
-        stated = {a for a, p in stored.items() if p.get("actions", {}).get("cors-rewrite", {}).get("done", 0) >= 1}
+        stated = {
+            a for a, p in stored.items() if p.get("actions", {}).get("cors-rewrite", {}).get("done", 0) >= 1
+        }
 
         def named(email: dict[str, Any]) -> set[str]:
             return {
@@ -454,7 +483,7 @@ def org_case(rng: random.Random, n: int, tally: ActionTally, monkeypatch: pytest
                 if "cors-rewrite 1 done" in line or "(1 fixed)" in line
             }
 
-        account_for(tally, f"run {n}", acted, drain(queues["email"]), named, stated)
+        account_for(tally, f"run {n}", "a part write fault", acted, drain(queues["email"]), named, stated)
 
 
 # --- the suites ------------------------------------------------------------------------------------------
@@ -472,8 +501,8 @@ def test_rewrite_then_a_fault(monkeypatch: pytest.MonkeyPatch) -> None:
     tally = ActionTally("rewrite (auditor sweep)")
     started = time.perf_counter()
     with quiet():
-        for n in range(size(ci=24, full=200)):
-            auditor_case(rng, n, tally, monkeypatch, rng.choice(REWRITE_FAULTS))
+        for n in range(size(ci=10, full=80)):
+            auditor_case(rng, n, tally, monkeypatch, fault_kind=rng.choice(REWRITE_FAULTS))
     finish(tally, started)
 
 
@@ -482,8 +511,15 @@ def test_release_then_a_fault(monkeypatch: pytest.MonkeyPatch) -> None:
     tally = ActionTally("release (janitor)")
     started = time.perf_counter()
     with quiet():
-        for n in range(size(ci=24, full=200)):
-            janitor_case(rng, n, tally, monkeypatch, rng.choice(RELEASE_FAULTS), install_release_faults)
+        for n in range(size(ci=8, full=60)):
+            janitor_case(
+                rng,
+                n,
+                tally,
+                monkeypatch,
+                fault_kind=rng.choice(RELEASE_FAULTS),
+                install=install_release_faults,
+            )
     finish(tally, started)
 
 
@@ -492,7 +528,7 @@ def test_part_write_then_a_fault(monkeypatch: pytest.MonkeyPatch) -> None:
     tally = ActionTally("part write (hub worker)")
     started = time.perf_counter()
     with quiet():
-        for n in range(size(ci=12, full=100)):
+        for n in range(size(ci=6, full=40)):
             org_case(rng, n, tally, monkeypatch)
     finish(tally, started)
 
@@ -502,15 +538,15 @@ def test_report_send_fails_once_after_the_actions(monkeypatch: pytest.MonkeyPatc
     tally = ActionTally("report send (auditor, janitor)")
     started = time.perf_counter()
     with quiet():
-        for n in range(size(ci=24, full=200)):
+        for n in range(size(ci=10, full=60)):
             if rng.random() < 0.5:
                 janitor_case(
                     rng,
                     n,
                     tally,
                     monkeypatch,
-                    "janitor's email fails once",
-                    lambda _fault, acted: install_send_fault(acted, rewrites=False),
+                    fault_kind="janitor's email fails once",
+                    install=lambda _fault, acted: install_send_fault(acted, rewrites=False),
                 )
             else:
                 auditor_case(
@@ -518,7 +554,150 @@ def test_report_send_fails_once_after_the_actions(monkeypatch: pytest.MonkeyPatc
                     n,
                     tally,
                     monkeypatch,
-                    "auditor's first email fails once",
-                    lambda _fault, acted: install_send_fault(acted, rewrites=True),
+                    fault_kind="auditor's first email fails once",
+                    install=lambda _fault, acted: install_send_fault(acted, rewrites=True),
                 )
     finish(tally, started)
+
+
+# --- send mark: the email sender ---------------------------------------------------------------------------
+
+P_MARK_FAULT = 0.08  # each of the five faults, drawn per send
+
+
+def install_mark_faults(rng: random.Random, sent: Counter[str], context: Any, counts: Counter[str]) -> None:
+    """A fault right after the send-started mark (it hangs for its client's worst case, the invocation
+    killed if that reaches the deadline; or SES refuses the send and the mark cannot be cleared), or right
+    after SES accepted (the invocation killed, the response lost, the record's completion failed). The
+    hooks run on the record's own pool thread, so a fault armed at the mark meets that record's send."""
+    send, dynamodb, lock, local = (
+        single_attempt_client("ses"),
+        client("dynamodb"),
+        threading.Lock(),
+        threading.local(),
+    )
+    ses_url, ddb_url = sender_soak.SES_URL, "https://dynamodb.us-east-1.amazonaws.com/"
+
+    def draw(name: str) -> bool:
+        with lock:
+            hit = rng.random() < P_MARK_FAULT
+            counts[name] += hit
+            return hit
+
+    def remember(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+        context["to"] = params["Destination"]["ToAddresses"][0]
+
+    def refuse_after_mark(**_: Any) -> Any:
+        if getattr(local, "refuse_send", False):
+            local.refuse_send = False
+            return sender_soak.short_circuit(ses_url, 400, {"Error": {"Code": "Throttling", "Message": "x"}})
+        return None
+
+    def accepted(parsed: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+        if "MessageId" not in parsed:
+            return
+        with lock:
+            sent[context["to"]] += 1
+        if draw("killed after the accept"):
+            raise sender_soak.Killed
+        if draw("response lost after the accept"):
+            raise ReadTimeoutError(endpoint_url=ses_url)
+        if draw("completion fails after the accept"):
+            local.fail_completion = True
+
+    def classify(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+        values = params.get("ExpressionAttributeValues", {})
+        context["is_mark"] = ":deadline" in values
+        context["completes"] = ":response_data" in values
+
+    def fail_completion(context: dict[str, Any], **_: Any) -> Any:
+        if context.get("completes") and getattr(local, "fail_completion", False):
+            local.fail_completion = False
+            error = {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "injected"}}
+            return sender_soak.short_circuit(ddb_url, 400, error)
+        return None
+
+    def after_mark(marks: Any) -> Callable[..., None]:
+        def hook(context: dict[str, Any], **_: Any) -> None:
+            if not context.get("is_mark"):
+                return
+            if draw("mark hangs"):
+                took = sender_soak.worst_case_seconds(marks)
+                if took * 1000 >= lambda_context.get_remaining_time_in_millis():
+                    counts["invocations killed during the mark"] += 1
+                    raise sender_soak.Killed
+                lambda_context.clock.advance(took)
+            elif draw("refused after the mark, the mark not cleared"):
+                local.refuse_send = local.fail_clear = True
+
+        return hook
+
+    def fail_clear(**_: Any) -> Any:
+        if getattr(local, "fail_clear", False):
+            local.fail_clear = False
+            return sender_soak.short_circuit(
+                ddb_url, 503, {"Error": {"Code": "ServiceUnavailable", "Message": "x"}}
+            )
+        return None
+
+    lambda_context = context
+    send.meta.events.register("before-parameter-build.ses.SendEmail", remember)
+    send.meta.events.register("before-call.ses.SendEmail", refuse_after_mark)
+    send.meta.events.register("after-call.ses.SendEmail", accepted)
+    for marks in (dynamodb, single_attempt_client("dynamodb")):
+        marks.meta.events.register("before-parameter-build.dynamodb.UpdateItem", classify)
+        marks.meta.events.register("before-call.dynamodb.UpdateItem", fail_completion)
+        marks.meta.events.register("after-call.dynamodb.UpdateItem", after_mark(marks))
+        marks.meta.events.register("before-call.dynamodb.DeleteItem", fail_clear)
+    quota = {"MaxSendRate": 100_000.0, "Max24HourSend": 1e9, "SentLast24Hours": 0.0}
+
+    def send_quota(**_: Any) -> Any:
+        return sender_soak.short_circuit(ses_url, 200, quota)
+
+    client("ses").meta.events.register("before-call.ses.GetSendQuota", send_quota)
+
+
+def test_send_mark_then_a_fault(monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = random.Random(seed())
+    tally = ActionTally("send mark (email sender)")
+    total = size(ci=60, full=400)
+    started = time.perf_counter()
+    counts: Counter[str] = Counter()
+    with fresh_account(), quiet():
+        dlq_url, queue_url, clock = sender_soak.build_world(monkeypatch)
+        outcome = sender_soak.Outcome()
+        context = sender_soak.SoakContext(clock)
+        install_mark_faults(random.Random(rng.random()), outcome.sent, context, counts)
+        valid: dict[str, str] = {}
+        queue: list[sender_soak.Message] = []
+        for index in range(total):
+            message_id = str(uuid.UUID(int=rng.getrandbits(128)))
+            to = f"user{index}@example.com"
+            extra = {"idempotency_key": f"k{index}"} if index % 2 else {}
+            queue.append(sender_soak.Message(message_id, json.dumps({**sender_soak.welcome(to), **extra})))
+            valid[message_id] = to
+        sender_soak.run_queue(queue, clock, outcome, context, queue_url)
+        dlq = Tally("dlq")  # every DLQ message must carry its reason, as in the sender's soak
+        sender_soak.drain_dlq(dlq_url, outcome, dlq)
+    tally.tried = total
+    for message_id, to in valid.items():
+        sends, codes = outcome.sent[to], outcome.dead.get(message_id, [])
+        tally.acted += sends
+        if "SendOutcomeUnknown" in codes:
+            tally.note("parked as SendOutcomeUnknown")
+        if sends == 0:
+            tally.fail("lost", f"{message_id} ({to}) never sent; DLQ codes {codes}")
+        elif sends > 1:
+            tally.fail("duplicated", f"{message_id} ({to}) sent {sends} times")
+        else:
+            tally.reported += 1
+        if sends and set(codes) - {"SendOutcomeUnknown"}:
+            tally.fail("unreported", f"{message_id} ({to}) sent, but dead-lettered as {sorted(set(codes))}")
+    for crash in outcome.crashes:
+        tally.note("invocations that raised")
+        tally.examples.append(f"crashed: {crash}")
+    for name, count in sorted(counts.items()):
+        tally.note(name, count)
+    finish(tally, started)
+    assert not outcome.crashes, tally.summary()
+    assert dlq.clean, dlq.summary()
