@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 
 PROFILES = ("ci", "full")
 COLUMNS = ("tried", "lost", "duplicated", "wrong", "crashed")
+# The action soak's columns (tests/soak/test_actions_soak.py; defined in docs/soak.md).
+ACTION_COLUMNS = ("tried", "acted", "reported", "lost", "duplicated", "unreported")
 MAX_EXAMPLES = 5
 
 
@@ -67,13 +69,67 @@ class Tally:
         return "\n".join([table([self]), *self.examples])
 
 
-def table(tallies: Iterable[Tally]) -> str:
+@dataclass
+class ActionTally:
+    """What one suite of the action soak saw: side effects made after a fault, and the emails that report
+    them. `examples` keeps the first few failures."""
+
+    suite: str
+    tried: int = 0
+    acted: int = 0
+    reported: int = 0
+    lost: int = 0
+    duplicated: int = 0
+    unreported: int = 0
+    seconds: float = 0.0
+    notes: dict[str, int] = field(default_factory=dict)
+    examples: list[str] = field(default_factory=list)
+
+    def fail(self, column: str, example: str) -> None:
+        """Count one failure in `column` (lost, duplicated or unreported) and keep its description."""
+        if column not in ACTION_COLUMNS[3:]:
+            raise ValueError(f"not a failure column: {column!r}")
+        setattr(self, column, getattr(self, column) + 1)
+        if len(self.examples) < MAX_EXAMPLES:
+            self.examples.append(f"{column}: {example}")
+
+    def note(self, name: str, count: int = 1) -> None:
+        self.notes[name] = self.notes.get(name, 0) + count
+
+    @property
+    def clean(self) -> bool:
+        return not (self.lost or self.duplicated or self.unreported)
+
+    def summary(self) -> str:
+        return "\n".join([table([self]), *self.examples])
+
+
+def table(tallies: Iterable[Tally | ActionTally]) -> str:
+    """One table per kind of tally: the soak suites' columns, then the action soak's."""
     tallies = list(tallies)
-    rows = [
-        [t.suite, *map(str, (t.tried, t.lost, t.duplicated, t.wrong, t.crashed)), f"{t.seconds:.1f}"]
-        for t in tallies
-    ]
-    header = ["suite", *COLUMNS, "seconds"]
+    plain = [t for t in tallies if isinstance(t, Tally)]
+    actions = [t for t in tallies if isinstance(t, ActionTally)]
+    parts = []
+    if plain:
+        rows = [
+            [t.suite, *map(str, (t.tried, t.lost, t.duplicated, t.wrong, t.crashed)), f"{t.seconds:.1f}"]
+            for t in plain
+        ]
+        parts.append(_render(["suite", *COLUMNS, "seconds"], rows, plain))
+    if actions:
+        rows = [
+            [
+                t.suite,
+                *map(str, (t.tried, t.acted, t.reported, t.lost, t.duplicated, t.unreported)),
+                f"{t.seconds:.1f}",
+            ]
+            for t in actions
+        ]
+        parts.append(_render(["suite", *ACTION_COLUMNS, "seconds"], rows, actions))
+    return "\n\n".join(parts)
+
+
+def _render(header: list[str], rows: list[list[str]], tallies: list[Tally] | list[ActionTally]) -> str:
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
 
     def line(cells: list[str]) -> str:
@@ -94,10 +150,10 @@ def table(tallies: Iterable[Tally]) -> str:
     return "\n".join(lines)
 
 
-PUBLISHED: list[Tally] = []
+PUBLISHED: list[Tally | ActionTally] = []
 
 
-def publish(tally: Tally) -> None:
+def publish(tally: Tally | ActionTally) -> None:
     """Keep the tally for the end-of-run table and print it now (seen with -s)."""
     PUBLISHED.append(tally)
     print(f"\n[{profile()}] {table([tally])}")
