@@ -361,6 +361,7 @@ def janitor_case(
             dns_guard=False,
             notify=Notifier(queue, ("ops@example.com",)),
             run_ledger_table=LEDGER,
+            journal_table=JOURNAL_TABLE,
         )
         monkeypatch.setattr(schedule, "SETTINGS", settings)
         fault = Once(fault_kind, rng.randint(1, due))
@@ -373,7 +374,9 @@ def janitor_case(
         tally.tried += 1
         tally.note(fault_kind)
         stated = {
-            a for region in (result or {}).get("regions", {}).values() for a in region.get("released", [])
+            a
+            for region in (result or {}).get("regions", {}).values()
+            for a in (*region.get("released", []), *region.get("released_earlier", []))
         }
         account_for(tally, f"case {n} ({fault_kind})", fault_kind, acted, drain(queue), released_in, stated)
 

@@ -18,6 +18,7 @@ from eip_janitor.releases import Releases, before_state
 from eip_janitor.report import AWS_FAILURES, IdleAddress, RegionReport, failure_code
 from eip_janitor.run_ledger import LedgerUnavailable, Remembered, RunLedger
 from eip_janitor.settings import Settings
+from groundskeeper.errors import NETWORK_ERRORS
 from groundskeeper.observability import logger
 
 if TYPE_CHECKING:
@@ -365,6 +366,15 @@ def _release_one(
             ec2.release_address(AllocationId=allocation_id, NetworkBorderGroup=address["NetworkBorderGroup"])
         else:
             ec2.release_address(AllocationId=allocation_id)
+    except NETWORK_ERRORS as exc:
+        # No answer: EC2 may have released it. Ask EC2; the intent stays open until the answer is known.
+        if _gone(ec2, allocation_id):
+            releases.done(record)
+            report.released.append(allocation_id)
+            _log_release("eip_released", candidate.region, address, fresh)
+        else:
+            report.error(allocation_id, exc)
+        return
     except AWS_FAILURES as exc:
         code = failure_code(exc)
         # Gone, after botocore retried a call whose answer was lost, or after an earlier attempt of this run
@@ -384,6 +394,18 @@ def _release_one(
     releases.done(record)
     report.released.append(allocation_id)
     _log_release("eip_released", candidate.region, address, fresh)
+
+
+def _gone(ec2: EC2Client, allocation_id: str) -> bool:
+    """Whether EC2 no longer lists the address; False when that cannot be told (the next attempt of the run
+    confirms it from the journal's open intent)."""
+    try:
+        ec2.describe_addresses(AllocationIds=[allocation_id])
+    except ClientError as exc:
+        return failure_code(exc) in GONE
+    except AWS_FAILURES:
+        return False
+    return False
 
 
 def _retried(exc: Exception) -> bool:
