@@ -20,7 +20,7 @@ WITH_ENGINE := eval "$$($(LOCAL)/docker-engine.sh env)" &&
 CODE_PATH := layers/groundskeeper:layers/org:functions/cors_auditor:functions/eip_janitor:functions/email_sender:functions/org_planner:functions/deploy_canary:cli
 
 .PHONY: help setup venv oracle iam-evaluator engine base-image base-image-soak moto-up moto-down build local-ready test test-fast test-local soak mutate \
-	lint format demo bench sync-templates cli deploy rehearse stop clean
+	lint format demo bench sync-templates cli deploy rehearse stop clean clean-build
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -121,5 +121,13 @@ stop: ## Stop the moto server and any engine that `make engine` started
 	@$(LOCAL)/moto-server.sh stop
 	@$(LOCAL)/docker-engine.sh stop
 
-clean: stop ## Stop everything and remove build output and local state
-	@rm -rf .aws-sam .local out
+# What the set-up leaves in the checkout: build output, the engine's and moto's state (and a Python that
+# the set-up installed), the venv and the node tools of the oracle and IAM tests. Symlinks are removed, never followed.
+CLEAN_BUILD := .aws-sam out
+CLEAN_ALL := $(CLEAN_BUILD) .local $(VENV) tests/oracle/node_modules tests/iam/node_modules
+
+clean-build: ## Remove build output only (.aws-sam, out); the venv, local state and node tools stay
+	@for p in $(CLEAN_BUILD); do if [[ -e $$p || -L $$p ]]; then rm -rf -- $$p && echo "clean: removed $$p"; fi; done
+
+clean: stop ## Stop everything, then remove what set-up left: build output, .local, .venv, node_modules
+	@for p in $(CLEAN_ALL); do if [[ -e $$p || -L $$p ]]; then rm -rf -- $$p && echo "clean: removed $$p"; fi; done
