@@ -1,0 +1,160 @@
+"""The local loop's scripts, run with stubs: which Python the set-up takes or installs, what their logs say."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+LOCAL = ROOT / "scripts" / "local"
+
+
+def test_no_log_line_is_cut_by_a_character_count() -> None:
+    """A message cut at N characters ends mid-word ("…no su"): a reader cannot tell what failed."""
+    cut_logs = [
+        f"{script.name}:{number}"
+        for script in sorted(LOCAL.glob("*.sh"))
+        for number, line in enumerate(script.read_text(encoding="utf-8").splitlines(), start=1)
+        if re.search(r"\blog\b", line) and re.search(r"\bcut -c", line)
+    ]
+    assert cut_logs == []
+
+
+# python.sh, on a PATH that has no python3.13: the tools it needs, a stub uv, never a download.
+STUB_UV = """#!{bash}
+echo "$*" >> "{log}"
+case "$*" in
+  --version) echo "uv 0.0.0-stub" ;;
+  "python install 3.13")
+    [[ -n ${{STUB_UV_FAIL:-}} ]] && {{ echo "error: failed to fetch CPython" >&2; exit 2; }}
+    bin=$UV_PYTHON_INSTALL_DIR/cpython-3.13.1-linux-x86_64-gnu/bin
+    mkdir -p "$bin"
+    printf '#!/bin/sh\\nexec "{python}" "$@"\\n' > "$bin/python3.13"
+    chmod +x "$bin/python3.13" ;;
+  *) exit 64 ;;
+esac
+"""
+
+
+def _executable(path: Path, text: str) -> None:
+    path.write_text(text, encoding="utf-8")
+    path.chmod(0o755)
+
+
+@pytest.fixture
+def checkout(tmp_path: Path) -> Path:
+    """A checkout with python.sh and the pinned requirements only, so installs land in tmp_path."""
+    local = tmp_path / "repo" / "scripts" / "local"
+    local.mkdir(parents=True)
+    shutil.copy(LOCAL / "python.sh", local / "python.sh")
+    shutil.copy(ROOT / "requirements-dev.txt", tmp_path / "repo" / "requirements-dev.txt")
+    return tmp_path / "repo"
+
+
+@pytest.fixture
+def tools(tmp_path: Path) -> Path:
+    """A PATH directory with the shell tools and nothing else: no python3.13, no python3, no uv, no pyenv."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for tool in ("bash", "dirname", "sed", "mkdir", "chmod", "cat"):
+        found = shutil.which(tool)
+        assert found, tool
+        (bin_dir / tool).symlink_to(found)
+    return bin_dir
+
+
+def _real_python() -> str:
+    return os.path.realpath(getattr(sys, "_base_executable", "") or sys.executable)
+
+
+def _run(checkout: Path, tools: Path, tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["bash", str(checkout / "scripts" / "local" / "python.sh")],
+        env={"PATH": str(tools), "HOME": str(tmp_path / "home"), "PYTHON313_DIRS": str(tmp_path / "none"), **env},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+
+
+def _stub_uv(tools: Path, tmp_path: Path) -> Path:
+    log = tmp_path / "uv.log"
+    _executable(
+        tools / "uv", STUB_UV.format(bash=shutil.which("bash"), log=log, python=_real_python())
+    )
+    return log
+
+
+@pytest.mark.skipif(sys.version_info[:2] != (3, 13), reason="the stub interpreter wraps this 3.13")
+def test_a_missing_python313_is_installed_with_uv_into_the_checkout(
+    checkout: Path, tools: Path, tmp_path: Path
+) -> None:
+    uv_log = _stub_uv(tools, tmp_path)
+
+    first = _run(checkout, tools, tmp_path)
+
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.strip() == _real_python()
+    assert "python install 3.13" in uv_log.read_text(encoding="utf-8").splitlines()
+    assert (checkout / ".local" / "python" / "cpython-3.13.1-linux-x86_64-gnu" / "bin" / "python3.13").exists()
+    assert "installing CPython 3.13" in first.stderr
+
+    # The second run finds the installed one and does not ask uv again.
+    uv_log.unlink()
+    second = _run(checkout, tools, tmp_path)
+    assert second.returncode == 0, second.stderr
+    assert second.stdout.strip() == _real_python()
+    assert not uv_log.exists()
+
+
+@pytest.mark.skipif(sys.version_info[:2] != (3, 13), reason="the stub interpreter wraps this 3.13")
+def test_a_working_python313_on_path_is_used_without_uv(checkout: Path, tools: Path, tmp_path: Path) -> None:
+    uv_log = _stub_uv(tools, tmp_path)
+    _executable(tools / "python3.13", f'#!/bin/sh\nexec "{_real_python()}" "$@"\n')
+
+    done = _run(checkout, tools, tmp_path)
+
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == _real_python()
+    assert not uv_log.exists()
+
+
+def test_when_uv_cannot_install_the_message_says_what_to_install(
+    checkout: Path, tools: Path, tmp_path: Path
+) -> None:
+    _stub_uv(tools, tmp_path)
+
+    done = _run(checkout, tools, tmp_path, STUB_UV_FAIL="1")
+
+    assert done.returncode == 1
+    assert done.stdout == ""
+    assert "uv python install 3.13 failed" in done.stderr
+    assert "Install python3.13 yourself (uv python install 3.13, or pyenv install 3.13)" in done.stderr
+
+
+def test_without_uv_or_python3_the_message_says_what_to_install(
+    checkout: Path, tools: Path, tmp_path: Path
+) -> None:
+    done = _run(checkout, tools, tmp_path)
+
+    assert done.returncode == 1
+    assert "no uv, and no python3 to install it with" in done.stderr
+    assert "install uv (or a python3 with its venv module, e.g. Debian's python3-venv)" in done.stderr
+    assert "apt-get install python3.13" not in done.stderr  # Debian 12 has no such package
+
+
+def test_a_python3_without_venv_gives_the_same_clear_message(checkout: Path, tools: Path, tmp_path: Path) -> None:
+    _executable(tools / "python3", "#!/bin/sh\necho 'No module named venv' >&2\nexit 1\n")
+
+    done = _run(checkout, tools, tmp_path)
+
+    assert done.returncode == 1
+    assert "could not install uv with" in done.stderr
+    assert "set PYTHON313=/path/to/python3.13" in done.stderr
