@@ -5,11 +5,17 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 
+import boto3
 import pytest
+
+from scripts.pipeline.moto_server import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 LOCAL = ROOT / "scripts" / "local"
@@ -158,3 +164,78 @@ def test_a_python3_without_venv_gives_the_same_clear_message(checkout: Path, too
     assert done.returncode == 1
     assert "could not install uv with" in done.stderr
     assert "set PYTHON313=/path/to/python3.13" in done.stderr
+
+
+# moto-server.sh: the embedded AWS listens on the loopback and on the address the containers use, no other.
+def _moto_script(action: str, **env: str) -> str:
+    done = subprocess.run(
+        [str(LOCAL / "moto-server.sh"), action],
+        env={**os.environ, "MOTO_PORT": "5399", **env},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    return done.stdout.strip()
+
+
+@pytest.mark.parametrize(
+    ("env", "binds"),
+    [
+        ({"MOTO_CONTAINER_HOST": "172.17.0.1"}, "127.0.0.1 172.17.0.1"),
+        ({"MOTO_CONTAINER_HOST": "127.0.0.1"}, "127.0.0.1"),
+        ({"MOTO_CONTAINER_HOST": "172.17.0.1", "MOTO_BIND": "0.0.0.0"}, "0.0.0.0"),
+    ],
+)
+def test_moto_listens_on_the_loopback_and_the_container_host_only(env: dict[str, str], binds: str) -> None:
+    assert _moto_script("binds", **env) == binds
+    container_host = _moto_script("url", **env).removeprefix("http://").rsplit(":", 1)[0]
+    assert container_host in binds.split() or binds == "0.0.0.0", "the containers' endpoint is one it listens on"
+
+
+def _answers(host: str, port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://{host}:{port}/moto-api/", timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+def _bindable(host: str) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind((host, 0))
+        except OSError:
+            return False
+    return True
+
+
+@pytest.mark.skipif(not _bindable("127.0.0.2"), reason="127.0.0.2 is not a loopback address here")
+def test_one_moto_process_serves_one_state_on_each_address_it_is_given(tmp_path: Path) -> None:
+    port = free_port()
+    log = tmp_path / "moto.log"
+    with log.open("w") as sink:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "scripts.pipeline.moto_server", "-H", "127.0.0.1", "-H", "127.0.0.2",
+             "-H", "192.0.2.254", "-p", str(port)],
+            cwd=ROOT,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while not (_answers("127.0.0.1", port) and _answers("127.0.0.2", port)):
+            assert time.monotonic() < deadline and server.poll() is None, log.read_text()
+            time.sleep(0.1)
+        via_loopback, via_other = (
+            boto3.client("s3", endpoint_url=f"http://{host}:{port}", region_name="us-east-1",
+                         aws_access_key_id="testing", aws_secret_access_key="testing")
+            for host in ("127.0.0.1", "127.0.0.2")
+        )  # fmt: skip
+        via_loopback.create_bucket(Bucket="one-state")
+        assert [b["Name"] for b in via_other.list_buckets()["Buckets"]] == ["one-state"]
+        assert not _answers("127.0.0.3", port)  # an address it was not given
+        assert "not listening on 192.0.2.254" in log.read_text()  # not this machine's: skipped, said so
+    finally:
+        server.terminate()
+        assert server.wait(timeout=10) == 0
