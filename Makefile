@@ -58,9 +58,12 @@ local-ready: setup build
 
 # The local SAM loop runs in its own pytest process, one test at a time: its tests share one moto server and
 # one build (pytest-xdist's loadgroup does not keep them on one worker with pytest 9).
+# Both end by saying what they left running (the moto server, the engine) and that `make stop` stops it,
+# whatever the run's outcome, which is the target's exit status.
 test: venv oracle iam-evaluator ## Run every test: unit, integration (moto), CI-sized soaks and the local SAM loop
-	@$(LOCAL_AWS) $(BIN)/pytest -n 2 tests/unit tests/integration tests/iam tests/soak
-	@$(LOCAL_AWS) $(BIN)/pytest tests/local
+	@status=0; $(LOCAL_AWS) $(BIN)/pytest -n 2 tests/unit tests/integration tests/iam tests/soak || status=$$?; \
+	if [[ $$status == 0 ]]; then $(LOCAL_AWS) $(BIN)/pytest tests/local || status=$$?; fi; \
+	$(LOCAL)/left-running.sh; exit $$status
 
 test-fast: venv oracle iam-evaluator ## Unit, integration and CI-sized soak tests only (no containers)
 	@$(LOCAL_AWS) $(BIN)/pytest -n 2 tests/unit tests/integration tests/iam tests/soak
@@ -95,7 +98,8 @@ format: venv ## Apply ruff's formatting and safe fixes
 	@ruff check --fix .
 
 demo: local-ready ## Provision a small world on moto and run every function through `sam local invoke`
-	@$(WITH_ENGINE) $(LOCAL_AWS) $(BIN)/python -m scripts.demo
+	@status=0; $(WITH_ENGINE) $(LOCAL_AWS) $(BIN)/python -m scripts.demo || status=$$?; \
+	$(LOCAL)/left-running.sh; exit $$status
 
 bench: local-ready ## Print every performance figure as a ratio measured in the same run
 	@$(WITH_ENGINE) $(LOCAL_AWS) $(BIN)/python -m bench

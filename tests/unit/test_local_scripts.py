@@ -239,3 +239,29 @@ def test_one_moto_process_serves_one_state_on_each_address_it_is_given(tmp_path:
     finally:
         server.terminate()
         assert server.wait(timeout=10) == 0
+
+
+def _left_running(tmp_path: Path, moto: str, engine: str) -> str:
+    local = tmp_path / "local"
+    local.mkdir()
+    shutil.copy(LOCAL / "left-running.sh", local / "left-running.sh")
+    _executable(local / "moto-server.sh", f"#!/bin/sh\necho '{moto}'\n")
+    _executable(local / "docker-engine.sh", f"#!/bin/sh\necho '{engine}'\n")
+    done = subprocess.run(["bash", str(local / "left-running.sh")], capture_output=True, text=True, check=True)
+    return done.stdout
+
+
+def test_what_is_left_running_is_named_with_how_to_stop_it(tmp_path: Path) -> None:
+    said = _left_running(
+        tmp_path, "moto server running (pid 7, port 5055)", "project dockerd running (pid 8, unix:///x.sock)"
+    )
+
+    assert "moto server running (pid 7, port 5055), on the loopback and the container bridge only" in said
+    assert "project dockerd running (pid 8, unix:///x.sock)" in said
+    assert "`make stop` stops them" in said
+
+
+def test_an_ambient_engine_is_not_ours_to_mention(tmp_path: Path) -> None:
+    said = _left_running(tmp_path, "no moto server on port 5055", "ambient Docker engine (default socket)")
+
+    assert said.strip() == "Nothing of the local loop is left running."

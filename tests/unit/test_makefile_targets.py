@@ -40,3 +40,12 @@ def test_clean_build_removes_build_output_only() -> None:
     assert ".aws-sam" in recipe
     for kept in (".venv", "node_modules", ".local"):
         assert kept not in recipe
+
+
+@pytest.mark.parametrize("target", ["demo", "test"])
+def test_demo_and_test_end_by_saying_what_they_left_running(target: str) -> None:
+    recipe = dry_run(target)
+
+    last_step = recipe.strip().splitlines()[-1]
+    assert "scripts/local/left-running.sh" in last_step
+    assert "exit $status" in last_step, "the run's own exit status is kept"
