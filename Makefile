@@ -20,7 +20,7 @@ WITH_ENGINE := eval "$$($(LOCAL)/docker-engine.sh env)" &&
 CODE_PATH := layers/groundskeeper:layers/org:functions/cors_auditor:functions/eip_janitor:functions/email_sender:functions/org_planner:functions/deploy_canary:cli
 
 .PHONY: help setup venv oracle iam-evaluator engine base-image base-image-soak moto-up moto-down build local-ready test test-fast test-local soak mutate \
-	lint format demo bench sync-templates cli deploy rehearse stop clean clean-build
+	lint format demo bench sync-templates cli deploy rehearse stop clean clean-build timings
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -103,6 +103,10 @@ demo: local-ready ## Provision a small world on moto and run every function thro
 
 bench: local-ready ## Print every performance figure as a ratio measured in the same run
 	@$(WITH_ENGINE) $(LOCAL_AWS) $(BIN)/python -m bench
+
+# STEPS=build,demo,demo-script,test-fast,test-local (a subset keeps the other rows' earlier figures).
+timings: venv ## Time the everyday commands and write them, with the machine and commit, into docs/performance.md
+	@$(BIN)/python -m bench.timings --steps "$(STEPS)"
 
 cli: venv ## Put the groundskeeper command in .venv/bin (docs/cli.md)
 	@scripts/install-cli.sh
