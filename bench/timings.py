@@ -53,8 +53,14 @@ STEPS = (
         f'eval "$(scripts/local/docker-engine.sh env)" && {LOCAL_AWS} .venv/bin/python -m scripts.demo',
         prepare="make local-ready",
     ),
-    Step("test-fast", "`make test`'s first step: unit, integration, IAM and soak tests (`make test-fast`)", "make test-fast"),
-    Step("test-local", "`make test`'s second step: the local SAM loop (`make test-local`)", "make test-local"),
+    Step(
+        "test-fast",
+        "`make test`'s first step: unit, integration, IAM and soak tests (`make test-fast`)",
+        "make test-fast",
+    ),
+    Step(
+        "test-local", "`make test`'s second step: the local SAM loop (`make test-local`)", "make test-local"
+    ),
 )
 
 
@@ -69,7 +75,14 @@ class Timing:
 
     def row(self) -> str:
         seconds = f"{self.seconds:.0f}" if self.ok else f"{self.seconds:.0f} (failed)"
-        cells = [self.step.name, self.step.what, seconds, f"{self.when:%Y-%m-%d %H:%M}", self.machine, self.commit]
+        cells = [
+            self.step.name,
+            self.step.what,
+            seconds,
+            f"{self.when:%Y-%m-%d %H:%M}",
+            self.machine,
+            self.commit,
+        ]
         return "| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |"
 
 
@@ -90,7 +103,9 @@ def measure(
         return Timing(step, 0.0, datetime.now(UTC), machine(), current_commit(REPO_ROOT), False)
     described, started = machine(), clock()
     status = run(step.command)
-    return Timing(step, clock() - started, datetime.now(UTC), described, current_commit(REPO_ROOT), status == 0)
+    return Timing(
+        step, clock() - started, datetime.now(UTC), described, current_commit(REPO_ROOT), status == 0
+    )
 
 
 def run_in_repo(command: str) -> int:
@@ -118,7 +133,11 @@ def render_section(rows: Mapping[str, str]) -> str:
             + ", ".join(f"`{s.name}`" for s in STEPS)
             + "): each row is one measurement, wall-clock, with its own date, machine and commit.",
             "",
-            *([HEADER, "|---|---|---|---|---|---|", *ordered] if ordered else ["No step timed yet: run `make timings`."]),
+            *(
+                [HEADER, "|---|---|---|---|---|---|", *ordered]
+                if ordered
+                else ["No step timed yet: run `make timings`."]
+            ),
             END,
         ]
     )

@@ -250,7 +250,7 @@ def serve(hosts: list[str], port: int) -> None:
     other than the first that cannot be bound (not on this machine) is skipped with a warning."""
     import signal
 
-    from moto.server import DomainDispatcherApplication, create_backend_app
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
     from werkzeug.serving import BaseWSGIServer, make_server
 
     os.environ.setdefault("MOTO_PORT", str(port))
@@ -268,7 +268,11 @@ def serve(hosts: list[str], port: int) -> None:
             print(f"moto_server: not listening on {host}:{port}: {exc}", file=sys.stderr, flush=True)
             continue
         servers.append(make_server(host, port, app, threaded=True))
-    print(f"moto_server: listening on {', '.join(f'{s.host}:{port}' for s in servers)}", file=sys.stderr, flush=True)
+    print(
+        f"moto_server: listening on {', '.join(f'{s.host}:{port}' for s in servers)}",
+        file=sys.stderr,
+        flush=True,
+    )
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
     signal.signal(signal.SIGINT, lambda *_: stopped.set())

@@ -17,11 +17,18 @@ BENCH = "<!-- bench:begin -->\nbench table\n<!-- bench:end -->\n"
 
 
 def _timing(step: timings.Step, seconds: float, ok: bool = True) -> Timing:
-    return Timing(step, seconds, datetime(2026, 12, 6, 12, 0, tzinfo=UTC), "2 cores, load 1.5 (5 min: 2.0)", "92c0c76", ok)
+    return Timing(
+        step,
+        seconds,
+        datetime(2026, 12, 6, 12, 0, tzinfo=UTC),
+        "2 cores, load 1.5 (5 min: 2.0)",
+        "92c0c76",
+        ok,
+    )
 
 
 def _rows(document: str) -> list[str]:
-    section = document.split(BEGIN)[1].split(END)[0]
+    section = document.split(BEGIN)[1].split(END, maxsplit=1)[0]
     return [line for line in section.splitlines() if line.startswith("| ") and line != timings.HEADER]
 
 

@@ -54,7 +54,10 @@ def test_a_run_is_stamped_with_its_start_time_in_utc() -> None:
 
 
 def test_a_subject_with_a_block_is_told_by_either_branch() -> None:
-    assert _template_of("[Groundskeeper] cors-sweep across 3 accounts: 0 findings, all swept") == "org-sweep-report"
+    assert (
+        _template_of("[Groundskeeper] cors-sweep across 3 accounts: 0 findings, all swept")
+        == "org-sweep-report"
+    )
     assert _template_of("[Groundskeeper] cors-sweep across 3 accounts: 0 findings, 0 accounts not swept") == (
         "org-sweep-report"
     )

@@ -1,4 +1,4 @@
-"""The local loop's scripts, run with stubs: which Python the set-up takes or installs, what their logs say."""
+"""The local loop's scripts, run with stubs: the Python the set-up takes or installs, where moto listens."""
 
 from __future__ import annotations
 
@@ -82,7 +82,12 @@ def _real_python() -> str:
 def _run(checkout: Path, tools: Path, tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         ["bash", str(checkout / "scripts" / "local" / "python.sh")],
-        env={"PATH": str(tools), "HOME": str(tmp_path / "home"), "PYTHON313_DIRS": str(tmp_path / "none"), **env},
+        env={
+            "PATH": str(tools),
+            "HOME": str(tmp_path / "home"),
+            "PYTHON313_DIRS": str(tmp_path / "none"),
+            **env,
+        },
         capture_output=True,
         text=True,
         check=False,
@@ -92,9 +97,7 @@ def _run(checkout: Path, tools: Path, tmp_path: Path, **env: str) -> subprocess.
 
 def _stub_uv(tools: Path, tmp_path: Path) -> Path:
     log = tmp_path / "uv.log"
-    _executable(
-        tools / "uv", STUB_UV.format(bash=shutil.which("bash"), log=log, python=_real_python())
-    )
+    _executable(tools / "uv", STUB_UV.format(bash=shutil.which("bash"), log=log, python=_real_python()))
     return log
 
 
@@ -109,7 +112,9 @@ def test_a_missing_python313_is_installed_with_uv_into_the_checkout(
     assert first.returncode == 0, first.stderr
     assert first.stdout.strip() == _real_python()
     assert "python install 3.13" in uv_log.read_text(encoding="utf-8").splitlines()
-    assert (checkout / ".local" / "python" / "cpython-3.13.1-linux-x86_64-gnu" / "bin" / "python3.13").exists()
+    assert (
+        checkout / ".local" / "python" / "cpython-3.13.1-linux-x86_64-gnu" / "bin" / "python3.13"
+    ).exists()
     assert "installing CPython 3.13" in first.stderr
 
     # The second run finds the installed one and does not ask uv again.
@@ -156,7 +161,9 @@ def test_without_uv_or_python3_the_message_says_what_to_install(
     assert "apt-get install python3.13" not in done.stderr  # Debian 12 has no such package
 
 
-def test_a_python3_without_venv_gives_the_same_clear_message(checkout: Path, tools: Path, tmp_path: Path) -> None:
+def test_a_python3_without_venv_gives_the_same_clear_message(
+    checkout: Path, tools: Path, tmp_path: Path
+) -> None:
     _executable(tools / "python3", "#!/bin/sh\necho 'No module named venv' >&2\nexit 1\n")
 
     done = _run(checkout, tools, tmp_path)
@@ -164,6 +171,9 @@ def test_a_python3_without_venv_gives_the_same_clear_message(checkout: Path, too
     assert done.returncode == 1
     assert "could not install uv with" in done.stderr
     assert "set PYTHON313=/path/to/python3.13" in done.stderr
+
+
+ALL = "0.0.0.0"  # noqa: S104 - the override a user may set, compared, never bound here
 
 
 # moto-server.sh: the embedded AWS listens on the loopback and on the address the containers use, no other.
@@ -184,13 +194,14 @@ def _moto_script(action: str, **env: str) -> str:
     [
         ({"MOTO_CONTAINER_HOST": "172.17.0.1"}, "127.0.0.1 172.17.0.1"),
         ({"MOTO_CONTAINER_HOST": "127.0.0.1"}, "127.0.0.1"),
-        ({"MOTO_CONTAINER_HOST": "172.17.0.1", "MOTO_BIND": "0.0.0.0"}, "0.0.0.0"),
+        # MOTO_BIND overrides (Docker Desktop); it is only data here, nothing binds to it.
+        ({"MOTO_CONTAINER_HOST": "172.17.0.1", "MOTO_BIND": ALL}, ALL),
     ],
 )
 def test_moto_listens_on_the_loopback_and_the_container_host_only(env: dict[str, str], binds: str) -> None:
     assert _moto_script("binds", **env) == binds
     container_host = _moto_script("url", **env).removeprefix("http://").rsplit(":", 1)[0]
-    assert container_host in binds.split() or binds == "0.0.0.0", "the containers' endpoint is one it listens on"
+    assert container_host in binds.split() or binds == ALL, "the containers' endpoint is one it listens on"
 
 
 def _answers(host: str, port: int) -> bool:
@@ -247,7 +258,9 @@ def _left_running(tmp_path: Path, moto: str, engine: str) -> str:
     shutil.copy(LOCAL / "left-running.sh", local / "left-running.sh")
     _executable(local / "moto-server.sh", f"#!/bin/sh\necho '{moto}'\n")
     _executable(local / "docker-engine.sh", f"#!/bin/sh\necho '{engine}'\n")
-    done = subprocess.run(["bash", str(local / "left-running.sh")], capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        ["bash", str(local / "left-running.sh")], capture_output=True, text=True, check=True
+    )
     return done.stdout
 
 

@@ -28,7 +28,14 @@ def dry_run(*targets: str) -> str:
 def test_clean_removes_everything_the_set_up_leaves_behind_and_says_so() -> None:
     recipe = dry_run("clean")
 
-    for left_behind in (".aws-sam", "out", ".local", ".venv", "tests/oracle/node_modules", "tests/iam/node_modules"):
+    for left_behind in (
+        ".aws-sam",
+        "out",
+        ".local",
+        ".venv",
+        "tests/oracle/node_modules",
+        "tests/iam/node_modules",
+    ):
         assert f" {left_behind}" in recipe, f"make clean leaves {left_behind}"
     assert "removed" in recipe
     assert "moto-server.sh stop" in recipe, "make clean stops what runs before removing its state"

@@ -27,7 +27,9 @@ def _words(email: RenderedEmail) -> str:
 @pytest.mark.parametrize("dry_run", [True, False])
 def test_the_janitor_email_says_what_this_run_changed(dry_run: bool) -> None:
     region = RegionReport(would_release=["eipalloc-1"]) if dry_run else RegionReport(released=["a", "b"])
-    email = render("eip-janitor-report", janitor_email_data(RunOutcome(dry_run, "run-1", {"us-east-1": region})))
+    email = render(
+        "eip-janitor-report", janitor_email_data(RunOutcome(dry_run, "run-1", {"us-east-1": region}))
+    )
 
     words = _words(email)
     said_nothing_changed = "nothing was changed" in words
@@ -58,7 +60,9 @@ def _parts(accounts: int, findings_each: int, failed: int) -> list[Any]:
 def test_the_hub_email_counts_in_words_that_agree_with_the_numbers(
     accounts: int, findings_each: int, failed: int, subject: str
 ) -> None:
-    email = render("org-sweep-report", org_email_data("r-1", "eip-janitor", _parts(accounts, findings_each, failed)))
+    email = render(
+        "org-sweep-report", org_email_data("r-1", "eip-janitor", _parts(accounts, findings_each, failed))
+    )
 
     assert email.subject == subject
 
