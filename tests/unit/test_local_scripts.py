@@ -278,3 +278,10 @@ def test_an_ambient_engine_is_not_ours_to_mention(tmp_path: Path) -> None:
     said = _left_running(tmp_path, "no moto server on port 5055", "ambient Docker engine (default socket)")
 
     assert said.strip() == "Nothing of the local loop is left running."
+
+
+def test_the_development_guide_says_which_noise_is_not_ours() -> None:
+    guide = (ROOT / "docs" / "development.md").read_text(encoding="utf-8")
+    section = guide.split("## Output that is not ours", 1)[1].split("\n## ", 1)[0]
+    assert "I/O operation on closed file" in section and "SAM CLI's own" in section
+    assert "PytestUnraisableExceptionWarning" in section
