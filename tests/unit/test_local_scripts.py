@@ -282,6 +282,6 @@ def test_an_ambient_engine_is_not_ours_to_mention(tmp_path: Path) -> None:
 
 def test_the_development_guide_says_which_noise_is_not_ours() -> None:
     guide = (ROOT / "docs" / "development.md").read_text(encoding="utf-8")
-    section = guide.split("## Output that is not ours", 1)[1].split("\n## ", 1)[0]
+    section = " ".join(guide.split("## Output that is not ours", 1)[1].split("\n## ", 1)[0].split())
     assert "I/O operation on closed file" in section and "SAM CLI's own" in section
     assert "PytestUnraisableExceptionWarning" in section
