@@ -20,7 +20,7 @@ WITH_ENGINE := eval "$$($(LOCAL)/docker-engine.sh env)" &&
 CODE_PATH := layers/groundskeeper:layers/org:functions/cors_auditor:functions/eip_janitor:functions/email_sender:functions/org_planner:functions/deploy_canary:cli
 
 .PHONY: help setup venv oracle iam-evaluator engine base-image base-image-soak moto-up moto-down build local-ready test test-fast test-local soak mutate \
-	lint format demo bench sync-templates cli deploy rehearse stop clean
+	lint format demo bench sync-templates cli deploy rehearse stop clean clean-build timings
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -58,9 +58,12 @@ local-ready: setup build
 
 # The local SAM loop runs in its own pytest process, one test at a time: its tests share one moto server and
 # one build (pytest-xdist's loadgroup does not keep them on one worker with pytest 9).
+# Both end by saying what they left running (the moto server, the engine) and that `make stop` stops it,
+# whatever the run's outcome, which is the target's exit status.
 test: venv oracle iam-evaluator ## Run every test: unit, integration (moto), CI-sized soaks and the local SAM loop
-	@$(LOCAL_AWS) $(BIN)/pytest -n 2 tests/unit tests/integration tests/iam tests/soak
-	@$(LOCAL_AWS) $(BIN)/pytest tests/local
+	@status=0; $(LOCAL_AWS) $(BIN)/pytest -n 2 tests/unit tests/integration tests/iam tests/soak || status=$$?; \
+	if [[ $$status == 0 ]]; then $(LOCAL_AWS) $(BIN)/pytest tests/local || status=$$?; fi; \
+	$(LOCAL)/left-running.sh; exit $$status
 
 test-fast: venv oracle iam-evaluator ## Unit, integration and CI-sized soak tests only (no containers)
 	@$(LOCAL_AWS) $(BIN)/pytest -n 2 tests/unit tests/integration tests/iam tests/soak
@@ -95,7 +98,8 @@ format: venv ## Apply ruff's formatting and safe fixes
 	@ruff check --fix .
 
 demo: local-ready ## Provision a small world on moto and run every function through `sam local invoke`
-	@$(WITH_ENGINE) $(LOCAL_AWS) $(BIN)/python -m scripts.demo
+	@status=0; $(WITH_ENGINE) $(LOCAL_AWS) $(BIN)/python -m scripts.demo || status=$$?; \
+	$(LOCAL)/left-running.sh; exit $$status
 
 # FN: a logical ID of template.yaml; EVENT: an event file (events/, or one `make email-event` wrote).
 # Checked when make reads this file, so a bad call stops before local-ready starts anything.
@@ -114,6 +118,10 @@ email-event: venv ## Write the sender's SQS event for one request: make email-ev
 
 bench: local-ready ## Print every performance figure as a ratio measured in the same run
 	@$(WITH_ENGINE) $(LOCAL_AWS) $(BIN)/python -m bench
+
+# STEPS=build,demo,demo-script,test-fast,test-local (a subset keeps the other rows' earlier figures).
+timings: venv ## Time the everyday commands and write them, with the machine and commit, into docs/performance.md
+	@$(BIN)/python -m bench.timings --steps "$(STEPS)"
 
 cli: venv ## Put the groundskeeper command in .venv/bin (docs/cli.md)
 	@scripts/install-cli.sh
@@ -136,5 +144,13 @@ stop: ## Stop the moto server and any engine that `make engine` started
 	@$(LOCAL)/moto-server.sh stop
 	@$(LOCAL)/docker-engine.sh stop
 
-clean: stop ## Stop everything and remove build output and local state
-	@rm -rf .aws-sam .local out
+# What the set-up leaves in the checkout: build output, the engine's and moto's state (and a Python that
+# the set-up installed), the venv and the node tools of the oracle and IAM tests. Symlinks are removed, never followed.
+CLEAN_BUILD := .aws-sam out
+CLEAN_ALL := $(CLEAN_BUILD) .local $(VENV) tests/oracle/node_modules tests/iam/node_modules
+
+clean-build: ## Remove build output only (.aws-sam, out); the venv, local state and node tools stay
+	@for p in $(CLEAN_BUILD); do if [[ -e $$p || -L $$p ]]; then rm -rf -- $$p && echo "clean: removed $$p"; fi; done
+
+clean: stop ## Stop everything, then remove what set-up left: build output, .local, .venv, node_modules
+	@for p in $(CLEAN_ALL); do if [[ -e $$p || -L $$p ]]; then rm -rf -- $$p && echo "clean: removed $$p"; fi; done

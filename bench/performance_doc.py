@@ -108,12 +108,13 @@ def render_section(rows: Iterable[dict[str, Any]], info: RunInfo) -> str:
     )
 
 
-def replace_section(document: str, section: str) -> str:
-    """The document with its generated section replaced; ValueError when the markers are not there once."""
-    if document.count(BEGIN) != 1 or document.count(END) != 1 or document.index(BEGIN) > document.index(END):
-        raise ValueError(f"expected one {BEGIN} followed by one {END}")
-    head, rest = document.split(BEGIN)
-    tail = rest.split(END)[1]
+def replace_section(document: str, section: str, begin: str = BEGIN, end: str = END) -> str:
+    """The document with its generated section (from `begin` to `end`) replaced; ValueError when the markers
+    are not there once."""
+    if document.count(begin) != 1 or document.count(end) != 1 or document.index(begin) > document.index(end):
+        raise ValueError(f"expected one {begin} followed by one {end}")
+    head, rest = document.split(begin)
+    tail = rest.split(end)[1]
     return head + section + tail
 
 

@@ -215,7 +215,8 @@ if [[ $PULL != 0 ]] && log "trying docker pull $IMAGE (timeout ${PULL_TIMEOUT}s)
   timeout "$PULL_TIMEOUT" docker pull -q "$IMAGE" >/dev/null 2>"$ROOT/.local/lambda-base-pull.log"; then
   log "pulled $IMAGE"
 else
-  [[ $PULL != 0 ]] && log "pull failed ($(tail -n 1 "$ROOT/.local/lambda-base-pull.log" 2>/dev/null | cut -c1-120)); building a stand-in"
+  # The pull's last line whole: a line cut at a character count ends mid-word and says nothing.
+  [[ $PULL != 0 ]] && log "pull failed: $(tail -n 1 "$ROOT/.local/lambda-base-pull.log" 2>/dev/null); building a stand-in"
   mkdir -p "$BUILD"
   build
   log "built stand-in $IMAGE"

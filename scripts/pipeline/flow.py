@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +60,8 @@ class FlowResult:
     address_states: dict[str, str] = field(default_factory=dict)
     send_requests: list[dict[str, str]] = field(default_factory=list)
     org_runs: list[OrgJobRun] = field(default_factory=list)  # one per job
+    # When the run started (UTC): the prefix of its email files, so a file tells which run delivered it.
+    started: str = field(default_factory=lambda: datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ"))
 
 
 def function_env(moto: MotoServer, world: World) -> dict[str, dict[str, str]]:
@@ -167,8 +171,16 @@ def drain_email_queue(moto: MotoServer, world: World, lam: LocalLambda, result: 
         result.send_requests = [r for r in moto.stop_recording() if r.get("Action") == "SendEmail"]
 
 
+def clear_emails(out_dir: Path) -> None:
+    """Empties the email folder at a run's start, so that it holds this run's emails only (as many as the
+    run says it delivered), never an earlier run's."""
+    shutil.rmtree(out_dir, ignore_errors=True)
+    out_dir.mkdir(parents=True)
+
+
 def collect_delivered(result: FlowResult, out_dir: Path) -> None:
     """Every email the sender asked SES to send, both parts as sent, from the recorded SendEmail requests.
+    Each file is `<run start>-<delivery order>-<template>`: one run's emails sort together.
 
     moto keeps only one body of a SendEmail (the HTML one), so its own state cannot show the text part; the
     recorder has the request itself. The template's name is not in the request: the subject tells it."""
@@ -176,8 +188,9 @@ def collect_delivered(result: FlowResult, out_dir: Path) -> None:
     for n, request in enumerate(result.send_requests, start=1):
         subject = request.get("Message.Subject.Data", "")
         template = _template_of(subject)
-        html_path = out_dir / f"{n:02d}-{template}.html"
-        text_path = out_dir / f"{n:02d}-{template}.txt"
+        stem = f"{result.started}-{n:02d}-{template}"
+        html_path = out_dir / f"{stem}.html"
+        text_path = out_dir / f"{stem}.txt"
         html_path.write_text(request.get("Message.Body.Html.Data", ""), encoding="utf-8")
         text_path.write_text(request.get("Message.Body.Text.Data", ""), encoding="utf-8")
         to = [value for key, value in sorted(request.items()) if key.startswith("Destination.ToAddresses.")]
@@ -186,9 +199,12 @@ def collect_delivered(result: FlowResult, out_dir: Path) -> None:
 
 
 def _template_of(subject: str) -> str:
-    """The bundled template whose subject line renders as `subject` ("unknown" when none does)."""
+    """The bundled template whose subject line renders as `subject` ("unknown" when none does). A block
+    (`{{#if x}}...{{/if}}`) may render as any of its branches, so it matches anything, as a variable does."""
     for folder in sorted(TEMPLATES_DIR.iterdir()):
-        pieces = re.split(r"\{\{.*?\}\}", (folder / "subject.txt").read_text(encoding="utf-8").strip())
+        source = (folder / "subject.txt").read_text(encoding="utf-8").strip()
+        source = re.sub(r"\{\{#(\w+).*?\{\{/\1\}\}", "{{block}}", source)
+        pieces = re.split(r"\{\{.*?\}\}", source)
         if re.fullmatch(".*".join(map(re.escape, pieces)), subject, re.DOTALL):
             return folder.name
     return "unknown"
@@ -209,6 +225,7 @@ def collect_address_states(moto: MotoServer, world: World, result: FlowResult) -
 
 
 def run_flow(moto: MotoServer, *, uploads_to_bad: int, out_dir: Path) -> FlowResult:
+    clear_emails(out_dir / "emails")
     moto.reset()
     world = provision(moto.client)
     result = FlowResult(world=world)

@@ -242,8 +242,60 @@ def for_local_tests(preferred_port: int | str, env: dict[str, str] | None = None
         return start_with_script(port, env)
 
 
-if __name__ == "__main__":  # `spawn()`'s server: moto's own, with DynamoDB atomic per request
-    from moto.server import main
+def serve(hosts: list[str], port: int) -> None:
+    """moto's server app on each of `hosts` (one process, one state), until SIGTERM or SIGINT.
 
+    moto_server listens on one address. The local loop needs two: the loopback for the host's clients and
+    the container bridge's gateway for the Lambda containers, and nothing else (never 0.0.0.0). An address
+    other than the first that cannot be bound (not on this machine) is skipped with a warning."""
+    import signal
+
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+    from werkzeug.serving import BaseWSGIServer, make_server
+
+    os.environ.setdefault("MOTO_PORT", str(port))
+    app = DomainDispatcherApplication(create_backend_app)
+    servers: list[BaseWSGIServer] = []
+    for n, host in enumerate(hosts):
+        # werkzeug exits the process when it cannot bind: try the address first.
+        try:
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                probe.bind((host, port))
+        except OSError as exc:
+            if n == 0:
+                raise
+            print(f"moto_server: not listening on {host}:{port}: {exc}", file=sys.stderr, flush=True)
+            continue
+        servers.append(make_server(host, port, app, threaded=True))
+    print(
+        f"moto_server: listening on {', '.join(f'{s.host}:{port}' for s in servers)}",
+        file=sys.stderr,
+        flush=True,
+    )
+    stopped = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    signal.signal(signal.SIGINT, lambda *_: stopped.set())
+    threads = [threading.Thread(target=s.serve_forever, daemon=True) for s in servers]
+    for thread in threads:
+        thread.start()
+    while not stopped.wait(0.2):
+        pass
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+def _main(argv: list[str]) -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(description="moto's server, with DynamoDB atomic per request")
+    parser.add_argument("-H", "--host", action="append", help="an address to listen on (repeatable)")
+    parser.add_argument("-p", "--port", type=int, required=True)
+    args = parser.parse_args(argv)
     with serialise_dynamodb():
-        main(sys.argv[1:])
+        serve(args.host or ["127.0.0.1"], args.port)
+
+
+if __name__ == "__main__":  # `spawn()`'s server and moto-server.sh's: moto's app, DynamoDB atomic per request
+    _main(sys.argv[1:])

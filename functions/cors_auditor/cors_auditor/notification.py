@@ -32,9 +32,11 @@ class CorsFindingData(TypedDict):
 
 
 def findings_summary(findings: Sequence[FindingRecord]) -> str:
-    # A negative index is a finding about the bucket itself (its allowlist tag), not about a CORS rule.
+    # A negative index is a finding about the bucket itself (its allowlist tag), not about a CORS rule. A
+    # reader counts rules from 1, in the order the bucket's CORS configuration lists them (the report's
+    # `rule_index` counts from 0).
     lines = (
-        f"{f['severity']} {'bucket' if f['rule_index'] < 0 else f'rule #{f["rule_index"]}'} "
+        f"{f['severity']} {'bucket' if f['rule_index'] < 0 else f'rule #{f["rule_index"] + 1}'} "
         f"{f['rule_id']}: {f['detail']}"
         for f in findings
     )

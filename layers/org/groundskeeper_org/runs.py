@@ -81,6 +81,19 @@ class OrgReportData(TypedDict):
     failed_accounts: str
     findings: str
     summary: str
+    # The subject's counts in words, singular or plural as the numbers need ("across 1 account: 1 finding,
+    # all swept"). The template falls back to the bare numbers when a message from before it lacks this.
+    headline: str
+
+
+def counted(number: int, noun: str, plural: str | None = None) -> str:
+    """`1 account`, `2 accounts`: a count with its noun in the number it needs."""
+    return f"{number} {noun if number == 1 else plural or noun + 's'}"
+
+
+def headline(accounts: int, findings: int, failed: int) -> str:
+    swept = "all swept" if failed == 0 else f"{counted(failed, 'account')} not swept"
+    return f"across {counted(accounts, 'account')}: {counted(findings, 'finding')}, {swept}"
 
 
 def work_items(run_id: str, job: str, account_ids: Iterable[str]) -> list[WorkItem]:
@@ -322,13 +335,16 @@ def email_data(run_id: str, job: str, parts: Sequence[AccountPart]) -> OrgReport
     ]
     if len(ordered) > _SUMMARY_LINES:
         lines.append(f"... and {len(ordered) - _SUMMARY_LINES} more accounts (the run's report has them all)")
+    failed = sum(p["status"] == "error" for p in parts)
+    findings = sum(p["findings"] for p in parts)
     return {
         "job": job,
         "run_id": run_id,
         "accounts": str(len(parts)),
-        "failed_accounts": str(sum(p["status"] == "error" for p in parts)),
-        "findings": str(sum(p["findings"] for p in parts)),
+        "failed_accounts": str(failed),
+        "findings": str(findings),
         "summary": "\n".join(lines),
+        "headline": headline(len(parts), findings, failed),
     }
 
 

@@ -242,7 +242,7 @@ def test_a_notification_is_queued_once_per_distinct_finding_set(
         "2",
         "false",
     )
-    assert data["findings_summary"].splitlines()[0].startswith("HIGH rule #0 wildcard-origin-write: ")
+    assert data["findings_summary"].splitlines()[0].startswith("HIGH rule #1 wildcard-origin-write: ")
     key = first["idempotency_key"]
 
     # A different problem on the same bucket is a new notification...

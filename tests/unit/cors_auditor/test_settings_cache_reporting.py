@@ -111,8 +111,8 @@ def test_who_gets_notified() -> None:
 
 def test_findings_summary_is_one_line_per_finding() -> None:
     assert findings_summary(FINDINGS).splitlines() == [
-        "HIGH rule #0 wildcard-origin-write: origin '*' may PUT",
-        "LOW rule #1 long-max-age: MaxAgeSeconds 90000 is above 86400",
+        "HIGH rule #1 wildcard-origin-write: origin '*' may PUT",
+        "LOW rule #2 long-max-age: MaxAgeSeconds 90000 is above 86400",
     ]
 
 
