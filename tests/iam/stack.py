@@ -176,17 +176,20 @@ class Stack:
             }
             if kind in arns:
                 return arns[kind]
-            function = f"{head}:lambda:{self.region}:{self.account}:function:{physical}"
-            if kind == "AWS::Lambda::Version":  # its FunctionName is the function's: a published version
-                return f"{function}:1"
-            if kind == "AWS::Lambda::Alias":
-                props = self.template["Resources"][logical_id]["Properties"]
-                return f"{function}:{self.resolve(props['Name'])}"
+            if kind in ("AWS::Lambda::Version", "AWS::Lambda::Alias"):
+                return self._qualified_function_arn(logical_id, kind, physical)
         if attribute == "QueueName" and kind == "AWS::SQS::Queue":
             return physical
         if attribute == "QueueUrl" and kind == "AWS::SQS::Queue":
             return str(self.ref(logical_id))
         return f"{physical}.{attribute}"
+
+    def _qualified_function_arn(self, logical_id: str, kind: str, function_name: str) -> str:
+        """A version's or an alias's ARN: its FunctionName is the function's; a version is published as 1."""
+        function = f"arn:{self.partition}:lambda:{self.region}:{self.account}:function:{function_name}"
+        if kind == "AWS::Lambda::Version":
+            return f"{function}:1"
+        return f"{function}:{self.resolve(self.template['Resources'][logical_id]['Properties']['Name'])}"
 
     def role_path(self, logical_id: str) -> str:
         """A role's IAM Path ("/" unless the template gives one): part of its ARN, and of aws:PrincipalArn."""
