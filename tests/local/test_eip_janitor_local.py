@@ -40,8 +40,21 @@ def test_scheduled_run_marks_releases_and_queues_the_report(
     ec2 = moto_server.client("ec2")
     sqs = moto_server.client("sqs")
     queue_url = sqs.create_queue(QueueName="groundskeeper-local-emails")["QueueUrl"]
-    # The run ledger (each run's release budget) lives in the idempotency table, as deployed.
+    # The run ledger (each run's release budget) lives in the idempotency table, as deployed, and each
+    # release is written down in the action journal before it is made.
     _run_ledger(moto_server, "groundskeeper-local-run-ledger")
+    moto_server.client("dynamodb").create_table(
+        TableName="groundskeeper-local-janitor-journal",
+        KeySchema=[
+            {"AttributeName": "scope", "KeyType": "HASH"},
+            {"AttributeName": "action", "KeyType": "RANGE"},
+        ],
+        AttributeDefinitions=[
+            {"AttributeName": "scope", "AttributeType": "S"},
+            {"AttributeName": "action", "AttributeType": "S"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
     ten_days_ago = (datetime.now(UTC) - timedelta(days=10)).strftime("%Y-%m-%dT%H:%M:%SZ")
     old = _allocate(ec2, {IDLE: ten_days_ago, "Name": "old-bastion"})
     fresh = _allocate(ec2, {})
@@ -56,6 +69,7 @@ def test_scheduled_run_marks_releases_and_queues_the_report(
             "NOTIFY_QUEUE_URL": queue_url,
             "NOTIFY_EMAIL": "ops@example.com",
             "RUN_LEDGER_TABLE": "groundskeeper-local-run-ledger",
+            "ACTION_JOURNAL_TABLE": "groundskeeper-local-janitor-journal",
         },
     )
 
