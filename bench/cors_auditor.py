@@ -18,6 +18,7 @@ from typing import Any
 
 from bench.harness import REPO_ROOT as ROOT
 from bench.harness import RTT, environment, instrument, row
+from groundskeeper.action_journal import KEY_SCHEMA
 from scripts.pipeline.moto_server import MotoServer
 from tests.lambda_context import FakeLambdaContext
 
@@ -257,14 +258,7 @@ def measure_journal(server: MotoServer) -> list[dict[str, Any]]:
     bucket audited with nothing to do."""
     server.client("dynamodb").create_table(
         TableName=JOURNAL_TABLE,
-        KeySchema=[
-            {"AttributeName": "scope", "KeyType": "HASH"},
-            {"AttributeName": "action", "KeyType": "RANGE"},
-        ],
-        AttributeDefinitions=[
-            {"AttributeName": "scope", "AttributeType": "S"},
-            {"AttributeName": "action", "AttributeType": "S"},
-        ],
+        **KEY_SCHEMA,
         BillingMode="PAY_PER_REQUEST",
     )
     s3 = server.client("s3")

@@ -376,7 +376,7 @@ def journaled_release_run(server: MotoServer, *, journaled: bool) -> Counter[str
     from eip_janitor.releases import run_scope
     from eip_janitor.settings import Settings
     from groundskeeper import aws_clients
-    from groundskeeper.action_journal import ActionJournal
+    from groundskeeper.action_journal import KEY_SCHEMA, ActionJournal
     from groundskeeper.observability import metrics
 
     region = REGIONS[0]
@@ -393,14 +393,7 @@ def journaled_release_run(server: MotoServer, *, journaled: bool) -> Counter[str
         dynamodb = aws_clients.client("dynamodb")
         dynamodb.create_table(
             TableName=JOURNAL_TABLE,
-            KeySchema=[
-                {"AttributeName": "scope", "KeyType": "HASH"},
-                {"AttributeName": "action", "KeyType": "RANGE"},
-            ],
-            AttributeDefinitions=[
-                {"AttributeName": "scope", "AttributeType": "S"},
-                {"AttributeName": "action", "AttributeType": "S"},
-            ],
+            **KEY_SCHEMA,
             BillingMode="PAY_PER_REQUEST",
         )
         instrument(dynamodb, calls, 0.0)

@@ -135,16 +135,11 @@ def _idempotency_table(clients: Any, world: World) -> None:
 
 def _action_journal_table(clients: Any, world: World) -> None:
     """Every action is written down here before it is made (groundskeeper.action_journal), as deployed."""
+    from groundskeeper.action_journal import KEY_SCHEMA  # the layer is on the path once the demo runs
+
     clients("dynamodb", HOME_REGION).create_table(
         TableName=world.action_journal_table,
-        AttributeDefinitions=[
-            {"AttributeName": "scope", "AttributeType": "S"},
-            {"AttributeName": "action", "AttributeType": "S"},
-        ],
-        KeySchema=[
-            {"AttributeName": "scope", "KeyType": "HASH"},
-            {"AttributeName": "action", "KeyType": "RANGE"},
-        ],
+        **KEY_SCHEMA,
         BillingMode="PAY_PER_REQUEST",
     )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from groundskeeper.action_journal import KEY_SCHEMA
 from tests.local.conftest import LOCAL_LOOP
 
 pytestmark = LOCAL_LOOP
@@ -37,14 +38,7 @@ def test_remediation_rewrites_the_bucket_in_moto(moto_server: Any, sam_invoke: A
     # A rewrite is written down in the action journal before it is made, as deployed.
     moto_server.client("dynamodb").create_table(
         TableName="groundskeeper-local-action-journal",
-        AttributeDefinitions=[
-            {"AttributeName": "scope", "AttributeType": "S"},
-            {"AttributeName": "action", "AttributeType": "S"},
-        ],
-        KeySchema=[
-            {"AttributeName": "scope", "KeyType": "HASH"},
-            {"AttributeName": "action", "KeyType": "RANGE"},
-        ],
+        **KEY_SCHEMA,
         BillingMode="PAY_PER_REQUEST",
     )
     result = sam_invoke(

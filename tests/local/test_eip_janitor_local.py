@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from groundskeeper.action_journal import KEY_SCHEMA
 from tests.local.conftest import LOCAL_LOOP, MotoServer
 
 pytestmark = LOCAL_LOOP
@@ -45,14 +46,7 @@ def test_scheduled_run_marks_releases_and_queues_the_report(
     _run_ledger(moto_server, "groundskeeper-local-run-ledger")
     moto_server.client("dynamodb").create_table(
         TableName="groundskeeper-local-janitor-journal",
-        KeySchema=[
-            {"AttributeName": "scope", "KeyType": "HASH"},
-            {"AttributeName": "action", "KeyType": "RANGE"},
-        ],
-        AttributeDefinitions=[
-            {"AttributeName": "scope", "AttributeType": "S"},
-            {"AttributeName": "action", "AttributeType": "S"},
-        ],
+        **KEY_SCHEMA,
         BillingMode="PAY_PER_REQUEST",
     )
     ten_days_ago = (datetime.now(UTC) - timedelta(days=10)).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -40,6 +40,18 @@ CORS_REWRITE = "cors-rewrite"
 ADDRESS_RELEASE = "address-release"
 # Long enough for a run's retries and redeliveries, and for an operator to restore from the record.
 KEEP_FOR = timedelta(days=14)
+# The table's keys, as template.yaml's ActionJournalTable declares them: for whoever makes the table outside
+# the stack (the local loop, the demo's world, tests and benches), so the schema is written once in code.
+KEY_SCHEMA: dict[str, Any] = {
+    "KeySchema": [
+        {"AttributeName": "scope", "KeyType": "HASH"},
+        {"AttributeName": "action", "KeyType": "RANGE"},
+    ],
+    "AttributeDefinitions": [
+        {"AttributeName": "scope", "AttributeType": "S"},
+        {"AttributeName": "action", "AttributeType": "S"},
+    ],
+}
 # DynamoDB's partition key may be 2,048 bytes; a longer scope is hashed, keeping its readable job prefix.
 _MAX_SCOPE_CHARS = 1024
 _MAX_RESOURCE_CHARS = 512

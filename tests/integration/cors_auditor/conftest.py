@@ -16,6 +16,7 @@ from cors_auditor import warm_state
 from cors_auditor.handlers import uploads
 from cors_auditor.settings import Settings
 from cors_auditor.verdict_cache import SeenKeys, VerdictCache
+from groundskeeper.action_journal import KEY_SCHEMA
 from groundskeeper.aws_clients import client
 from tests.conftest import load_event
 
@@ -149,14 +150,7 @@ def create_journal_table() -> None:
     """The ActionJournalTable's key schema, in moto."""
     client("dynamodb").create_table(
         TableName=JOURNAL_TABLE,
-        KeySchema=[
-            {"AttributeName": "scope", "KeyType": "HASH"},
-            {"AttributeName": "action", "KeyType": "RANGE"},
-        ],
-        AttributeDefinitions=[
-            {"AttributeName": "scope", "AttributeType": "S"},
-            {"AttributeName": "action", "AttributeType": "S"},
-        ],
+        **KEY_SCHEMA,
         BillingMode="PAY_PER_REQUEST",
     )
 
