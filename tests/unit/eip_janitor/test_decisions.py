@@ -257,3 +257,44 @@ def test_a_due_address_held_by_the_dns_guard_keeps_its_id_and_age(
     )
     if reason is not None:
         assert decision.reason == reason
+
+
+# --- an untagged idle address that a run remembers seeing idle (a dry run's memory) ------------------------
+
+
+def test_an_untagged_address_nobody_remembers_is_marked_now() -> None:
+    decision = decide(address(), NOW, DEFAULT, remembered=None)
+    assert (decision.action, decision.reason, decision.idle_since) == (Action.MARK, "idle", None)
+
+
+def test_a_remembered_time_in_the_future_is_not_trusted() -> None:
+    decision = decide(address(), NOW, DEFAULT, remembered=NOW + timedelta(seconds=1))
+    assert (decision.action, decision.reason, decision.idle_since) == (Action.MARK, "idle", None)
+
+
+@pytest.mark.parametrize(
+    ("hours", "action"), [(167.99, Action.MARK), (168, Action.RELEASE), (24 * 10, Action.RELEASE)]
+)
+def test_a_remembered_address_is_released_once_past_the_grace_period(hours: float, action: Action) -> None:
+    since = NOW - timedelta(hours=hours)
+    decision = decide(address(), NOW, DEFAULT, remembered=since)
+    assert decision.action is action
+    assert decision.idle_since == since
+    assert decision.reason == f"idle since {format_idle_tag(since)} (remembered)"
+
+
+def test_a_remembered_time_now_marks_with_that_time() -> None:
+    decision = decide(address(), NOW, DEFAULT, remembered=NOW)
+    assert (decision.action, decision.idle_since) == (Action.MARK, NOW)
+
+
+def test_the_idle_tag_wins_over_a_remembered_time() -> None:
+    tagged = address(tags=idle_for(1))
+    decision = decide(tagged, NOW, DEFAULT, remembered=NOW - timedelta(days=30))
+    assert decision.action is Action.WAIT
+
+
+def test_with_no_grace_period_a_remembered_address_is_released_as_any_idle_one() -> None:
+    settings = Settings(grace_period_hours=0)
+    decision = decide(address(), NOW, settings, remembered=NOW - timedelta(hours=1))
+    assert (decision.action, decision.reason) == (Action.RELEASE, "idle, no grace period")
