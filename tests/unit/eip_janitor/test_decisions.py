@@ -277,8 +277,10 @@ def test_a_remembered_time_in_the_future_is_not_trusted() -> None:
 )
 def test_a_remembered_address_is_released_once_past_the_grace_period(hours: float, action: Action) -> None:
     since = NOW - timedelta(hours=hours)
-    decision = decide(address(), NOW, DEFAULT, remembered=since)
+    untagged = address()
+    decision = decide(untagged, NOW, DEFAULT, remembered=since)
     assert decision.action is action
+    assert decision.allocation_id == untagged["AllocationId"]
     assert decision.idle_since == since
     assert decision.reason == f"idle since {format_idle_tag(since)} (remembered)"
 
