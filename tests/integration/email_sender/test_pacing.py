@@ -68,7 +68,9 @@ def test_without_the_quota_the_sender_paces_at_the_fallback_and_delivers(world: 
 
 
 def test_a_record_whose_turn_is_past_the_deadline_is_retried_unsent(world: SenderWorld) -> None:
-    world.max_send_rate = 0.5  # one email every 2.1 s
+    # One email every 10.5 s: the second's turn is ~10 s away, however slowly a loaded machine sends the
+    # first, and only 1 s is left above the margin, so it can never wait for its turn.
+    world.max_send_rate = 0.1
     world.configure(send_concurrency=1)
     world.lambda_context.remaining_ms = DEADLINE_MARGIN_MS + 1_000  # 1 s to spare above the margin
 
