@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
+from scripts.pipeline.flow import publish_templates
 from scripts.pipeline.moto_server import MotoServer
 from scripts.pipeline.world import OWNERS, SENDER
 from scripts.settings_table import environments, load_templates
@@ -67,20 +67,7 @@ def _table(name: str, *keys: str) -> Callable[[MotoServer], str]:
 def _sender(moto: MotoServer) -> str:
     """A verified identity, and the bundled templates published, as `make sync-templates` does on deploy."""
     moto.client("ses", REGION).verify_email_identity(EmailAddress=SENDER)
-    env = {
-        **os.environ,
-        "AWS_ENDPOINT_URL": moto.endpoint,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-        "PYTHONPATH": f"{REPO_ROOT / 'layers/groundskeeper'}:{REPO_ROOT / 'functions/email_sender'}",
-    }
-    subprocess.run(
-        [sys.executable, "-m", "email_sender.template_sync", "ensure"],
-        env=env,
-        check=True,
-        capture_output=True,
-    )
+    publish_templates(moto)
     return SENDER
 
 
