@@ -1,5 +1,6 @@
 """SES templates: the bundled ones shipped with the function, publishing them, a per-container cache of
-compiled templates, and rendering a request's email from one (subject and text as is, HTML escaped)."""
+compiled templates, and rendering a request's email from one (subject and text as is, HTML escaped, and its
+producers' fragments sanitized)."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from email_sender.handlebars import (
     compile_template,
 )
 from email_sender.handlebars import Template as CompiledPart
+from email_sender.html_fragments import Fragments
 from groundskeeper.errors import PermanentError, error_code
 
 if TYPE_CHECKING:
@@ -64,7 +66,8 @@ class CheckedTemplate:
     syntax_error: str | None = None
 
     def render(self, data: dict[str, Any]) -> RenderedEmail:
-        """The email SES would send for `data`, with every value escaped in the HTML part.
+        """The email for `data`: every {{x}} escaped in the HTML part, and each
+        {{{x}}} or {{& x}} there sanitized where it stands in element content, escaped anywhere else.
 
         Raises PermanentError where SES would accept the send and then drop the email silently:
         InvalidTemplate (the template does not compile, or fails to render whatever the data), or
@@ -73,16 +76,17 @@ class CheckedTemplate:
         name = self.template.name
         if self.syntax_error:
             raise PermanentError(INVALID_TEMPLATE, f"{name}: {self.syntax_error}")
+        fragments = Fragments()
         rendered = []
         for compiled, (part, escaping) in zip(self.parts, PARTS, strict=True):
             try:
-                rendered.append(compiled.render(data, escaping))
+                rendered.append(compiled.render(data, escaping, fragments))
             except MissingVariableError as exc:
                 reason = f"template {name}, {part} part: {exc}"
                 raise PermanentError(MISSING_RENDERING_ATTRIBUTE, reason) from None
             except TemplateRenderError as exc:
                 raise PermanentError(INVALID_TEMPLATE, f"template {name}, {part} part: {exc}") from None
-        return RenderedEmail(*rendered)
+        return RenderedEmail(rendered[0], rendered[1], fragments.place(rendered[2]))
 
 
 def check_template(template: Template) -> CheckedTemplate:
@@ -99,8 +103,9 @@ def check_template(template: Template) -> CheckedTemplate:
 def template_problems(template: Template) -> list[str]:
     """Why `template` must not be published as a bundled template (empty when it may be).
 
-    Besides syntax, the rule for template authors: the HTML part never asks for raw data ({{{x}}} or
-    {{& x}}). The sender escapes it anyway; a bundled template that asks for it is a mistake to catch.
+    Besides syntax, the rule for our own templates: the HTML part never asks for raw data ({{{x}}} or
+    {{& x}}). Their producers (the auditor, the janitor) send plain text, so a triple-stash there is a
+    mistake to catch; an application's template may use one for its producer's markup, which is sanitized.
     """
     checked = check_template(template)
     problems = [f"syntax: {checked.syntax_error}"] if checked.syntax_error else []
