@@ -1,9 +1,10 @@
 """SES templates: the bundled ones shipped with the function, publishing them, a per-container cache of
-compiled templates, and rendering a request's email from one (subject and text as is, HTML escaped, and its
-producers' fragments sanitized)."""
+compiled templates, and rendering a request's email from one (subject folded to one line, text as is, HTML
+escaped, and its producers' fragments sanitized)."""
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -29,6 +30,7 @@ from email_sender.handlebars import (
 from email_sender.handlebars import Template as CompiledPart
 from email_sender.html_fragments import Fragments
 from groundskeeper.errors import PermanentError, error_code
+from groundskeeper.observability import logger
 
 if TYPE_CHECKING:
     from mypy_boto3_ses import SESClient
@@ -56,6 +58,23 @@ class RenderedEmail:
 # The parts, named as in this module's Template, and how each treats data: as plain text, or escaped as HTML.
 PARTS = (("subject", Escaping.NONE), ("text", Escaping.NONE), ("html", Escaping.HTML))
 
+# A rendered subject is one header line. Line breaks and tabs (with the spaces around them) fold to one
+# space: data such as "Ada\r\nBcc: x@example.com" cannot start a header of its own. Other C0 and C1 controls,
+# DEL and the bidirectional embeddings, overrides and isolates (which make a subject read backwards, as
+# in "invoice\u202egnp.exe") are dropped. Marks such as U+200F, which right-to-left text needs, stay.
+_SUBJECT_BREAKS = "\t\n\v\f\r\x85\u2028\u2029"
+_SUBJECT_FOLD = re.compile(f"[ {_SUBJECT_BREAKS}]*[{_SUBJECT_BREAKS}][ {_SUBJECT_BREAKS}]*")
+_SUBJECT_DROP = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def one_line_subject(subject: str) -> tuple[str, list[str]]:
+    """`subject` as one safe header line, and the code points folded or dropped ("U+000A", ...), sorted."""
+    if subject.isprintable():  # the usual subject: nothing to fold or drop (a space is printable)
+        return subject, []
+    removed = {char for char in subject if char in _SUBJECT_BREAKS or _SUBJECT_DROP.match(char)}
+    line = _SUBJECT_FOLD.sub(" ", _SUBJECT_DROP.sub("", subject))
+    return line, sorted(f"U+{ord(char):04X}" for char in removed)
+
 
 @dataclass(frozen=True)
 class CheckedTemplate:
@@ -66,7 +85,7 @@ class CheckedTemplate:
     syntax_error: str | None = None
 
     def render(self, data: dict[str, Any]) -> RenderedEmail:
-        """The email for `data`: every {{x}} escaped in the HTML part, and each
+        """The email for `data`: its subject one line, every {{x}} escaped in the HTML part, and each
         {{{x}}} or {{& x}} there sanitized where it stands in element content, escaped anywhere else.
 
         Raises PermanentError where SES would accept the send and then drop the email silently:
@@ -86,7 +105,11 @@ class CheckedTemplate:
                 raise PermanentError(MISSING_RENDERING_ATTRIBUTE, reason) from None
             except TemplateRenderError as exc:
                 raise PermanentError(INVALID_TEMPLATE, f"template {name}, {part} part: {exc}") from None
-        return RenderedEmail(rendered[0], rendered[1], fragments.place(rendered[2]))
+        subject, removed = one_line_subject(rendered[0])
+        if removed:
+            # The code points only: the subject itself may hold personal data.
+            logger.warning("subject folded to one line", extra={"template": name, "removed": removed})
+        return RenderedEmail(subject, rendered[1], fragments.place(rendered[2]))
 
 
 def check_template(template: Template) -> CheckedTemplate:

@@ -1,11 +1,16 @@
 """What the sender puts in SendEmail for an application's template: a producer's HTML fragment passed
-through {{{x}}} arrives as sanitized markup in the Html body. Each part is read from the SendEmail call
-itself (moto keeps only the HTML body)."""
+through {{{x}}} arrives as sanitized markup in the Html body, and a subject is one header line whatever the
+data holds. Each part is read from the SendEmail call itself (moto keeps only the HTML body)."""
 
 from __future__ import annotations
 
+import io
+import json
 from typing import Any
 
+import pytest
+
+from groundskeeper.observability import logger
 from tests.integration.email_sender.conftest import SenderWorld
 
 # A round-robin scheduler's email: its producer builds the pairing rows itself, with player names in them.
@@ -75,3 +80,31 @@ def test_a_fragment_in_an_attribute_or_a_style_element_stays_escaped(world: Send
         '<a href="&quot; onmouseover&#x3D;&quot;alert(1)" '
         "title='&quot; onmouseover&#x3D;&quot;alert(1)'>x</a>"
     )
+
+
+@pytest.mark.parametrize(
+    ("name", "subject"),
+    [
+        ("Ada\r\nBcc: evil@example.com", "Welcome, Ada Bcc: evil@example.com"),
+        ("Ada\nBcc: evil@example.com", "Welcome, Ada Bcc: evil@example.com"),
+        ("Ada\x00\x1b[2J", "Welcome, Ada[2J"),
+        ("Ada \u202egnp.exe", "Welcome, Ada gnp.exe"),
+        ("\u2066Ada\u2069\t", "Welcome, Ada "),
+    ],
+)
+def test_a_subject_from_data_is_one_line_without_controls(
+    world: SenderWorld, capsys: pytest.CaptureFixture[str], name: str, subject: str
+) -> None:
+    log = io.StringIO()
+    previous = logger.registered_handler.setStream(log)  # type: ignore[attr-defined]
+    try:
+        sent = send(
+            world, {"SubjectPart": "Welcome, {{name}}", "TextPart": "Hello {{{name}}}"}, {"name": name}
+        )
+    finally:
+        logger.registered_handler.setStream(previous)  # type: ignore[attr-defined]
+    assert sent.subject == subject
+    assert sent.text == f"Hello {name}"  # the body keeps what the data holds
+    [folded] = [json.loads(line) for line in log.getvalue().splitlines() if "subject folded" in line]
+    assert folded["template"] == "app" and folded["removed"]
+    assert name not in log.getvalue()  # the code points, never the value
