@@ -1,8 +1,10 @@
 // The reference for the email sender's renderer: Handlebars.js 4 renders each case read from stdin.
-// Input: a JSON array of {template, data, mode}. Both modes compile with {strict: true}, and both send every
-// mustache, {{{x}}} and {{& x}} included, through Handlebars' escapeExpression:
-// - "html": the real escapeExpression, as our HTML parts escape everything;
-// - "text": escapeExpression swapped for plain string conversion (what noEscape appends), for subject and text.
+// Input: a JSON array of {template, data, mode}. Every mode compiles with {strict: true}; "html" and "text"
+// send every mustache, {{{x}}} and {{& x}} included, through Handlebars' escapeExpression:
+// - "html": the real escapeExpression, as our renderer's HTML parts escape everything by default;
+// - "text": escapeExpression swapped for plain string conversion (what noEscape appends), for subject and text;
+// - "html-raw": Handlebars as it is, {{{x}}} and {{& x}} unescaped: what the sender's HTML part gives when
+//   sanitizing leaves every fragment as it was.
 // Why not {noEscape: true} itself: its generated code joins adjacent values with JavaScript's `+`, so
 // `{{a}}{{b}}` with 1 and 2 renders "3". That is an artefact of the code generator, not of the template
 // language; SES documents nothing like it, and our renderer concatenates strings ("12").
@@ -31,10 +33,10 @@ function escapeEverything(node) {
 }
 
 function render(testCase) {
-  if (testCase.mode !== "text" && testCase.mode !== "html") throw new Error(`unknown mode ${testCase.mode}`);
+  if (!["text", "html", "html-raw"].includes(testCase.mode)) throw new Error(`unknown mode ${testCase.mode}`);
   const env = Handlebars.create();
   const ast = env.parse(testCase.template);
-  escapeEverything(ast);
+  if (testCase.mode !== "html-raw") escapeEverything(ast);
   utils.escapeExpression = testCase.mode === "text" ? plainString : htmlEscape;
   try {
     return String(env.compile(ast, { strict: true })(testCase.data));

@@ -25,7 +25,7 @@ from email_sender.queue_consumer import QueueConsumer
 from email_sender.requeue import idempotency_source, refused_attempt, requeue
 from email_sender.ses_delivery import send_email
 from groundskeeper.aws_clients import SINGLE_ATTEMPT_CONNECT_TIMEOUT, SINGLE_ATTEMPT_READ_TIMEOUT
-from groundskeeper.errors import PermanentError, TransientError, coded_failure
+from groundskeeper.errors import NotAnSqsBatch, PermanentError, TransientError, coded_failure
 from groundskeeper.observability import MetricUnit, logger, metrics
 from groundskeeper.sqs_batch import DeadLetterPolicy, process_batch, sqs_records
 
@@ -162,11 +162,18 @@ class EmailSender:
         self.consumer = QueueConsumer(lambda_client) if lambda_client is not None else None
         self._dead_letters = DeadLetterPolicy(sqs, settings.dead_letter_queue_url, settings.max_receive_count)
 
-    def deliver_batch(
-        self, event: dict[str, Any], lambda_context: LambdaContext | None
-    ) -> PartialBatchResponse:
-        """Run every record of an SQS event; only retryable failures are reported back."""
-        records = sqs_records(event)
+    def deliver_batch(self, event: object, lambda_context: LambdaContext | None) -> PartialBatchResponse:
+        """Run every record of an SQS event; only retryable failures are reported back.
+
+        NotAnSqsBatch, before any AWS call, for an event that is not an SQS batch (an operator's test invoke).
+        """
+        try:
+            records = sqs_records(event)
+        except NotAnSqsBatch as exc:
+            logger.error(
+                "not an SQS batch: nothing done", extra={"error_code": type(exc).__name__, "reason": str(exc)}
+            )
+            raise
         invocation = Invocation(lambda_context)
         response = process_batch(
             records,

@@ -1,8 +1,10 @@
 """SES templates: the bundled ones shipped with the function, publishing them, a per-container cache of
-compiled templates, and rendering a request's email from one (subject and text as is, HTML escaped)."""
+compiled templates, and rendering a request's email from one (subject folded to one line, text as is, HTML
+escaped, and its producers' fragments sanitized)."""
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -26,7 +28,9 @@ from email_sender.handlebars import (
     compile_template,
 )
 from email_sender.handlebars import Template as CompiledPart
+from email_sender.html_fragments import Fragments
 from groundskeeper.errors import PermanentError, error_code
+from groundskeeper.observability import logger
 
 if TYPE_CHECKING:
     from mypy_boto3_ses import SESClient
@@ -54,6 +58,23 @@ class RenderedEmail:
 # The parts, named as in this module's Template, and how each treats data: as plain text, or escaped as HTML.
 PARTS = (("subject", Escaping.NONE), ("text", Escaping.NONE), ("html", Escaping.HTML))
 
+# A rendered subject is one header line. Line breaks and tabs (with the spaces around them) fold to one
+# space: data such as "Ada\r\nBcc: x@example.com" cannot start a header of its own. Other C0 and C1 controls,
+# DEL and the bidirectional embeddings, overrides and isolates (which make a subject read backwards, as
+# in "invoice\u202egnp.exe") are dropped. Marks such as U+200F, which right-to-left text needs, stay.
+_SUBJECT_BREAKS = "\t\n\v\f\r\x85\u2028\u2029"
+_SUBJECT_FOLD = re.compile(f"[ {_SUBJECT_BREAKS}]*[{_SUBJECT_BREAKS}][ {_SUBJECT_BREAKS}]*")
+_SUBJECT_DROP = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def one_line_subject(subject: str) -> tuple[str, list[str]]:
+    """`subject` as one safe header line, and the code points folded or dropped ("U+000A", ...), sorted."""
+    if subject.isprintable():  # the usual subject: nothing to fold or drop (a space is printable)
+        return subject, []
+    removed = {char for char in subject if char in _SUBJECT_BREAKS or _SUBJECT_DROP.match(char)}
+    line = _SUBJECT_FOLD.sub(" ", _SUBJECT_DROP.sub("", subject))
+    return line, sorted(f"U+{ord(char):04X}" for char in removed)
+
 
 @dataclass(frozen=True)
 class CheckedTemplate:
@@ -64,7 +85,8 @@ class CheckedTemplate:
     syntax_error: str | None = None
 
     def render(self, data: dict[str, Any]) -> RenderedEmail:
-        """The email SES would send for `data`, with every value escaped in the HTML part.
+        """The email for `data`: its subject one line, every {{x}} escaped in the HTML part, and each
+        {{{x}}} or {{& x}} there sanitized where it stands in element content, escaped anywhere else.
 
         Raises PermanentError where SES would accept the send and then drop the email silently:
         InvalidTemplate (the template does not compile, or fails to render whatever the data), or
@@ -73,16 +95,21 @@ class CheckedTemplate:
         name = self.template.name
         if self.syntax_error:
             raise PermanentError(INVALID_TEMPLATE, f"{name}: {self.syntax_error}")
+        fragments = Fragments()
         rendered = []
         for compiled, (part, escaping) in zip(self.parts, PARTS, strict=True):
             try:
-                rendered.append(compiled.render(data, escaping))
+                rendered.append(compiled.render(data, escaping, fragments))
             except MissingVariableError as exc:
                 reason = f"template {name}, {part} part: {exc}"
                 raise PermanentError(MISSING_RENDERING_ATTRIBUTE, reason) from None
             except TemplateRenderError as exc:
                 raise PermanentError(INVALID_TEMPLATE, f"template {name}, {part} part: {exc}") from None
-        return RenderedEmail(*rendered)
+        subject, removed = one_line_subject(rendered[0])
+        if removed:
+            # The code points only: the subject itself may hold personal data.
+            logger.warning("subject folded to one line", extra={"template": name, "removed": removed})
+        return RenderedEmail(subject, rendered[1], fragments.place(rendered[2]))
 
 
 def check_template(template: Template) -> CheckedTemplate:
@@ -99,8 +126,9 @@ def check_template(template: Template) -> CheckedTemplate:
 def template_problems(template: Template) -> list[str]:
     """Why `template` must not be published as a bundled template (empty when it may be).
 
-    Besides syntax, the rule for template authors: the HTML part never asks for raw data ({{{x}}} or
-    {{& x}}). The sender escapes it anyway; a bundled template that asks for it is a mistake to catch.
+    Besides syntax, the rule for our own templates: the HTML part never asks for raw data ({{{x}}} or
+    {{& x}}). Their producers (the auditor, the janitor) send plain text, so a triple-stash there is a
+    mistake to catch; an application's template may use one for its producer's markup, which is sanitized.
     """
     checked = check_template(template)
     problems = [f"syntax: {checked.syntax_error}"] if checked.syntax_error else []

@@ -2,7 +2,8 @@
 
 Why a renderer of our own: SES accepts a send whose data cannot render and then drops the email silently, and
 it never escapes data in the HTML part. Rendering here makes both visible: a render that fails is refused with
-its reason before anything is sent, and the HTML part is escaped by construction (see docs/email-sender.md).
+its reason before anything is sent, and the HTML part escapes data by construction ({{{x}}} goes through the
+caller's `raw` hook: the sender sanitizes it; see docs/email-sender.md).
 
 The behaviour is Handlebars.js 4.7's, `compile(source, {strict: true})`, checked case by case against it
 (tests/oracle): its lexer rules, grammar, standalone-line and `~` whitespace rules, strict lookups (a missing

@@ -237,7 +237,7 @@ class _Compiler:
         def output(state: _State, out: list[str]) -> None:
             text = js_string(value(state))
             if state.escaping is Escaping.HTML:
-                text = escape_html(text)
+                text = escape_html(text) if escaped else state.raw(text)
             out.append(text)
 
         return output

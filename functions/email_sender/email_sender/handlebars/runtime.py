@@ -16,7 +16,9 @@ from email_sender.handlebars.js_values import NULL_CONTEXT, UNDEFINED, _loose_eq
 
 class Escaping(enum.Enum):
     NONE = "none"  # subject and text parts: values as plain text, never entities
-    HTML = "html"  # HTML parts: every value escaped as Handlebars does, {{{x}}} and {{& x}} included
+    # HTML parts: {{x}} escaped as Handlebars does; {{{x}}} and {{& x}} written by the render's `raw` hook,
+    # which escapes them too unless the caller gives its own (the sender's sanitizes them).
+    HTML = "html"
 
 
 @dataclass
@@ -27,6 +29,7 @@ class _State:
     block_params: list[tuple[list[str], list[Any] | None]]
     partials: dict[str, _PartialDef]
     escaping: Escaping
+    raw: Callable[[str], str]  # how an HTML part writes {{{x}}} and {{& x}}
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,7 @@ def _run(
             state.block_params,
             state.partials,
             state.escaping,
+            state.raw,
         ),
         depths,
         block_params,

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from email_sender.handlebars.compiler import _Compiler
 from email_sender.handlebars.errors import TemplateRenderError, TemplateSyntaxError
+from email_sender.handlebars.js_values import escape_html
 from email_sender.handlebars.parser import _Parser
 from email_sender.handlebars.runtime import Escaping, _Exec, _execute, _State
 from email_sender.handlebars.whitespace import _WhitespaceControl
@@ -21,10 +23,13 @@ class Template:
     program: _Exec = field(repr=False)
     raw_outputs: tuple[str, ...]  # where the source uses {{{x}}} or {{& x}}
 
-    def render(self, data: Any, escaping: Escaping) -> str:
-        """The rendered text; TemplateRenderError when Handlebars.js (strict) would throw for this data."""
+    def render(self, data: Any, escaping: Escaping, raw: Callable[[str], str] = escape_html) -> str:
+        """The rendered text; TemplateRenderError when Handlebars.js (strict) would throw for this data.
+
+        In an HTML part, `raw` writes each {{{x}}} and {{& x}} value (by default escaped like {{x}}).
+        """
         depths = [data]
-        state = _State(data, depths, {"root": data}, [], {}, escaping)
+        state = _State(data, depths, {"root": data}, [], {}, escaping, raw)
         out: list[str] = []
         try:
             _execute(self.program, state, [], None, out)

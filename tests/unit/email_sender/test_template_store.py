@@ -1,0 +1,71 @@
+"""Rendering a request's email from a checked template: the subject is one header line, the text part is
+plain text, and the HTML part escapes {{x}} and sanitizes the markup of {{{x}}} and {{& x}}."""
+
+from __future__ import annotations
+
+import pytest
+
+from email_sender.template_store import Template, check_template, one_line_subject
+
+
+def render(subject: str = "s", text: str = "t", html: str = "h", **data: object) -> tuple[str, str, str]:
+    rendered = check_template(Template("app", subject, text, html)).render(dict(data))
+    return rendered.subject, rendered.text, rendered.html
+
+
+@pytest.mark.parametrize(
+    ("subject", "line", "removed"),
+    [
+        ("hi\r\nBcc: evil@example.com", "hi Bcc: evil@example.com", ["U+000A", "U+000D"]),
+        ("hi\nBcc: evil@example.com", "hi Bcc: evil@example.com", ["U+000A"]),
+        ("hi\rthere", "hi there", ["U+000D"]),
+        ("a \t\r\n\t b", "a b", ["U+0009", "U+000A", "U+000D"]),
+        ("Ada\n", "Ada ", ["U+000A"]),
+        ("nul\x00byte and bell\x07", "nulbyte and bell", ["U+0000", "U+0007"]),
+        ("del\x7f and c1\x9b", "del and c1", ["U+007F", "U+009B"]),
+        (
+            "next\x85line\u2028sep\u2029par\x0bvt\x0cff",
+            "next line sep par vt ff",
+            ["U+000B", "U+000C", "U+0085", "U+2028", "U+2029"],
+        ),
+        ("invoice\u202egnp.exe", "invoicegnp.exe", ["U+202E"]),
+        (
+            "\u202a\u202b\u202c\u202d x \u2066\u2067\u2068\u2069",
+            " x ",
+            ["U+202A", "U+202B", "U+202C", "U+202D", "U+2066", "U+2067", "U+2068", "U+2069"],
+        ),
+        # What right-to-left text and ordinary subjects need stays as it is.
+        ("\u05e9\u05dc\u05d5\u05dd \u200fAda\u200e", "\u05e9\u05dc\u05d5\u05dd \u200fAda\u200e", []),
+        ("Caf\u00e9 \u2014 5\u00a0\u20ac, \U0001f600", "Caf\u00e9 \u2014 5\u00a0\u20ac, \U0001f600", []),
+        ("", "", []),
+    ],
+)
+def test_a_subject_is_folded_to_one_line_without_controls(
+    subject: str, line: str, removed: list[str]
+) -> None:
+    assert one_line_subject(subject) == (line, removed)
+
+
+def test_a_subject_from_data_cannot_add_a_header() -> None:
+    subject, text, _ = render(
+        "Hi {{name}}, {{{name}}}", "Hello {{name}}", name="Ada\r\nBcc: evil@example.com"
+    )
+    assert subject == "Hi Ada Bcc: evil@example.com, Ada Bcc: evil@example.com"
+    assert text == "Hello Ada\r\nBcc: evil@example.com"  # the body may hold line breaks
+
+
+def test_a_triple_stash_is_plain_text_in_the_subject_and_text_and_sanitized_markup_in_the_html() -> None:
+    value = '<b>Ada</b> & "co" <script>alert(1)</script>'
+    subject, text, html = render(
+        "{{{v}}} {{& v}}", "{{{v}}} {{& v}} {{v}}", "<p>{{{v}}}</p><p>{{& v}}</p><p>{{v}}</p>", v=value
+    )
+    assert subject == f"{value} {value}"
+    assert text == f"{value} {value} {value}"
+    escaped = "&lt;b&gt;Ada&lt;/b&gt; &amp; &quot;co&quot; &lt;script&gt;alert(1)&lt;/script&gt;"
+    assert html == f'<p><b>Ada</b> &amp; "co" </p><p><b>Ada</b> &amp; "co" </p><p>{escaped}</p>'
+
+
+def test_table_rows_passed_through_a_triple_stash_arrive_as_rows() -> None:
+    rows = '<tr><td style="padding-left: 4px">1</td><td>Ada <img src=x onerror=alert(1)></td></tr>'
+    _, _, html = render(html="<table>{{{rows}}}</table>", rows=rows)
+    assert html == '<table><tr><td style="padding-left:4px">1</td><td>Ada <img></td></tr></table>'
