@@ -11,6 +11,7 @@ real response shapes") lists the calls and fields, and the test of each.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -78,3 +79,42 @@ def real_addresses(ec2: Any, by_allocation_id: Mapping[str, Mapping[str, Any]] |
             real_address(address, region=region, **overrides.get(str(address.get("AllocationId")), {}))
 
     reshape(ec2, "DescribeAddresses", change)
+
+
+def one_item_per_batch(dynamodb: Any) -> Counter[str]:
+    """DynamoDB processing one item of each BatchGetItem and BatchWriteItem, as it may when the batch is
+    throttled or too large, and returning the rest as UnprocessedKeys / UnprocessedItems for the caller
+    to send again; moto always processes the whole batch. The rest never reaches moto, so a caller that
+    does not send it again loses it. Returns how many keys and writes were left unprocessed, by operation."""
+    left: Counter[str] = Counter()
+    tails: dict[str, dict[str, Any]] = {}
+
+    def first_only(params: dict[str, Any], model: Any, **_: Any) -> dict[str, Any] | None:
+        name = model.name
+        kept: dict[str, Any] = {}
+        tail: dict[str, Any] = {}
+        for table, wanted in params["RequestItems"].items():
+            if name == "BatchGetItem":
+                keys = list(wanted["Keys"])
+                kept[table] = {**wanted, "Keys": keys[:1]}
+                if keys[1:]:
+                    tail[table] = {**wanted, "Keys": keys[1:]}
+                    left[name] += len(keys) - 1
+            else:
+                writes = list(wanted)
+                kept[table] = writes[:1]
+                if writes[1:]:
+                    tail[table] = writes[1:]
+                    left[name] += len(writes) - 1
+        tails[name] = tail
+        return {**params, "RequestItems": kept} if tail else None
+
+    def unprocessed(parsed: dict[str, Any], model: Any, **_: Any) -> None:
+        field = "UnprocessedKeys" if model.name == "BatchGetItem" else "UnprocessedItems"
+        parsed[field] = tails.pop(model.name, {})
+
+    for operation in ("BatchGetItem", "BatchWriteItem"):
+        events = dynamodb.meta.events
+        events.register(_event_name(dynamodb, "provide-client-params", operation), first_only)
+        events.register(_event_name(dynamodb, "after-call", operation), unprocessed)
+    return left
