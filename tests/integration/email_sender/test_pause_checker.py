@@ -1,9 +1,11 @@
-"""The pause checker on SES's and Lambda's answers as real AWS gives them.
+"""The pause checker, and the sender's stop of the email queue's mapping, on SES's and Lambda's answers as
+real AWS gives them.
 
 moto's DescribeConfigurationSet leaves out ReputationOptions, so a paused configuration set looks like one
-that may send; moto has no GetAccountSendingEnabled at all; and moto's event source mapping goes from
-Enabled to Disabled at once, where Lambda passes through Disabling (and Enabling back). The answers are
-reshaped by `after-call` hooks (tests/integration/real_shapes.py)."""
+that may send; moto has no GetAccountSendingEnabled at all; moto's event source mapping goes from Enabled
+to Disabled at once, where Lambda passes through Disabling (and Enabling back); and moto names a mapping
+made on an alias by the alias's version, where Lambda names the alias. The answers are reshaped by
+`after-call` hooks (tests/integration/real_shapes.py)."""
 
 from __future__ import annotations
 
@@ -16,10 +18,12 @@ import pytest
 from botocore.awsrequest import AWSResponse
 
 from email_sender.pause_checker import ACCOUNT_PAUSED, CONFIGURATION_SET_PAUSED, check_pause
+from email_sender.queue_consumer import QueueConsumer
 from groundskeeper.aws_clients import client
 from tests.integration.real_shapes import requests, reshape
 
 CONFIGURATION_SET = "gk-email"
+SENDER = "gk-email-sender"
 
 
 def sending_enabled(ses: Any, *, enabled: bool = True) -> None:
@@ -58,7 +62,7 @@ def mapping(aws: None) -> str:
     with zipfile.ZipFile(code, "w") as archive:
         archive.writestr("handler.py", "def lambda_handler(event, context):\n    return {}\n")
     client("lambda").create_function(
-        FunctionName="sender",
+        FunctionName=SENDER,
         Runtime="python3.13",
         Role=role,
         Handler="handler.lambda_handler",
@@ -70,8 +74,14 @@ def mapping(aws: None) -> str:
     ]["QueueArn"]
     client("ses").create_configuration_set(ConfigurationSet={"Name": CONFIGURATION_SET})
     return str(
-        client("lambda").create_event_source_mapping(EventSourceArn=queue_arn, FunctionName="sender")["UUID"]
+        client("lambda").create_event_source_mapping(EventSourceArn=queue_arn, FunctionName=SENDER)["UUID"]
     )
+
+
+def email_queue_arn() -> str:
+    queue_url = client("sqs").get_queue_url(QueueName="email-queue")["QueueUrl"]
+    attributes = client("sqs").get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])
+    return str(attributes["Attributes"]["QueueArn"])
 
 
 def state(mapping: str) -> str:
@@ -133,3 +143,20 @@ def test_a_mapping_between_two_states_is_left_to_settle(
 
     assert (found.paused_by, found.mapping_state, found.action) == (expected_paused_by, between, "none")
     assert updates == []
+
+
+def test_the_sender_stops_the_mapping_lambda_names_by_the_alias_live(mapping: str) -> None:
+    """The template maps the queue to the sender's alias `live`: Lambda's FunctionArn is
+    `...:function:gk-email-sender:live`, the function's name is what the sender knows."""
+    lambda_client = client("lambda")
+
+    def on_the_alias(parsed: dict[str, Any]) -> None:
+        for found in parsed["EventSourceMappings"]:
+            found["FunctionArn"] = f"arn:aws:lambda:us-east-1:123456789012:function:{SENDER}:live"
+
+    reshape(lambda_client, "ListEventSourceMappings", on_the_alias)
+
+    stopped = QueueConsumer(lambda_client).stop(email_queue_arn(), SENDER, ACCOUNT_PAUSED)
+
+    assert stopped == mapping
+    assert state(mapping) == "Disabled"
