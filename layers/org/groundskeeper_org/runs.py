@@ -334,7 +334,8 @@ def email_data(run_id: str, job: str, parts: Sequence[AccountPart]) -> OrgReport
         for p in ordered[:_SUMMARY_LINES]
     ]
     if len(ordered) > _SUMMARY_LINES:
-        lines.append(f"... and {len(ordered) - _SUMMARY_LINES} more accounts (the run's report has them all)")
+        more = counted(len(ordered) - _SUMMARY_LINES, "more account")
+        lines.append(f"... and {more} (the run's report has them all)")
     failed = sum(p["status"] == "error" for p in parts)
     findings = sum(p["findings"] for p in parts)
     return {

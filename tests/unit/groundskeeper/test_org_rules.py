@@ -96,6 +96,23 @@ def test_email_data_lists_failed_accounts_first_then_findings_with_owners() -> N
     ]
 
 
+@pytest.mark.parametrize(
+    ("accounts", "last_line"),
+    [
+        (200, "000000000199: 1 found"),
+        (201, "... and 1 more account (the run's report has them all)"),
+        (202, "... and 2 more accounts (the run's report has them all)"),
+    ],
+)
+def test_the_email_lists_200_accounts_then_says_how_many_more(accounts: int, last_line: str) -> None:
+    data = email_data("run-1", "cors-sweep", [_ok(f"{n:012d}", 1) for n in range(accounts)])
+    lines = data["summary"].splitlines()
+    assert len(lines) == min(accounts, 201)
+    assert lines[199] == "000000000199: 1 found"
+    assert lines[-1] == last_line
+    assert data["accounts"] == str(accounts)
+
+
 def test_notification_key_is_per_run_and_job_and_fits() -> None:
     assert notification_key("r1", "cors-sweep") == "org-run:cors-sweep:r1"
     assert len(notification_key("x" * 1000, "cors-sweep")) <= 256
