@@ -237,7 +237,8 @@ class RunParts:
         """Store the account's part and count it once, even if redelivered; True when the run is complete."""
         body = json.dumps(part, sort_keys=True, default=str)
         if len(body) > MAX_PART_CHARS:
-            body = json.dumps({**part, "detail": {"truncated": True}}, sort_keys=True, default=str)
+            # The detail is the job's own report (dates and all); every other field is JSON already.
+            body = json.dumps({**part, "detail": {"truncated": True}}, sort_keys=True)
         try:
             self._dynamodb.transact_write_items(
                 TransactItems=[
