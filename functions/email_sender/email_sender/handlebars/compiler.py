@@ -2,6 +2,8 @@
 
 It decides as Handlebars' compiler does (simple path, helper or ambiguous), and refuses at compile time
 what the supported subset leaves out: unknown helpers, decorators, dynamic partials, partial parameters.
+What a compiled template keeps is small: text as itself, a mustache as two slotted objects (and a bound
+method of each); a large template holds hundreds of thousands of them for as long as it is cached.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from email_sender.handlebars.nodes import (
 from email_sender.handlebars.runtime import (
     Escaping,
     Evaluator,
+    Statement,
     _each,
     _Exec,
     _run,
@@ -56,6 +59,10 @@ class _Compiler:
     def __init__(self) -> None:
         self.block_param_scopes: list[list[str] | None] = []
         self.raw_outputs: list[str] = []
+        self.names: dict[str, str] = {}  # one copy of each name the template's paths use
+
+    def shared(self, name: str) -> str:
+        return self.names.setdefault(name, name)
 
     def program(self, program: _Program | None) -> _Exec | None:
         if program is None:
@@ -72,8 +79,7 @@ class _Compiler:
     def statement(self, node: Any, compiled: _Exec) -> None:
         if isinstance(node, _Content):
             if node.value:
-                text = node.value
-                compiled.body.append(lambda state, out: out.append(text))
+                compiled.body.append(node.value)
         elif isinstance(node, _Comment):
             return
         elif isinstance(node, _Mustache):
@@ -125,41 +131,8 @@ class _Compiler:
 
             return block_param
 
-        shown = path.original
-
-        def resolve(base: Any) -> Any:
-            if not parts:
-                return base
-            try:
-                if strict:
-                    for part in parts[:-1]:
-                        base = _lookup(base, part)
-                    return _strict(base, parts[-1])
-                for part in parts:
-                    base = _lookup(base, part)
-            except MissingVariableError as exc:
-                raise MissingVariableError(f"{{{{{shown}}}}}: {exc}") from None
-            return base
-
-        if path.data:
-
-            def data_path(state: _State) -> Any:
-                frame: Any = state.data
-                steps = depth
-                while _truthy(frame) and steps:
-                    frame = frame.get("_parent", UNDEFINED) if isinstance(frame, dict) else UNDEFINED
-                    steps -= 1
-                return resolve(frame)
-
-            return data_path
-
-        def context_path(state: _State) -> Any:
-            base = (
-                state.ctx if depth == 0 else (state.depths[depth] if depth < len(state.depths) else UNDEFINED)
-            )
-            return resolve(base)
-
-        return context_path
+        lookup = _DataLookup if path.data else _ContextLookup
+        return lookup(depth, tuple(map(self.shared, parts)), self.shared(path.original), strict).value
 
     def param(self, node: Any) -> Evaluator:
         if isinstance(node, _Literal):
@@ -218,7 +191,7 @@ class _Compiler:
 
     # -- statements ------------------------------------------------------------------------------------
 
-    def mustache(self, node: _Mustache) -> Callable[[_State, list[str]], None]:
+    def mustache(self, node: _Mustache) -> Statement:
         if node.decorator:
             raise TemplateSyntaxError(f"line {node.line}: decorators {{{{* ...}}}} are not supported")
         path = _literal_to_path(node.path)
@@ -233,16 +206,9 @@ class _Compiler:
             self.raw_outputs.append(
                 f"line {node.line}: {{{{{{{path.original}}}}}}} / {{{{& {path.original}}}}}"
             )
+        return _Output(value).write
 
-        def output(state: _State, out: list[str]) -> None:
-            text = js_string(value(state))
-            if state.escaping is Escaping.HTML:
-                text = escape_html(text)
-            out.append(text)
-
-        return output
-
-    def block(self, node: _Block) -> Callable[[_State, list[str]], None]:
+    def block(self, node: _Block) -> Statement:
         path = _literal_to_path(node.path)
         kind = self.classify(path, node.params, node.hash)
         fn = self.program(node.program)
@@ -300,9 +266,7 @@ class _Compiler:
 
         return each
 
-    def section(
-        self, value: Evaluator, fn: _Exec | None, inverse: _Exec | None
-    ) -> Callable[[_State, list[str]], None]:
+    def section(self, value: Evaluator, fn: _Exec | None, inverse: _Exec | None) -> Statement:
         """`{{#name}}` with no helper: Handlebars' blockHelperMissing."""
 
         def run(state: _State, out: list[str]) -> None:
@@ -339,7 +303,7 @@ class _Compiler:
         body = self.program(node.program) or _Exec()
         return node.params[0].value, body
 
-    def partial(self, node: _Partial) -> Callable[[_State, list[str]], None]:
+    def partial(self, node: _Partial) -> Statement:
         if isinstance(node.name, _SubExpr):
             raise TemplateSyntaxError(f"line {node.line}: dynamic partials {{{{> (...)}}}} are not supported")
         if node.hash is not None:
@@ -372,6 +336,64 @@ class _Compiler:
             out.append(result)
 
         return invoke
+
+
+class _ContextLookup:
+    """A path in a context: `{{a.b}}`, `{{this}}`, `{{../a}}` (strict: a mustache's own value must exist)."""
+
+    __slots__ = ("depth", "parts", "shown", "strict")
+
+    def __init__(self, depth: int, parts: tuple[str, ...], shown: str, strict: bool) -> None:
+        self.depth, self.parts, self.shown, self.strict = depth, parts, shown, strict
+
+    def value(self, state: _State) -> Any:
+        depth = self.depth
+        base = state.ctx if depth == 0 else (state.depths[depth] if depth < len(state.depths) else UNDEFINED)
+        return _resolve(base, self.parts, self.strict, self.shown)
+
+
+class _DataLookup(_ContextLookup):
+    """A path in the `@data` frames: `{{@index}}`, `{{@../key}}`, `{{@root.a}}`."""
+
+    __slots__ = ()
+
+    def value(self, state: _State) -> Any:
+        frame: Any = state.data
+        steps = self.depth
+        while _truthy(frame) and steps:
+            frame = frame.get("_parent", UNDEFINED) if isinstance(frame, dict) else UNDEFINED
+            steps -= 1
+        return _resolve(frame, self.parts, self.strict, self.shown)
+
+
+def _resolve(base: Any, parts: tuple[str, ...], strict: bool, shown: str) -> Any:
+    if not parts:
+        return base
+    try:
+        if strict:
+            for part in parts[:-1]:
+                base = _lookup(base, part)
+            return _strict(base, parts[-1])
+        for part in parts:
+            base = _lookup(base, part)
+    except MissingVariableError as exc:
+        raise MissingVariableError(f"{{{{{shown}}}}}: {exc}") from None
+    return base
+
+
+class _Output:
+    """A mustache: its value as text, escaped in an HTML part."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Evaluator) -> None:
+        self.value = value
+
+    def write(self, state: _State, out: list[str]) -> None:
+        text = js_string(self.value(state))
+        if state.escaping is Escaping.HTML:
+            text = escape_html(text)
+        out.append(text)
 
 
 def _then_fail(evaluate: Callable[[_State], Any], message: str) -> Evaluator:

@@ -8,7 +8,7 @@ from typing import Any
 
 from email_sender.handlebars.errors import TemplateSyntaxError
 from email_sender.handlebars.js_values import UNDEFINED, js_string_repr
-from email_sender.handlebars.lexer import _Lexer, _line_of, _Token
+from email_sender.handlebars.lexer import _Lexer, _Token
 from email_sender.handlebars.nodes import (
     _Block,
     _Comment,
@@ -23,7 +23,7 @@ from email_sender.handlebars.nodes import (
 )
 
 
-@dataclass
+@dataclass(slots=True)
 class _OpenTag:
     token: _Token
     path: Any
@@ -33,11 +33,14 @@ class _OpenTag:
     strip: dict[str, bool]
 
 
+# The four possible strip flags, shared by every node (nothing changes them): one dict per tag would hold
+# several bytes per byte of template until the compile ends.
+_STRIP_FLAGS = {(o, c): {"open": o, "close": c} for o in (False, True) for c in (False, True)}
+
+
 def _strip_flags(open_text: str, close_text: str) -> dict[str, bool]:
-    return {
-        "open": len(open_text) > 2 and open_text[2] == "~",
-        "close": len(close_text) >= 3 and close_text[-3] == "~",
-    }
+    opens = len(open_text) > 2 and open_text[2] == "~"
+    return _STRIP_FLAGS[opens, len(close_text) >= 3 and close_text[-3] == "~"]
 
 
 def _id(token: str) -> str:
@@ -49,23 +52,30 @@ _PARAM_START = frozenset({"ID", "DATA", "STRING", "NUMBER", "BOOLEAN", "UNDEFINE
 
 class _Parser:
     def __init__(self, source: str) -> None:
-        self.source = source
-        self.tokens = _Lexer(source).tokenize()
-        self.i = 0
+        self.tokens = _Lexer(source).stream()
+        self.ahead: list[_Token] = []  # read from the stream, not yet taken: at most two
 
     def peek(self, ahead: int = 0) -> _Token:
-        return self.tokens[min(self.i + ahead, len(self.tokens) - 1)]
+        while len(self.ahead) <= ahead:
+            if self.ahead and self.ahead[-1].kind == "EOF":
+                return self.ahead[-1]
+            self.ahead.append(next(self.tokens))
+        return self.ahead[ahead]
+
+    def advance(self) -> None:
+        self.peek()
+        del self.ahead[0]
 
     def take(self, *kinds: str) -> _Token:
         token = self.peek()
         if token.kind not in kinds:
             raise self.error(token, f"expected {' or '.join(kinds)}")
-        self.i += 1
+        self.advance()
         return token
 
     def error(self, token: _Token, what: str) -> TemplateSyntaxError:
         got = "end of template" if token.kind == "EOF" else repr(token.text)
-        return TemplateSyntaxError(f"line {_line_of(self.source, token.pos)}: {what}, got {got}")
+        return TemplateSyntaxError(f"line {token.line}: {what}, got {got}")
 
     def parse(self) -> _Program:
         program = self.program()
@@ -80,10 +90,10 @@ class _Parser:
             token = self.peek()
             kind = token.kind
             if kind == "CONTENT":
-                self.i += 1
+                self.advance()
                 body.append(_Content(token.text, token.text))
             elif kind == "COMMENT":
-                self.i += 1
+                self.advance()
                 body.append(_Comment(_strip_flags(token.text, token.text)))
             elif kind in ("OPEN", "OPEN_UNESCAPED"):
                 body.append(self.mustache())
@@ -108,7 +118,7 @@ class _Parser:
             escaped=flag not in ("{", "&"),
             decorator="*" in open_token.text,
             strip=_strip_flags(open_token.text, close.text),
-            line=_line_of(self.source, open_token.pos),
+            line=open_token.line,
         )
 
     def call(self) -> tuple[Any, list[Any], list[tuple[str, Any]] | None]:
@@ -140,12 +150,13 @@ class _Parser:
         token = self.peek()
         if token.kind in ("ID", "DATA"):
             data = token.kind == "DATA"
-            self.i += data
+            if data:
+                self.advance()
             return self.path(data=data)
         literal = _literal(token)
         if literal is None:
             raise self.error(token, "expected a name or a value")
-        self.i += 1
+        self.advance()
         return literal
 
     def path(self, *, data: bool) -> _Path:
@@ -162,9 +173,7 @@ class _Parser:
             original += separator + part
             if raw == part and part in ("..", ".", "this"):
                 if parts:
-                    raise TemplateSyntaxError(
-                        f"line {_line_of(self.source, first.pos)}: invalid path {original}"
-                    )
+                    raise TemplateSyntaxError(f"line {first.line}: invalid path {original}")
                 if part == "..":
                     depth += 1
             else:
@@ -202,7 +211,7 @@ class _Parser:
         close_tag = self.take("CLOSE")
         if _original(close_name) != _original(tag.path):
             raise TemplateSyntaxError(
-                f"line {_line_of(self.source, tag.token.pos)}: "
+                f"line {tag.token.line}: "
                 f"{js_string_repr(_original(tag.path))} doesn't match {js_string_repr(_original(close_name))}"
             )
         close_strip = _strip_flags(close_open.text, close_tag.text)
@@ -219,7 +228,7 @@ class _Parser:
     ) -> _Block:
         """Handlebars' prepareBlock: the block node, its inverse (or else-chain) and their strip flags."""
         decorator = "*" in tag.token.text
-        line = _line_of(self.source, tag.token.pos)
+        line = tag.token.line
         program.block_params = tag.block_params
         inverse: _Program | None = None
         inverse_strip: dict[str, bool] | None = None
@@ -271,7 +280,7 @@ class _Parser:
             params,
             hash_,
             _strip_flags(open_token.text, close.text),
-            _line_of(self.source, open_token.pos),
+            open_token.line,
         )
 
 

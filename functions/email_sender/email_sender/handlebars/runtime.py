@@ -36,13 +36,14 @@ class _PartialDef:
 
 
 Evaluator = Callable[[_State], Any]
+Statement = Callable[[_State, list[str]], None]
 
 
-@dataclass
+@dataclass(slots=True)
 class _Exec:
-    """A compiled program: its statements, the inline partials it declares, its block parameter names."""
+    """A compiled program: its statements (text as itself), its inline partials, its block parameter names."""
 
-    body: list[Callable[[_State, list[str]], None]] = field(default_factory=list)
+    body: list[Statement | str] = field(default_factory=list)
     inline_partials: list[tuple[str, _Exec]] = field(default_factory=list)
     block_params: list[str] | None = None
 
@@ -94,7 +95,10 @@ def _execute(
             partials[name] = _PartialDef(body, parent_depths)
         state.partials = partials
     for statement in program.body:
-        statement(state, out)
+        if isinstance(statement, str):
+            out.append(statement)
+        else:
+            statement(state, out)
 
 
 def _each(

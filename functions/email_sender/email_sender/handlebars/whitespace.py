@@ -9,8 +9,9 @@ from email_sender.handlebars.js_values import _JS_WS
 from email_sender.handlebars.nodes import _Block, _Comment, _Content, _Mustache, _Partial, _Program
 
 _WS = f"[{_JS_WS}]"
-_PREV_WS = re.compile(rf"\r?\n{_WS}*?\Z")
-_PREV_WS_ROOT = re.compile(rf"(?:^|\r?\n){_WS}*?\Z")
+# The same characters for str.rstrip: Handlebars' `\s+$`-style patterns, searched from every position of a
+# long run of whitespace, took time quadratic in the run; stripping from the end takes linear time.
+_WS_CHARS = re.sub(r"(.)-(.)", lambda m: "".join(map(chr, range(ord(m[1]), ord(m[2]) + 1))), _JS_WS)
 _NEXT_WS = re.compile(rf"{_WS}*?\r?\n")
 _NEXT_WS_ROOT = re.compile(rf"{_WS}*?(?:\r?\n|\Z)")
 
@@ -23,8 +24,10 @@ def _is_prev_whitespace(body: list[Any], i: int | None = None, is_root: bool = F
     if prev is None:
         return is_root
     if isinstance(prev, _Content):
-        pattern = _PREV_WS if (sibling is not None or not is_root) else _PREV_WS_ROOT
-        return pattern.search(prev.original) is not None
+        # /\r?\n\s*?$/ (or /(^|\r?\n)\s*?$/ at the root's edge): the whitespace ending it holds a newline.
+        text = prev.original
+        kept = text.rstrip(_WS_CHARS)
+        return "\n" in text[len(kept) :] or (not kept and sibling is None and is_root)
     return None
 
 
@@ -57,7 +60,7 @@ def _omit_left(body: list[Any], i: int | None = None, multiple: bool = False) ->
     if not isinstance(current, _Content) or (not multiple and current.left_stripped):
         return False
     original = current.value
-    current.value = re.sub(rf"{_WS}+\Z" if multiple else r"[ \t]+\Z", "", current.value, count=1)
+    current.value = current.value.rstrip(_WS_CHARS if multiple else " \t")
     current.left_stripped = current.value != original
     return current.left_stripped
 
@@ -134,8 +137,8 @@ def _strip_inline_standalone(body: list[Any], i: int) -> None:
     current = body[i]
     _omit_right(body, i)
     if _omit_left(body, i) and isinstance(current, _Partial):
-        found = re.search(r"([ \t]+)\Z", body[i - 1].original)
-        current.indent = found.group(1) if found else ""
+        before = body[i - 1].original
+        current.indent = before[len(before.rstrip(" \t")) :]
 
 
 def _strip_standalone_open_tag(body: list[Any], i: int) -> None:
