@@ -38,12 +38,15 @@ from email_sender.handlebars.nodes import (
     _SubExpr,
 )
 from email_sender.handlebars.runtime import (
+    _TAKEN,
+    Branch,
     Escaping,
     Evaluator,
     Statement,
     _each,
     _Exec,
     _run,
+    _run_chain,
     _State,
     _this_for_helper,
 )
@@ -209,12 +212,34 @@ class _Compiler:
         return _Output(value).write
 
     def block(self, node: _Block) -> Statement:
+        """A block, and the `{{else if}}` links after it: one branch each, tried in a loop (_run_chain)."""
+        links = [node]
+        while (chained := links[-1].inverse) is not None and chained.chained:
+            links.append(chained.body[0])
+        branches = [self.branch(link) for link in links]
+        inverse = self.program(links[-1].inverse)
+        if len(branches) > 1:
+
+            def chain(state: _State, out: list[str]) -> None:
+                _run_chain(branches, inverse, state, out)
+
+            return chain
+        branch = branches[0]
+
+        def block(state: _State, out: list[str]) -> None:
+            this = branch(state, out)
+            if this is not _TAKEN:
+                _run(inverse, this, state.depths, state, out=out)
+
+        return block
+
+    def branch(self, node: _Block) -> Branch:
+        """One block's own decision (its inverse is the caller's): run its program, or hand on a context."""
         path = _literal_to_path(node.path)
         kind = self.classify(path, node.params, node.hash)
         fn = self.program(node.program)
-        inverse = self.program(node.inverse)
         if kind != "helper":
-            return self.section(self.path(path, strict=True), fn, inverse)
+            return self.section(self.path(path, strict=True), fn)
         name = path.parts[0] if path.parts else ""
         if name not in ("if", "unless", "each", "with"):
             if name in _KNOWN_HELPERS:
@@ -230,59 +255,58 @@ class _Compiler:
             return values, {key: value(state) for key, value in hash_}
 
         if name in ("if", "unless"):
-            positive, negative = (fn, inverse) if name == "if" else (inverse, fn)
+            fn_when_truthy = name == "if"
 
-            def conditional(state: _State, out: list[str]) -> None:
+            def conditional(state: _State, out: list[str]) -> Any:
                 values, options = arguments(state)
                 if len(values) != 1:
                     raise TemplateRenderError(f"#{name} requires exactly one argument")
                 condition = values[0]
                 include_zero = _truthy(options.get("includeZero", UNDEFINED))
                 this = _this_for_helper(state)
-                if (not include_zero and not _truthy(condition)) or _is_empty(condition):
-                    _run(negative, this, state.depths, state, out=out)
-                else:
-                    _run(positive, this, state.depths, state, out=out)
+                falsy = (not include_zero and not _truthy(condition)) or _is_empty(condition)
+                if falsy is not fn_when_truthy:
+                    _run(fn, this, state.depths, state, out=out)
+                    return _TAKEN
+                return this
 
             return conditional
         if name == "with":
 
-            def with_(state: _State, out: list[str]) -> None:
+            def with_(state: _State, out: list[str]) -> Any:
                 values, _ = arguments(state)
                 if len(values) != 1:
                     raise TemplateRenderError("#with requires exactly one argument")
                 if _is_empty(values[0]):
-                    _run(inverse, _this_for_helper(state), state.depths, state, out=out)
-                else:
-                    _run(fn, values[0], state.depths, state, block_params=[values[0]], out=out)
+                    return _this_for_helper(state)
+                _run(fn, values[0], state.depths, state, block_params=[values[0]], out=out)
+                return _TAKEN
 
             return with_
 
-        def each(state: _State, out: list[str]) -> None:
+        def each(state: _State, out: list[str]) -> Any:
             values, _ = arguments(state)
             if len(values) != 1:
                 raise TemplateRenderError("Must pass iterator to #each")
-            _each(values[0], fn, inverse, this=_this_for_helper(state), state=state, out=out)
+            return _TAKEN if _each(values[0], fn, state=state, out=out) else _this_for_helper(state)
 
         return each
 
-    def section(self, value: Evaluator, fn: _Exec | None, inverse: _Exec | None) -> Statement:
+    def section(self, value: Evaluator, fn: _Exec | None) -> Branch:
         """`{{#name}}` with no helper: Handlebars' blockHelperMissing."""
 
-        def run(state: _State, out: list[str]) -> None:
+        def run(state: _State, out: list[str]) -> Any:
             context = value(state)
             this = state.ctx
-            if context is True:
-                _run(fn, this, state.depths, state, out=out)
-            elif context is False or context is None or context is UNDEFINED:
-                _run(inverse, this, state.depths, state, out=out)
-            elif isinstance(context, list):
-                if context:
-                    _each(context, fn, inverse, this=this, state=state, out=out)
-                else:
-                    _run(inverse, this, state.depths, state, out=out)
+            if context is False or context is None or context is UNDEFINED:
+                return this
+            if isinstance(context, list):
+                if not context:
+                    return this
+                _each(context, fn, state=state, out=out)
             else:
-                _run(fn, context, state.depths, state, out=out)
+                _run(fn, this if context is True else context, state.depths, state, out=out)
+            return _TAKEN
 
         return run
 

@@ -1,4 +1,7 @@
-"""Handlebars' grammar (handlebars.yy) as recursive descent over the lexer's tokens, building the AST."""
+"""Handlebars' grammar (handlebars.yy) as recursive descent over the lexer's tokens, building the AST.
+
+Nesting recurses, and is limited (MAX_NESTING) by count, not by the stack; an `{{else if}}` chain is a loop.
+"""
 
 from __future__ import annotations
 
@@ -21,6 +24,12 @@ from email_sender.handlebars.nodes import (
     _Program,
     _SubExpr,
 )
+
+# How deep blocks may nest ({{#each}} in {{#if}} in ...), and sub-expressions ((lookup (lookup a b) c)): real
+# templates nest 3 or 4 deep. Counted while parsing, so whether a template compiles never depends on how
+# deep the caller's stack is; the compile and the render of a template at the limit fit in a fresh stack.
+# An {{else if}} chain is not nesting: its links follow each other, however many there are.
+MAX_NESTING = 100
 
 
 @dataclass(slots=True)
@@ -54,6 +63,8 @@ class _Parser:
     def __init__(self, source: str) -> None:
         self.tokens = _Lexer(source).stream()
         self.ahead: list[_Token] = []  # read from the stream, not yet taken: at most two
+        self.blocks = 0  # blocks open here
+        self.subexpressions = 0  # sub-expressions open here
 
     def peek(self, ahead: int = 0) -> _Token:
         while len(self.ahead) <= ahead:
@@ -140,9 +151,15 @@ class _Parser:
 
     def param(self) -> Any:
         if self.peek().kind == "OPEN_SEXPR":
-            self.take("OPEN_SEXPR")
+            token = self.take("OPEN_SEXPR")
+            self.subexpressions += 1
+            if self.subexpressions > MAX_NESTING:
+                raise TemplateSyntaxError(
+                    f"line {token.line}: sub-expressions nested deeper than {MAX_NESTING}"
+                )
             path, params, hash_ = self.call()
             self.take("CLOSE_SEXPR")
+            self.subexpressions -= 1
             return _SubExpr(path, params, hash_)
         return self.helper_name()
 
@@ -199,6 +216,9 @@ class _Parser:
 
     def block(self) -> _Block:
         tag = self.open_tag("OPEN_BLOCK", "OPEN_INVERSE")
+        self.blocks += 1
+        if self.blocks > MAX_NESTING:
+            raise TemplateSyntaxError(f"line {tag.token.line}: blocks nested deeper than {MAX_NESTING}")
         inverted = tag.token.kind == "OPEN_INVERSE"
         program = self.program()
         chain: dict[str, Any] | None = None
@@ -215,6 +235,7 @@ class _Parser:
                 f"{js_string_repr(_original(tag.path))} doesn't match {js_string_repr(_original(close_name))}"
             )
         close_strip = _strip_flags(close_open.text, close_tag.text)
+        self.blocks -= 1
         return self.prepare_block(tag, program, chain, close_strip, inverted=inverted)
 
     def prepare_block(
@@ -250,16 +271,24 @@ class _Parser:
         return {"strip": _strip_flags(token.text, token.text), "program": self.program(), "chain": False}
 
     def inverse_chain(self) -> dict[str, Any]:
-        """`{{else if x}}...`: a program holding one block, as Handlebars' inverseChain rule builds it."""
-        tag = self.open_tag("OPEN_INVERSE_CHAIN")
-        program = self.program()
+        """`{{else if x}}...`: a program holding one block, as Handlebars' inverseChain rule builds it.
+
+        Each link's block holds the rest of the chain, so the rule recurses once per link; here the links
+        are read in a loop, then built from the last one back, in the order the recursion would build them.
+        """
+        links: list[tuple[_OpenTag, _Program]] = []
         rest: dict[str, Any] | None = None
-        if self.peek().kind == "INVERSE":
-            rest = self.inverse_and_program()
-        elif self.peek().kind == "OPEN_INVERSE_CHAIN":
-            rest = self.inverse_chain()
-        block = self.prepare_block(tag, program, rest, rest["strip"] if rest else None, inverted=False)
-        return {"strip": tag.strip, "program": _Program([block], chained=True), "chain": True}
+        while self.peek().kind == "OPEN_INVERSE_CHAIN":
+            tag = self.open_tag("OPEN_INVERSE_CHAIN")
+            links.append((tag, self.program()))
+            if self.peek().kind == "INVERSE":
+                rest = self.inverse_and_program()
+                break
+        for tag, program in reversed(links):
+            block = self.prepare_block(tag, program, rest, rest["strip"] if rest else None, inverted=False)
+            rest = {"strip": tag.strip, "program": _Program([block], chained=True), "chain": True}
+        assert rest is not None
+        return rest
 
     def partial(self) -> _Partial:
         open_token = self.take("OPEN_PARTIAL")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import functools
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,13 +25,18 @@ class Template:
 
     def render(self, data: Any, escaping: Escaping) -> str:
         """The rendered text; TemplateRenderError when Handlebars.js (strict) would throw for this data."""
-        depths = [data]
-        state = _State(data, depths, {"root": data}, [], {}, escaping)
-        out: list[str] = []
         try:
-            _execute(self.program, state, [], None, out)
+            try:
+                return self._render(data, escaping)
+            except RecursionError:
+                return _on_a_new_stack(lambda: self._render(data, escaping))
         except RecursionError:
             raise TemplateRenderError("data or partials nested too deeply to render") from None
+
+    def _render(self, data: Any, escaping: Escaping) -> str:
+        state = _State(data, [data], {"root": data}, [], {}, escaping)
+        out: list[str] = []
+        _execute(self.program, state, [], None, out)
         return "".join(out)
 
 
@@ -37,11 +44,42 @@ class Template:
 def compile_template(source: str) -> Template:
     """The compiled template for `source` (cached per distinct text); TemplateSyntaxError if it can't be."""
     try:
-        ast = _Parser(source).parse()
-        _WhitespaceControl().program(ast)
-        compiler = _Compiler()
-        program = compiler.program(ast)
-    except RecursionError:
-        raise TemplateSyntaxError("blocks nested too deeply") from None
+        try:
+            return _compile(source)
+        except RecursionError:
+            return _on_a_new_stack(lambda: _compile(source))
+    except RecursionError:  # not within the parser's nesting limits, which an empty stack holds
+        raise TemplateSyntaxError("nested too deeply to compile") from None
+
+
+def _compile(source: str) -> Template:
+    ast = _Parser(source).parse()
+    _WhitespaceControl().program(ast)
+    compiler = _Compiler()
+    program = compiler.program(ast)
     assert program is not None
     return Template(source, program, tuple(compiler.raw_outputs))
+
+
+def _on_a_new_stack[T](work: Callable[[], T]) -> T:
+    """`work()` on a new thread, whose stack is empty: what runs out of room on the caller's stack, again.
+
+    The parser's nesting limits keep a template's compile and render within a few hundred frames, which an
+    empty stack always holds: how deep the caller happens to be must not decide whether a template compiles
+    or renders. `work` runs again, so it must have no side effects (neither compiling nor rendering has any).
+    """
+    results: list[T] = []
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            results.append(work())
+        except BaseException as exc:  # noqa: BLE001  (raised again in the caller's thread, below)
+            errors.append(exc)
+
+    thread = threading.Thread(target=run, name="handlebars-new-stack")
+    thread.start()
+    thread.join()
+    if errors:
+        raise errors[0]
+    return results[0]

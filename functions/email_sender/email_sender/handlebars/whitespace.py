@@ -1,4 +1,8 @@
-"""Handlebars' WhitespaceControl visitor (standalone lines and `~`), ported as is: trims the AST in place."""
+"""Handlebars' WhitespaceControl visitor (standalone lines and `~`), ported as is: trims the AST in place.
+
+Its one change: an `{{else if}}` chain, which Handlebars visits one nested call per link, is visited in a
+loop, in the same order.
+"""
 
 from __future__ import annotations
 
@@ -92,28 +96,51 @@ class _WhitespaceControl:
         return None
 
     def block(self, block: _Block) -> dict[str, Any]:
-        if block.program is not None:
-            self.program(block.program)
-        if block.inverse is not None:
-            self.program(block.inverse)
-        program = block.program or block.inverse
-        assert program is not None
-        inverse = block.inverse if block.program is not None else None
-        first_inverse, last_inverse = _else_chain_ends(inverse)
-        close_strip = block.close_strip or {}
-        strip = {
-            "open": block.open_strip.get("open"),
-            "close": close_strip.get("close"),
-            "openStandalone": _is_next_whitespace(program.body),
-            "closeStandalone": _is_prev_whitespace((first_inverse or program).body),
-        }
-        if block.open_strip.get("close"):
-            _omit_right(program.body, None, True)
-        if inverse is not None:
-            _strip_around_else(block, program, first_inverse, last_inverse)
-        elif close_strip.get("open"):
-            _omit_left(program.body, None, True)
+        """Visits the block's programs (an else chain's, link after link), then trims, the last link first.
+
+        A chain's inner links trim only their own programs and the next link's: what they return would
+        trim around them in a program of their own, where nothing else is.
+        """
+        chain = _else_chain(block)
+        for link in chain:
+            if link.program is not None:
+                self.program(link.program)
+            if link.inverse is not None and not link.inverse.chained:
+                self.program(link.inverse)
+        strip: dict[str, Any] = {}
+        for link in reversed(chain):
+            strip = _trim_block(link)
         return strip
+
+
+def _else_chain(block: _Block) -> list[_Block]:
+    """The block, then the block of each `{{else if}}` that follows it."""
+    chain = [block]
+    while chain[-1].program is not None and (inverse := chain[-1].inverse) is not None and inverse.chained:
+        chain.append(inverse.body[0])
+    return chain
+
+
+def _trim_block(block: _Block) -> dict[str, Any]:
+    """Handlebars' BlockStatement visit once its programs are visited: trims them; the strip around it."""
+    program = block.program or block.inverse
+    assert program is not None
+    inverse = block.inverse if block.program is not None else None
+    first_inverse, last_inverse = _else_chain_ends(inverse)
+    close_strip = block.close_strip or {}
+    strip = {
+        "open": block.open_strip.get("open"),
+        "close": close_strip.get("close"),
+        "openStandalone": _is_next_whitespace(program.body),
+        "closeStandalone": _is_prev_whitespace((first_inverse or program).body),
+    }
+    if block.open_strip.get("close"):
+        _omit_right(program.body, None, True)
+    if inverse is not None:
+        _strip_around_else(block, program, first_inverse, last_inverse)
+    elif close_strip.get("open"):
+        _omit_left(program.body, None, True)
+    return strip
 
 
 def _strip_around(body: list[Any], i: int, strip: dict[str, Any], is_root: bool) -> None:
