@@ -1,6 +1,7 @@
-"""What a compile costs grows with the template, never faster: scanning the text, trimming whitespace.
+"""What a compile costs grows with the template, never faster: scanning the text, trimming whitespace, and
+the time it may take.
 
-No timed assertion here: the work is counted (characters scanned). The figures
+No timed assertion here: the work is counted (characters scanned) or the clock is a stand-in. The figures
 (compile time per 100 KB, memory per compiled part) are the benchmark's (bench/renderer.py).
 """
 
@@ -9,10 +10,11 @@ from __future__ import annotations
 import re
 from typing import Any, SupportsIndex
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from email_sender.handlebars import compile_template
+from email_sender.handlebars import CompileTimeUp, compile_template
 from email_sender.handlebars.js_values import _JS_WS
 from email_sender.handlebars.nodes import _Content
 from email_sender.handlebars.whitespace import _is_prev_whitespace, _omit_left
@@ -54,6 +56,44 @@ def test_an_error_names_its_line_without_a_second_scan() -> None:
     else:
         raise AssertionError("compiled a block closed by another name")
     assert _CountingSource.scanned <= len(source)
+
+
+class _Clock:
+    """Seconds that pass only when the compile looks at the clock: `step` per look."""
+
+    def __init__(self, left: float, step: float) -> None:
+        self.left, self.step, self.looks = left, step, 0
+
+    def time_left(self) -> float:
+        self.looks += 1
+        self.left -= self.step
+        return self.left
+
+
+def _rows(n: int, marker: str) -> str:
+    return "".join(f"<p>{{{{#if a}}}}{{{{b.c}}}}{{{{/if}}}} {marker}{i}</p>\n" for i in range(n))
+
+
+def test_a_compile_stops_at_its_deadline_and_looks_at_the_clock_as_it_goes() -> None:
+    clock = _Clock(left=5.0, step=1.0)
+    with pytest.raises(CompileTimeUp):
+        compile_template(_rows(2000, "stopped"), clock.time_left)
+    assert clock.looks == 5  # once at the start, then every few hundred tokens or statements, until none left
+
+
+def test_a_compile_within_its_deadline_is_cached_and_then_needs_no_time() -> None:
+    source = _rows(2000, "within")
+    clock = _Clock(left=1000.0, step=1.0)
+    template = compile_template(source, clock.time_left)
+    assert clock.looks > 10  # during the compile, not only before it
+    assert compile_template(source, lambda: 0.0) is template
+
+
+def test_no_time_left_stops_a_compile_before_it_starts() -> None:
+    clock = _Clock(left=0.5, step=1.0)
+    with pytest.raises(CompileTimeUp):
+        compile_template("{{never.compiled}}", clock.time_left)
+    assert clock.looks == 1
 
 
 # Handlebars' own patterns, which the whitespace control searched with until a run of whitespace made each

@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from email_sender.handlebars.deadline import _Deadline
 from email_sender.handlebars.errors import MissingVariableError, TemplateRenderError, TemplateSyntaxError
 from email_sender.handlebars.js_values import (
     _OBJECT_PROTO,
@@ -59,9 +60,10 @@ _MISSING_HOOKS = frozenset({"helperMissing", "blockHelperMissing"})
 
 
 class _Compiler:
-    def __init__(self) -> None:
+    def __init__(self, deadline: _Deadline | None = None) -> None:
         self.block_param_scopes: list[list[str] | None] = []
         self.raw_outputs: list[str] = []
+        self.deadline = deadline or _Deadline()
         self.names: dict[str, str] = {}  # one copy of each name the template's paths use
 
     def shared(self, name: str) -> str:
@@ -74,6 +76,7 @@ class _Compiler:
         try:
             compiled = _Exec(block_params=program.block_params)
             for node in program.body:
+                self.deadline.step()
                 self.statement(node, compiled)
             return compiled
         finally:

@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from email_sender.handlebars.deadline import _Deadline
 from email_sender.handlebars.errors import TemplateSyntaxError
 from email_sender.handlebars.js_values import _JS_WS
 
@@ -101,7 +102,7 @@ class _Lexer:
         self.line = 1
         self.counted = 0
 
-    def stream(self) -> Iterator[_Token]:
+    def stream(self, deadline: _Deadline) -> Iterator[_Token]:
         """The tokens, up to EOF, as the parser takes them."""
         steps = {
             "INITIAL": self.content,
@@ -114,6 +115,7 @@ class _Lexer:
             token = self.emitted
             if token is not None:
                 self.emitted = None
+                deadline.step()
                 yield token
                 if token.kind == "EOF":
                     return

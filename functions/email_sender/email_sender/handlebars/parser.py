@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from email_sender.handlebars.deadline import _Deadline
 from email_sender.handlebars.errors import TemplateSyntaxError
 from email_sender.handlebars.js_values import UNDEFINED, js_string_repr
 from email_sender.handlebars.lexer import _Lexer, _Token
@@ -60,8 +61,8 @@ _PARAM_START = frozenset({"ID", "DATA", "STRING", "NUMBER", "BOOLEAN", "UNDEFINE
 
 
 class _Parser:
-    def __init__(self, source: str) -> None:
-        self.tokens = _Lexer(source).stream()
+    def __init__(self, source: str, deadline: _Deadline | None = None) -> None:
+        self.tokens = _Lexer(source).stream(deadline or _Deadline())
         self.ahead: list[_Token] = []  # read from the stream, not yet taken: at most two
         self.blocks = 0  # blocks open here
         self.subexpressions = 0  # sub-expressions open here

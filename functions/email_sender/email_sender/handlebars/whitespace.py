@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from email_sender.handlebars.deadline import _Deadline
 from email_sender.handlebars.js_values import _JS_WS
 from email_sender.handlebars.nodes import _Block, _Comment, _Content, _Mustache, _Partial, _Program
 
@@ -70,14 +71,16 @@ def _omit_left(body: list[Any], i: int | None = None, multiple: bool = False) ->
 
 
 class _WhitespaceControl:
-    def __init__(self) -> None:
+    def __init__(self, deadline: _Deadline | None = None) -> None:
         self.root_seen = False
+        self.deadline = deadline or _Deadline()
 
     def program(self, program: _Program) -> None:
         is_root = not self.root_seen
         self.root_seen = True
         body = program.body
         for i, current in enumerate(body):
+            self.deadline.step()
             strip = self.accept(current)
             if strip:
                 _strip_around(body, i, strip, is_root)
