@@ -20,6 +20,7 @@ MODULES = [
     "bench.cors_auditor",
     "bench.email_sender",
     "bench.html_fragments",
+    "bench.renderer",
     "bench.ses_rate",
     "bench.eip_janitor",
     "bench.org_sweep",

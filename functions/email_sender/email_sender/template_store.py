@@ -16,11 +16,13 @@ from botocore.exceptions import ClientError
 
 from email_sender.errors import (
     ALREADY_EXISTS,
+    DEADLINE_NEAR,
     INVALID_TEMPLATE,
     MISSING_RENDERING_ATTRIBUTE,
     TEMPLATE_DOES_NOT_EXIST,
 )
 from email_sender.handlebars import (
+    CompileTimeUp,
     Escaping,
     MissingVariableError,
     TemplateRenderError,
@@ -29,7 +31,7 @@ from email_sender.handlebars import (
 )
 from email_sender.handlebars import Template as CompiledPart
 from email_sender.html_fragments import Fragments
-from groundskeeper.errors import PermanentError, error_code
+from groundskeeper.errors import PermanentError, TransientError, error_code
 from groundskeeper.observability import logger
 
 if TYPE_CHECKING:
@@ -112,15 +114,53 @@ class CheckedTemplate:
         return RenderedEmail(subject, rendered[1], fragments.place(rendered[2]))
 
 
-def check_template(template: Template) -> CheckedTemplate:
-    """Compile the three parts (each distinct source once per container); a syntax error names its part."""
+@dataclass(frozen=True)
+class CompileTime:
+    """How long compiling a template may take, in seconds: `budget` is the most that any invocation gives
+    it (a template that needs more never compiles), `time_left()` what this invocation can still spare."""
+
+    budget: float
+    time_left: Callable[[], float]
+    clock: Callable[[], float] = time.monotonic
+
+
+def check_template(template: Template, compile_time: CompileTime | None = None) -> CheckedTemplate:
+    """Compile the three parts (each distinct source once per container); a syntax error names its part.
+
+    With `compile_time`, the compile stops at its budget or at this invocation's deadline, whichever comes
+    first. Stopped by the budget, the template is too large for the function: refused for good, as a syntax
+    error is. Stopped by the deadline before that, it may be fine: TransientError DeadlineNear.
+    """
+    clock = _CompileClock(compile_time) if compile_time is not None else None
     parts = []
     for part, _ in PARTS:
         try:
-            parts.append(compile_template(getattr(template, part)))
+            parts.append(compile_template(getattr(template, part), clock.time_left if clock else None))
         except TemplateSyntaxError as exc:
             return CheckedTemplate(template, syntax_error=f"{part}: {exc}")
+        except CompileTimeUp:
+            if clock is None or not clock.budget_spent():
+                reason = f"too little time left in this invocation to compile template {template.name}"
+                raise TransientError(DEADLINE_NEAR, reason) from None
+            reason = f"{part}: too large to compile within {clock.budget:g} s, the most any invocation allows"
+            return CheckedTemplate(template, syntax_error=reason)
     return CheckedTemplate(template, tuple(parts))
+
+
+class _CompileClock:
+    """One check's compile time: the budget counts from its start."""
+
+    def __init__(self, compile_time: CompileTime) -> None:
+        self.budget = compile_time.budget
+        self._invocation_left = compile_time.time_left
+        self._clock = compile_time.clock
+        self._started = self._clock()
+
+    def budget_spent(self) -> bool:
+        return self._clock() - self._started >= self.budget
+
+    def time_left(self) -> float:
+        return min(self.budget - (self._clock() - self._started), self._invocation_left())
 
 
 def template_problems(template: Template) -> list[str]:
@@ -196,19 +236,22 @@ class TemplateStore:
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
 
-    def get(self, ses: SESClient, name: str) -> CheckedTemplate:
-        """The template called `name`; PermanentError TemplateDoesNotExist if neither SES nor we have it."""
+    def get(self, ses: SESClient, name: str, compile_time: CompileTime | None = None) -> CheckedTemplate:
+        """The template called `name`; PermanentError TemplateDoesNotExist if neither SES nor we have it.
+
+        A template not compiled yet is compiled within `compile_time` (see check_template).
+        """
         cached = self._fresh(name)
         if cached is not None:
             return cached
         if self.ttl_seconds <= 0:
-            return self._fetch(ses, name)  # nothing is cached, so there is nothing to share
+            return self._fetch(ses, name, compile_time)  # nothing is cached, so there is nothing to share
         with self._lock_for(name):
             # Another thread may have fetched it while this one waited for the lock.
             cached = self._fresh(name)
             if cached is not None:
                 return cached
-            return self._fetch(ses, name)
+            return self._fetch(ses, name, compile_time)
 
     def _fresh(self, name: str) -> CheckedTemplate | None:
         cached = self._cache.get(name)
@@ -220,7 +263,7 @@ class TemplateStore:
         with self._locks_guard:
             return self._locks.setdefault(name, threading.Lock())
 
-    def _fetch(self, ses: SESClient, name: str) -> CheckedTemplate:
+    def _fetch(self, ses: SESClient, name: str, compile_time: CompileTime | None) -> CheckedTemplate:
         now = self._clock()
         try:
             found = ses.get_template(TemplateName=name)["Template"]
@@ -239,7 +282,7 @@ class TemplateStore:
                 raise PermanentError(TEMPLATE_DOES_NOT_EXIST, reason) from None
             publish_template(ses, bundled, update_existing=False)
             template = bundled
-        checked = check_template(template)
+        checked = check_template(template, compile_time)
         if self.ttl_seconds > 0:
             self._cache[name] = (now + self.ttl_seconds, checked)
         return checked

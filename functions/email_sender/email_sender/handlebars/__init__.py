@@ -13,19 +13,28 @@ number and array formatting, `../` depths, `@data`, block parameters and inline 
 partials, decorators other than `*inline`, raw blocks) is a TemplateSyntaxError naming the construct.
 
 A template is compiled once per distinct source text (`compile_template` is cached) and rendered per request.
-Stdlib only: it runs in Lambda on every send.
+A compile takes time and memory in proportion to the template, and stops at a deadline when given one
+(CompileTimeUp); blocks and sub-expressions nest at most 100 deep (parser.MAX_NESTING), `{{else if}}`
+chains are as long as they like. Stdlib only: it runs in Lambda on every send.
 
 The package follows a template through its stages: `lexer` (tokens), `parser` (the AST of `nodes`),
 `whitespace` (standalone lines and `~`), `compiler` (closures over `runtime`), `template` (the entry point),
-all on `js_values`, JavaScript's value semantics. Callers import from the package only.
+all on `js_values`, JavaScript's value semantics; `deadline` bounds the first four. Callers import from the
+package only.
 """
 
-from email_sender.handlebars.errors import MissingVariableError, TemplateRenderError, TemplateSyntaxError
+from email_sender.handlebars.errors import (
+    CompileTimeUp,
+    MissingVariableError,
+    TemplateRenderError,
+    TemplateSyntaxError,
+)
 from email_sender.handlebars.js_values import escape_html, js_number
 from email_sender.handlebars.runtime import Escaping
 from email_sender.handlebars.template import Template, compile_template
 
 __all__ = [
+    "CompileTimeUp",
     "Escaping",
     "MissingVariableError",
     "Template",

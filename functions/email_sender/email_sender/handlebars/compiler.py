@@ -2,6 +2,8 @@
 
 It decides as Handlebars' compiler does (simple path, helper or ambiguous), and refuses at compile time
 what the supported subset leaves out: unknown helpers, decorators, dynamic partials, partial parameters.
+What a compiled template keeps is small: text as itself, a mustache as two slotted objects (and a bound
+method of each); a large template holds hundreds of thousands of them for as long as it is cached.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from email_sender.handlebars.deadline import _Deadline
 from email_sender.handlebars.errors import MissingVariableError, TemplateRenderError, TemplateSyntaxError
 from email_sender.handlebars.js_values import (
     _OBJECT_PROTO,
@@ -36,11 +39,15 @@ from email_sender.handlebars.nodes import (
     _SubExpr,
 )
 from email_sender.handlebars.runtime import (
+    _TAKEN,
+    Branch,
     Escaping,
     Evaluator,
+    Statement,
     _each,
     _Exec,
     _run,
+    _run_chain,
     _State,
     _this_for_helper,
 )
@@ -53,9 +60,14 @@ _MISSING_HOOKS = frozenset({"helperMissing", "blockHelperMissing"})
 
 
 class _Compiler:
-    def __init__(self) -> None:
+    def __init__(self, deadline: _Deadline | None = None) -> None:
         self.block_param_scopes: list[list[str] | None] = []
         self.raw_outputs: list[str] = []
+        self.deadline = deadline or _Deadline()
+        self.names: dict[str, str] = {}  # one copy of each name the template's paths use
+
+    def shared(self, name: str) -> str:
+        return self.names.setdefault(name, name)
 
     def program(self, program: _Program | None) -> _Exec | None:
         if program is None:
@@ -64,6 +76,7 @@ class _Compiler:
         try:
             compiled = _Exec(block_params=program.block_params)
             for node in program.body:
+                self.deadline.step()
                 self.statement(node, compiled)
             return compiled
         finally:
@@ -72,8 +85,7 @@ class _Compiler:
     def statement(self, node: Any, compiled: _Exec) -> None:
         if isinstance(node, _Content):
             if node.value:
-                text = node.value
-                compiled.body.append(lambda state, out: out.append(text))
+                compiled.body.append(node.value)
         elif isinstance(node, _Comment):
             return
         elif isinstance(node, _Mustache):
@@ -125,41 +137,8 @@ class _Compiler:
 
             return block_param
 
-        shown = path.original
-
-        def resolve(base: Any) -> Any:
-            if not parts:
-                return base
-            try:
-                if strict:
-                    for part in parts[:-1]:
-                        base = _lookup(base, part)
-                    return _strict(base, parts[-1])
-                for part in parts:
-                    base = _lookup(base, part)
-            except MissingVariableError as exc:
-                raise MissingVariableError(f"{{{{{shown}}}}}: {exc}") from None
-            return base
-
-        if path.data:
-
-            def data_path(state: _State) -> Any:
-                frame: Any = state.data
-                steps = depth
-                while _truthy(frame) and steps:
-                    frame = frame.get("_parent", UNDEFINED) if isinstance(frame, dict) else UNDEFINED
-                    steps -= 1
-                return resolve(frame)
-
-            return data_path
-
-        def context_path(state: _State) -> Any:
-            base = (
-                state.ctx if depth == 0 else (state.depths[depth] if depth < len(state.depths) else UNDEFINED)
-            )
-            return resolve(base)
-
-        return context_path
+        lookup = _DataLookup if path.data else _ContextLookup
+        return lookup(depth, tuple(map(self.shared, parts)), self.shared(path.original), strict).value
 
     def param(self, node: Any) -> Evaluator:
         if isinstance(node, _Literal):
@@ -218,7 +197,7 @@ class _Compiler:
 
     # -- statements ------------------------------------------------------------------------------------
 
-    def mustache(self, node: _Mustache) -> Callable[[_State, list[str]], None]:
+    def mustache(self, node: _Mustache) -> Statement:
         if node.decorator:
             raise TemplateSyntaxError(f"line {node.line}: decorators {{{{* ...}}}} are not supported")
         path = _literal_to_path(node.path)
@@ -233,22 +212,37 @@ class _Compiler:
             self.raw_outputs.append(
                 f"line {node.line}: {{{{{{{path.original}}}}}}} / {{{{& {path.original}}}}}"
             )
+        return _Output(value, escaped).write
 
-        def output(state: _State, out: list[str]) -> None:
-            text = js_string(value(state))
-            if state.escaping is Escaping.HTML:
-                text = escape_html(text) if escaped else state.raw(text)
-            out.append(text)
+    def block(self, node: _Block) -> Statement:
+        """A block, and the `{{else if}}` links after it: one branch each, tried in a loop (_run_chain)."""
+        links = [node]
+        while (chained := links[-1].inverse) is not None and chained.chained:
+            links.append(chained.body[0])
+        branches = [self.branch(link) for link in links]
+        inverse = self.program(links[-1].inverse)
+        if len(branches) > 1:
 
-        return output
+            def chain(state: _State, out: list[str]) -> None:
+                _run_chain(branches, inverse, state, out)
 
-    def block(self, node: _Block) -> Callable[[_State, list[str]], None]:
+            return chain
+        branch = branches[0]
+
+        def block(state: _State, out: list[str]) -> None:
+            this = branch(state, out)
+            if this is not _TAKEN:
+                _run(inverse, this, state.depths, state, out=out)
+
+        return block
+
+    def branch(self, node: _Block) -> Branch:
+        """One block's own decision (its inverse is the caller's): run its program, or hand on a context."""
         path = _literal_to_path(node.path)
         kind = self.classify(path, node.params, node.hash)
         fn = self.program(node.program)
-        inverse = self.program(node.inverse)
         if kind != "helper":
-            return self.section(self.path(path, strict=True), fn, inverse)
+            return self.section(self.path(path, strict=True), fn)
         name = path.parts[0] if path.parts else ""
         if name not in ("if", "unless", "each", "with"):
             if name in _KNOWN_HELPERS:
@@ -264,61 +258,58 @@ class _Compiler:
             return values, {key: value(state) for key, value in hash_}
 
         if name in ("if", "unless"):
-            positive, negative = (fn, inverse) if name == "if" else (inverse, fn)
+            fn_when_truthy = name == "if"
 
-            def conditional(state: _State, out: list[str]) -> None:
+            def conditional(state: _State, out: list[str]) -> Any:
                 values, options = arguments(state)
                 if len(values) != 1:
                     raise TemplateRenderError(f"#{name} requires exactly one argument")
                 condition = values[0]
                 include_zero = _truthy(options.get("includeZero", UNDEFINED))
                 this = _this_for_helper(state)
-                if (not include_zero and not _truthy(condition)) or _is_empty(condition):
-                    _run(negative, this, state.depths, state, out=out)
-                else:
-                    _run(positive, this, state.depths, state, out=out)
+                falsy = (not include_zero and not _truthy(condition)) or _is_empty(condition)
+                if falsy is not fn_when_truthy:
+                    _run(fn, this, state.depths, state, out=out)
+                    return _TAKEN
+                return this
 
             return conditional
         if name == "with":
 
-            def with_(state: _State, out: list[str]) -> None:
+            def with_(state: _State, out: list[str]) -> Any:
                 values, _ = arguments(state)
                 if len(values) != 1:
                     raise TemplateRenderError("#with requires exactly one argument")
                 if _is_empty(values[0]):
-                    _run(inverse, _this_for_helper(state), state.depths, state, out=out)
-                else:
-                    _run(fn, values[0], state.depths, state, block_params=[values[0]], out=out)
+                    return _this_for_helper(state)
+                _run(fn, values[0], state.depths, state, block_params=[values[0]], out=out)
+                return _TAKEN
 
             return with_
 
-        def each(state: _State, out: list[str]) -> None:
+        def each(state: _State, out: list[str]) -> Any:
             values, _ = arguments(state)
             if len(values) != 1:
                 raise TemplateRenderError("Must pass iterator to #each")
-            _each(values[0], fn, inverse, this=_this_for_helper(state), state=state, out=out)
+            return _TAKEN if _each(values[0], fn, state=state, out=out) else _this_for_helper(state)
 
         return each
 
-    def section(
-        self, value: Evaluator, fn: _Exec | None, inverse: _Exec | None
-    ) -> Callable[[_State, list[str]], None]:
+    def section(self, value: Evaluator, fn: _Exec | None) -> Branch:
         """`{{#name}}` with no helper: Handlebars' blockHelperMissing."""
 
-        def run(state: _State, out: list[str]) -> None:
+        def run(state: _State, out: list[str]) -> Any:
             context = value(state)
             this = state.ctx
-            if context is True:
-                _run(fn, this, state.depths, state, out=out)
-            elif context is False or context is None or context is UNDEFINED:
-                _run(inverse, this, state.depths, state, out=out)
-            elif isinstance(context, list):
-                if context:
-                    _each(context, fn, inverse, this=this, state=state, out=out)
-                else:
-                    _run(inverse, this, state.depths, state, out=out)
+            if context is False or context is None or context is UNDEFINED:
+                return this
+            if isinstance(context, list):
+                if not context:
+                    return this
+                _each(context, fn, state=state, out=out)
             else:
-                _run(fn, context, state.depths, state, out=out)
+                _run(fn, this if context is True else context, state.depths, state, out=out)
+            return _TAKEN
 
         return run
 
@@ -339,7 +330,7 @@ class _Compiler:
         body = self.program(node.program) or _Exec()
         return node.params[0].value, body
 
-    def partial(self, node: _Partial) -> Callable[[_State, list[str]], None]:
+    def partial(self, node: _Partial) -> Statement:
         if isinstance(node.name, _SubExpr):
             raise TemplateSyntaxError(f"line {node.line}: dynamic partials {{{{> (...)}}}} are not supported")
         if node.hash is not None:
@@ -372,6 +363,66 @@ class _Compiler:
             out.append(result)
 
         return invoke
+
+
+class _ContextLookup:
+    """A path in a context: `{{a.b}}`, `{{this}}`, `{{../a}}` (strict: a mustache's own value must exist)."""
+
+    __slots__ = ("depth", "parts", "shown", "strict")
+
+    def __init__(self, depth: int, parts: tuple[str, ...], shown: str, strict: bool) -> None:
+        self.depth, self.parts, self.shown, self.strict = depth, parts, shown, strict
+
+    def value(self, state: _State) -> Any:
+        depth = self.depth
+        base = state.ctx if depth == 0 else (state.depths[depth] if depth < len(state.depths) else UNDEFINED)
+        return _resolve(base, self.parts, self.strict, self.shown)
+
+
+class _DataLookup(_ContextLookup):
+    """A path in the `@data` frames: `{{@index}}`, `{{@../key}}`, `{{@root.a}}`."""
+
+    __slots__ = ()
+
+    def value(self, state: _State) -> Any:
+        frame: Any = state.data
+        steps = self.depth
+        while _truthy(frame) and steps:
+            frame = frame.get("_parent", UNDEFINED) if isinstance(frame, dict) else UNDEFINED
+            steps -= 1
+        return _resolve(frame, self.parts, self.strict, self.shown)
+
+
+def _resolve(base: Any, parts: tuple[str, ...], strict: bool, shown: str) -> Any:
+    if not parts:
+        return base
+    try:
+        if strict:
+            for part in parts[:-1]:
+                base = _lookup(base, part)
+            return _strict(base, parts[-1])
+        for part in parts:
+            base = _lookup(base, part)
+    except MissingVariableError as exc:
+        raise MissingVariableError(f"{{{{{shown}}}}}: {exc}") from None
+    return base
+
+
+class _Output:
+    """A mustache: its value as text. In an HTML part {{x}} is escaped; {{{x}}} and {{& x}} go through the
+    render's `raw` hook."""
+
+    __slots__ = ("escaped", "value")
+
+    def __init__(self, value: Evaluator, escaped: bool) -> None:
+        self.value = value
+        self.escaped = escaped
+
+    def write(self, state: _State, out: list[str]) -> None:
+        text = js_string(self.value(state))
+        if state.escaping is Escaping.HTML:
+            text = escape_html(text) if self.escaped else state.raw(text)
+        out.append(text)
 
 
 def _then_fail(evaluate: Callable[[_State], Any], message: str) -> Evaluator:
