@@ -100,7 +100,7 @@ def parse_owner_tag(value: str) -> TagOwner:
         problem = f"has {address.count('@')} '@', not one"
     elif not local or "." not in domain.strip("."):
         problem = "is not local@domain.tld"
-    return TagOwner(None, problem) if problem else TagOwner(address)
+    return TagOwner(address) if problem is None else TagOwner(None, problem)
 
 
 def shown_value(value: str) -> str:

@@ -20,8 +20,10 @@ from groundskeeper_org.accounts import (
     SESSION_NAME,
     SESSION_SECONDS,
     AccountAccess,
+    AccountAccessError,
     AccountSession,
     AccountSessions,
+    account_state,
     check_access,
     list_member_accounts,
 )
@@ -319,3 +321,55 @@ def test_check_access_reports_a_failing_identity_call_and_goes_on() -> None:
 def test_organization_without_a_client_says_which_setting_needs_it() -> None:
     with pytest.raises(ValueError, match=r"^MEMBER_ACCOUNTS=organization needs an Organizations client$"):
         list_member_accounts(MemberAccounts(organization=True), own_account=HUB)
+
+
+# --- an account's state, as Organizations answers it --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("account", "state"),
+    [
+        ({"Id": A, "State": "ACTIVE"}, "ACTIVE"),
+        ({"Id": A, "State": "SUSPENDED", "Status": "ACTIVE"}, "SUSPENDED"),
+        ({"Id": A, "Status": "ACTIVE"}, "ACTIVE"),  # an answer from before State existed
+        ({"Id": A}, ""),
+    ],
+)
+def test_an_accounts_state_is_read_from_state_then_from_the_retired_status(
+    account: dict[str, str], state: str
+) -> None:
+    assert account_state(account) == state
+
+
+class Pages:
+    """An Organizations client whose ListAccounts paginator yields the given pages."""
+
+    def __init__(self, *pages: dict[str, Any]) -> None:
+        self.pages = pages
+
+    def get_paginator(self, operation: str) -> Any:
+        assert operation == "list_accounts"
+        return self
+
+    def paginate(self) -> Any:
+        return iter(self.pages)
+
+
+def test_the_organizations_active_accounts_are_listed_and_a_page_without_accounts_is_skipped() -> None:
+    organizations = Pages(
+        {"Accounts": [{"Id": B, "State": "ACTIVE"}, {"Id": HUB, "State": "SUSPENDED"}]},
+        {},
+        {"Accounts": [{"Id": A, "Status": "ACTIVE"}, {"Id": B, "State": "ACTIVE"}]},
+    )
+    members = MemberAccounts(organization=True, account_ids=())
+    assert list_member_accounts(members, own_account=HUB, organizations=organizations) == [A, B]
+
+
+def test_an_access_error_names_the_account_its_code_and_the_message() -> None:
+    error = AccountAccessError(A, "AccessDenied", "not authorized to assume the role")
+    assert (error.account_id, error.code, error.message) == (
+        A,
+        "AccessDenied",
+        f"account {A}: not authorized to assume the role",
+    )
+    assert str(error) == f"AccessDenied: account {A}: not authorized to assume the role"
