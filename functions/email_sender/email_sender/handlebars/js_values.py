@@ -11,7 +11,7 @@ import re
 from decimal import Decimal
 from typing import Any
 
-from email_sender.handlebars.errors import MissingVariableError
+from email_sender.handlebars.errors import MissingVariableError, TemplateRenderError
 
 
 class _Undefined:
@@ -158,7 +158,11 @@ def js_string(value: Any) -> str:
         return js_number(value)
     if isinstance(value, list):
         return ",".join(js_string(item) for item in value)
-    return "[object Object]"
+    if isinstance(value, dict):
+        return "[object Object]"
+    # The one other value a template reaches is @partial-block, a function in Handlebars.js: String() of it
+    # is its JavaScript source. A template renders it with {{> @partial-block}}, never as text.
+    raise TemplateRenderError(f"{value!r} is not a value to print: render it with {{{{> {value!r}}}}}")
 
 
 def _property_key(value: Any) -> str:
@@ -225,6 +229,8 @@ def _strict(parent: Any, name: str) -> Any:
     if not _truthy(parent):
         raise MissingVariableError(f'"{name}" not defined in {js_string_repr(parent)}')
     if not _is_object(parent):
+        if not isinstance(parent, str | int | float):  # @partial-block, a function: `in` works on it
+            raise MissingVariableError(f'"{name}" not defined in {parent!r}')
         raise MissingVariableError(f"Cannot use 'in' operator to search for '{name}' in {js_string(parent)}")
     present, value = _own(parent, name)
     inherited = _ARRAY_PROTO if isinstance(parent, list) else _OBJECT_PROTO

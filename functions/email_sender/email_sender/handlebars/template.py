@@ -20,6 +20,7 @@ class Template:
     source: str
     program: _Exec = field(repr=False)
     raw_outputs: tuple[str, ...]  # where the source uses {{{x}}} or {{& x}}
+    unknown_helpers: tuple[str, ...]  # helpers it calls that do not exist: a render reaching one fails
 
     def render(self, data: Any, escaping: Escaping) -> str:
         """The rendered text; TemplateRenderError when Handlebars.js (strict) would throw for this data."""
@@ -30,7 +31,23 @@ class Template:
             _execute(self.program, state, [], None, out)
         except RecursionError:
             raise TemplateRenderError("data or partials nested too deeply to render") from None
-        return "".join(out)
+        return _utf8_safe("".join(out))
+
+
+def _utf8_safe(text: str) -> str:
+    """The text that UTF-8 carries of a JavaScript string: what Handlebars.js's output becomes when sent.
+
+    JavaScript indexes a string by UTF-16 unit, so `{{lookup s 1}}` on "a😀b" gives half of the emoji, a
+    lone surrogate, which no UTF-8 text holds: an encoder (TextEncoder, Node's Buffer) writes U+FFFD for
+    it. Two halves printed side by side make the emoji again, as they do in the JavaScript string.
+    """
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")  # in C: faster than a regular expression that looks for a surrogate
+    except UnicodeEncodeError:
+        return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+    return text
 
 
 @functools.lru_cache(maxsize=256)
@@ -44,4 +61,4 @@ def compile_template(source: str) -> Template:
     except RecursionError:
         raise TemplateSyntaxError("blocks nested too deeply") from None
     assert program is not None
-    return Template(source, program, tuple(compiler.raw_outputs))
+    return Template(source, program, tuple(compiler.raw_outputs), tuple(compiler.unknown_helpers))
