@@ -23,12 +23,14 @@ from email_sender.handlebars import (
     compile_template,
 )
 from tests.oracle.edge_cases import edge_cases
+from tests.oracle.fuzz_cases import fuzz_cases
 from tests.oracle.generated_cases import generated_cases
 from tests.oracle.handlebars_oracle import OracleCase, OracleResult, oracle_render, require_oracle
 
 CORPUS_DIR = Path(__file__).parent / "ses_corpus"
 CORPUS = sorted(CORPUS_DIR.glob("*.json"))
 GENERATED_TEMPLATES = 1500
+FUZZED_TEMPLATES = 300
 MODES = {"text": Escaping.NONE, "html": Escaping.HTML}
 PART_MODES = {"subject": "text", "text": "text", "html": "html"}
 # Variants whose data lacks something that a taken branch, an #each item or the top level needs.
@@ -137,3 +139,8 @@ def test_edge_cases_agree_with_handlebars_js() -> None:
 @needs_oracle
 def test_generated_templates_agree_with_handlebars_js() -> None:
     assert disagreements(generated_cases(GENERATED_TEMPLATES)) == []
+
+
+@needs_oracle
+def test_fuzzed_grammar_corners_agree_with_handlebars_js() -> None:
+    assert disagreements(fuzz_cases(FUZZED_TEMPLATES)) == []
