@@ -99,8 +99,9 @@ def check_template(template: Template) -> CheckedTemplate:
 def template_problems(template: Template) -> list[str]:
     """Why `template` must not be published as a bundled template (empty when it may be).
 
-    Besides syntax, the rule for template authors: the HTML part never asks for raw data ({{{x}}} or
-    {{& x}}). The sender escapes it anyway; a bundled template that asks for it is a mistake to catch.
+    Besides syntax, the rule for template authors: the HTML part never asks for raw data ({{{x}}}, {{& x}}
+    or a block's value, {{#lookup}}). The sender escapes it anyway; a bundled template that asks for it is
+    a mistake to catch. So is a helper that does not exist: every send that reaches it would fail.
     """
     checked = check_template(template)
     problems = [f"syntax: {checked.syntax_error}"] if checked.syntax_error else []
@@ -108,6 +109,11 @@ def template_problems(template: Template) -> list[str]:
         problems += [
             f"html: {where} would put data into markup unescaped: write {{{{x}}}}"
             for where in checked.parts[2].raw_outputs
+        ]
+        problems += [
+            f"{part}: there is no helper {name!r}: a send that reaches it would fail"
+            for (part, _), compiled in zip(PARTS, checked.parts, strict=True)
+            for name in compiled.unknown_helpers
         ]
     if not template.subject.strip() or "\n" in template.subject:
         problems.append("subject: must be one non-empty line")
