@@ -19,6 +19,8 @@ MODULES = [
     "bench.cold_start",
     "bench.cors_auditor",
     "bench.email_sender",
+    "bench.html_fragments",
+    "bench.renderer",
     "bench.ses_rate",
     "bench.eip_janitor",
     "bench.org_sweep",

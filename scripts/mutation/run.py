@@ -6,7 +6,7 @@ repository root, every mutant would silently run the original code. So each modu
 directory of its own (.local/mutation/<module>/), laid out the way mutmut expects:
 
     src/<every package of the layer and the functions>   the code, as the tests import it
-    tests/...                                            only the test files the ratchet maps to the module
+    tests/...                                            the tests; only the ones mapped to the module run
     pyproject.toml                                       generated: mutmut's and pytest's settings
 
 tests/mutation/ratchet.toml lists the modules, the tests that cover each, the score each has reached
@@ -20,6 +20,7 @@ import argparse
 import hashlib
 import json
 import os
+import random
 import re
 import shutil
 import subprocess
@@ -51,6 +52,8 @@ class Module:
     source: str  # repository path of the file to mutate
     tests: tuple[str, ...]  # repository paths of the test files that cover it
     score: float | None  # the stored ratchet, in %
+    sample: int | None = None  # mutate only this many mutants, drawn with `seed` (a module too slow in full)
+    seed: int = 0
 
     @property
     def name(self) -> str:
@@ -74,6 +77,7 @@ class Outcome:
     equivalent: list[str] = field(default_factory=list)
     reasons: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
+    total: int = 0  # mutants of the module; more than len(statuses) when sampled
 
     @property
     def detected(self) -> int:
@@ -103,7 +107,7 @@ class Outcome:
 def load_ratchet(text: str) -> tuple[list[Module], list[Equivalent]]:
     data = tomllib.loads(text)
     modules = [
-        Module(source, tuple(entry["tests"]), entry.get("score"))
+        Module(source, tuple(entry["tests"]), entry.get("score"), entry.get("sample"), entry.get("seed", 0))
         for source, entry in data.get("modules", {}).items()
     ]
     equivalents = [
@@ -251,17 +255,16 @@ def stage(module: Module) -> Path:
         for folder in sorted(p for p in (ROOT / root).iterdir() if p.is_dir()):
             shutil.copytree(folder, here / "src" / folder.name, ignore=skip, dirs_exist_ok=True)
     shutil.copytree(ROOT / "events", here / "events")
-    for test in module.tests:
-        folder = Path(test).parent
-        # The test file, and the package files and helpers beside it and above it (conftest, __init__).
-        (here / folder).mkdir(parents=True, exist_ok=True)
-        shutil.copy2(ROOT / test, here / test)
-        while folder.parts and folder.parts[0] == "tests":
-            for helper in (ROOT / folder).glob("*.py"):
-                if not helper.name.startswith("test_") and not (here / folder / helper.name).exists():
-                    (here / folder).mkdir(parents=True, exist_ok=True)
-                    shutil.copy2(helper, here / folder / helper.name)
-            folder = folder.parent
+    # Tests import helpers from scripts/ (the pipeline's world builders, the org fixtures).
+    shutil.copytree(ROOT / "scripts", here / "scripts", ignore=skip)
+    # The whole tests/ tree, since tests import helpers and other tests' fixtures; only the module's own test
+    # files run (mutmut's test selection below). The oracle's node packages are linked, not copied.
+    shutil.copytree(
+        ROOT / "tests", here / "tests", ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "node_modules")
+    )
+    oracle_packages = ROOT / "tests" / "oracle" / "node_modules"
+    if oracle_packages.is_dir():
+        (here / "tests" / "oracle" / "node_modules").symlink_to(oracle_packages.resolve())
     pytest_ini = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]
     pytest_settings = {
         "pythonpath": ["src", "."],
@@ -276,7 +279,7 @@ def stage(module: Module) -> Path:
         "pytest_add_cli_args_test_selection": list(module.tests),
         "pytest_add_cli_args": ["-p", "no:cacheprovider", "-p", "no:xdist"],
         # mutmut copies only tests/ and its own config files into mutants/ by itself.
-        "also_copy": ["conftest.py", "events"],
+        "also_copy": ["conftest.py", "events", "scripts"],
         "use_git_change_detection": False,
         "max_stack_depth": -1,
     }
@@ -340,22 +343,57 @@ def mutated_lines(diff: str) -> list[str]:
     ]
 
 
+# The names of every mutant mutmut makes of one file, without running anything.
+LIST_MUTANTS = """\
+import io, json, sys
+from pathlib import Path
+from mutmut.__main__ import get_mutant_name, write_all_mutants_to_file
+path = Path(sys.argv[1])
+made = write_all_mutants_to_file(out=io.StringIO(), source=path.read_text(), filename=path)
+print(json.dumps(sorted(get_mutant_name(path, name) for name in made.mutant_names)))
+"""
+
+
+def sampled(here: Path, module: Module) -> tuple[list[str], list[str]]:
+    """(every mutant of the module, the ones to run): a fixed-seed sample, so that the same code and tests
+    always run the same mutants and a score moves only when one of them does."""
+    done = subprocess.run(
+        [str(TOOL_VENV / "bin" / "python"), "-c", LIST_MUTANTS, staged_path(module.source)],
+        cwd=here,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    names: list[str] = json.loads(done.stdout)
+    if module.sample is None or module.sample >= len(names):
+        return names, names
+    return names, sorted(random.Random(module.seed).sample(names, module.sample))
+
+
 def run_module(module: Module, children: int, equivalents: list[Equivalent]) -> Outcome:
     outcome = Outcome(module)
     started = time.monotonic()
     here = stage(module)
     log = here / "mutmut.log"
-    done = mutmut(here, "run", "--max-children", str(children), log=log)
+    every, chosen = sampled(here, module)
+    outcome.total = len(every)
+    names = chosen if len(chosen) < len(every) else []
+    done = mutmut(here, "run", "--max-children", str(children), *names, log=log)
     outcome.seconds = time.monotonic() - started
     if done.returncode != 0:
         outcome.problems.append(f"mutmut run failed (exit {done.returncode}); see {log.relative_to(ROOT)}")
         return outcome
     for line in mutmut(here, "results", "--all", "true").stdout.splitlines():
         name, sep, status = line.strip().rpartition(": ")
-        if sep and name.startswith(module.name + "."):
+        if sep and name.startswith(module.name + ".") and (not names or name in names):
             outcome.statuses[name] = status
     check_wiring(outcome)
-    mine = [e for e in equivalents if e.mutant.startswith(module.name + ".")]
+    # An equivalent outside the sample is neither run nor counted; one that no longer exists is a problem.
+    mine = [
+        e
+        for e in equivalents
+        if e.mutant.startswith(module.name + ".") and (e.mutant in outcome.statuses or e.mutant not in every)
+    ]
     outcome.diffs = diffs_of(
         here,
         [n for n, s in outcome.statuses.items() if s not in DETECTED or n in {e.mutant for e in mine}],
@@ -405,13 +443,15 @@ def report(outcomes: list[Outcome], show_diffs: bool) -> tuple[bool, dict[str, f
     failed = False
     rose: dict[str, float] = {}
     print(
-        f"\n{'module':<36} {'mutants':>7} {'equiv':>5} {'killed':>6} {'score':>6} {'stored':>6} {'time':>6}"
+        f"\n{'module':<36} {'mutants':>9} {'equiv':>5} {'killed':>6} {'score':>6} {'stored':>6} {'time':>6}"
     )
     for outcome in outcomes:
         module, stored = outcome.module, outcome.module.score
         shown = "-" if stored is None else f"{stored:.1f}%"
+        ran = len(outcome.statuses)
+        mutants = f"{ran}/{outcome.total}" if ran < outcome.total else str(ran)
         print(
-            f"{module.name:<36} {len(outcome.statuses):>7} {len(outcome.equivalent):>5} {outcome.detected:>6}"
+            f"{module.name:<36} {mutants:>9} {len(outcome.equivalent):>5} {outcome.detected:>6}"
             f" {outcome.score:>5.1f}% {shown:>6} {outcome.seconds:>5.0f}s"
         )
         for problem in outcome.problems:

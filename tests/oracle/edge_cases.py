@@ -128,6 +128,46 @@ OTHER_DATA: list[Any] = [
 ]
 
 
+# Long and deep: Handlebars.js nests an {{else if}} chain one program per link, and the renderer loops over
+# the links; blocks nested to the parser's limit (MAX_NESTING, 100), with standalone lines and `~`.
+_LINKS = [
+    "else if c",
+    "else unless t",
+    "else with empty",
+    "else each empty",
+    "else if zero",
+    "else fa",
+    "else nul",
+    "else if missing",
+    "else with missing",
+]
+CHAIN = (
+    "{{#if missing}}m"
+    + "".join(f"{{{{{_LINKS[i % len(_LINKS)]}}}}}{i}" for i in range(998))
+    + "{{else if a}}{{a}}{{else}}none{{/if}}"
+)
+STANDALONE_CHAIN = (
+    "{{#if c}}\n  c\n"
+    + "".join(f"  {{{{else if fa}}}}\n  {i}\n" for i in range(300))
+    + "{{~else if a~}}\n  [{{a}}]\n{{else}}\n  none\n{{/if}}\n"
+)
+DEEP = (
+    "{{#if t}}\n" * 50
+    + "{{#each list}}{{#unless fa~}}\n"
+    + "{{#with this}}" * 48
+    + "{{this}}{{@root.a}}{{@index}}"
+    + "{{/with}}" * 48
+    + "\n{{~/unless}}{{/each}}\n"
+    + "{{/if}}\n" * 50
+)
+TEMPLATES += [
+    CHAIN,
+    STANDALONE_CHAIN,
+    DEEP,
+    "{{lookup " + "(lookup " * 100 + "obj" + " 'k')" * 100 + " 'k'}}",
+]
+
+
 def edge_cases() -> list[OracleCase]:
     cases: list[OracleCase] = []
     for template in TEMPLATES:

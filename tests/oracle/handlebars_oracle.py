@@ -18,7 +18,7 @@ RENDER_JS = ORACLE_DIR / "render.js"
 class OracleCase(TypedDict):
     template: str
     data: Any
-    mode: str  # "text", "html" or "html-always"
+    mode: str  # "text", "html" or "html-raw" (see render.js)
 
 
 class OracleResult(TypedDict, total=False):

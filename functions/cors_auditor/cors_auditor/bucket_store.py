@@ -13,6 +13,9 @@ from groundskeeper.observability import logger
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
+# AWS refuses a ListBuckets without MaxBuckets (an unpaginated one) from an account whose general purpose
+# bucket quota was raised above 10,000; 10,000 is the largest page it serves.
+LIST_BUCKETS_PAGE = 10_000
 # Codes S3 uses for "this bucket is not ours to read" (AllAccessDisabled: a suspended account's bucket).
 DENIED_CODES = frozenset({"AccessDenied", "AllAccessDisabled"})
 
@@ -56,9 +59,9 @@ def write_cors(s3: S3Client, bucket: str, rules: list[dict[str, Any]]) -> str:
 
 
 def list_bucket_names(s3: S3Client) -> list[str]:
-    """Every bucket in the account, page by page."""
+    """Every bucket in the account, page by page (ContinuationToken)."""
     names: list[str] = []
-    for page in s3.get_paginator("list_buckets").paginate():
+    for page in s3.get_paginator("list_buckets").paginate(PaginationConfig={"PageSize": LIST_BUCKETS_PAGE}):
         names.extend(bucket["Name"] for bucket in page.get("Buckets", []) if "Name" in bucket)
     return names
 

@@ -24,8 +24,9 @@ from email_sender.idempotency_record import IdempotencyRecords, KeyReused, Recor
 from email_sender.queue_consumer import QueueConsumer
 from email_sender.requeue import idempotency_source, refused_attempt, requeue
 from email_sender.ses_delivery import send_email
+from email_sender.template_store import CompileTime
 from groundskeeper.aws_clients import SINGLE_ATTEMPT_CONNECT_TIMEOUT, SINGLE_ATTEMPT_READ_TIMEOUT
-from groundskeeper.errors import PermanentError, TransientError, coded_failure
+from groundskeeper.errors import NotAnSqsBatch, PermanentError, TransientError, coded_failure
 from groundskeeper.observability import MetricUnit, logger, metrics
 from groundskeeper.sqs_batch import DeadLetterPolicy, process_batch, sqs_records
 
@@ -64,6 +65,12 @@ RELEASE_TRIES = 2
 # sending is paused the mapping is stopped anyway; a refused send's copy waits about as long as a
 # throttled send's redelivery (the visibility timeout, 180 s).
 REQUEUE_DELAY_SECONDS = 300
+# The most that compiling one template may take, as a fraction of the function's timeout (what an invocation
+# has at its start). A template's first send compiles it, and must then have the time for its send mark and
+# its send (MARK_AND_SEND_WORST_CASE_MS), as the batch's other records must for theirs: a compile that needs
+# more than a third of the timeout is refused as too large (InvalidTemplate, for good). One stopped earlier
+# by the invocation's own deadline is retried (DeadlineNear). See docs/email-sender.md, Templates.
+COMPILE_BUDGET_FRACTION = 1 / 3
 # Lambda's longest timeout: the deadline of an invocation whose context is unknown.
 MAX_INVOCATION_MS = 15 * 60 * 1000
 # An invocation is judged dead this long after its deadline (Lambda's clocks agree far better than this).
@@ -96,6 +103,11 @@ class Invocation:
     paused_by: str | None = None
     # Records delivered whose idempotency record could not be completed; appended to from the record threads.
     incomplete: list[str] = field(default_factory=list)
+    # The time the invocation had at its start: the function's timeout, as far as the code can know it.
+    started_ms: int | None = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.started_ms = self.remaining_ms()
 
     def stop_if_paused(self) -> None:
         if self.paused_by:
@@ -103,6 +115,17 @@ class Invocation:
 
     def remaining_ms(self) -> int | None:
         return self.lambda_context.get_remaining_time_in_millis() if self.lambda_context else None
+
+    def compile_time(self) -> CompileTime | None:
+        """How long compiling a template may take here: its budget, and until its send must start. Both are
+        read on the invocation's own clock, its remaining time (None: no deadline, nothing bounds it)."""
+        if self.started_ms is None:
+            return None
+        return CompileTime(
+            budget=self.started_ms * COMPILE_BUDGET_FRACTION / 1000,
+            time_left=lambda: ((self.remaining_ms() or 0) - MARK_AND_SEND_WORST_CASE_MS) / 1000,
+            clock=lambda: -(self.remaining_ms() or 0) / 1000,
+        )
 
     def record_incomplete(self, message_id: str) -> None:
         self.incomplete.append(message_id)  # list.append is atomic
@@ -162,11 +185,18 @@ class EmailSender:
         self.consumer = QueueConsumer(lambda_client) if lambda_client is not None else None
         self._dead_letters = DeadLetterPolicy(sqs, settings.dead_letter_queue_url, settings.max_receive_count)
 
-    def deliver_batch(
-        self, event: dict[str, Any], lambda_context: LambdaContext | None
-    ) -> PartialBatchResponse:
-        """Run every record of an SQS event; only retryable failures are reported back."""
-        records = sqs_records(event)
+    def deliver_batch(self, event: object, lambda_context: LambdaContext | None) -> PartialBatchResponse:
+        """Run every record of an SQS event; only retryable failures are reported back.
+
+        NotAnSqsBatch, before any AWS call, for an event that is not an SQS batch (an operator's test invoke).
+        """
+        try:
+            records = sqs_records(event)
+        except NotAnSqsBatch as exc:
+            logger.error(
+                "not an SQS batch: nothing done", extra={"error_code": type(exc).__name__, "reason": str(exc)}
+            )
+            raise
         invocation = Invocation(lambda_context)
         response = process_batch(
             records,
@@ -325,7 +355,8 @@ class EmailSender:
         """Raises only when nothing was sent; a send SES may have accepted returns a result instead."""
         # Rendered here, not by SES: a render that fails is refused now, with its reason, where SES would
         # accept the send and drop the email; and the HTML part escapes every value.
-        rendered = self.templates.get(self.ses, request.template).render(request.data)
+        template = self.templates.get(self.ses, request.template, invocation.compile_time())
+        rendered = template.render(request.data)
         try:
             message_id = self._send(key, request, rendered, invocation, attempt)
         except OutcomeUnknown as exc:

@@ -1,8 +1,10 @@
 """SES templates: the bundled ones shipped with the function, publishing them, a per-container cache of
-compiled templates, and rendering a request's email from one (subject and text as is, HTML escaped)."""
+compiled templates, and rendering a request's email from one (subject folded to one line, text as is, HTML
+escaped, and its producers' fragments sanitized)."""
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -14,11 +16,13 @@ from botocore.exceptions import ClientError
 
 from email_sender.errors import (
     ALREADY_EXISTS,
+    DEADLINE_NEAR,
     INVALID_TEMPLATE,
     MISSING_RENDERING_ATTRIBUTE,
     TEMPLATE_DOES_NOT_EXIST,
 )
 from email_sender.handlebars import (
+    CompileTimeUp,
     Escaping,
     MissingVariableError,
     TemplateRenderError,
@@ -26,7 +30,9 @@ from email_sender.handlebars import (
     compile_template,
 )
 from email_sender.handlebars import Template as CompiledPart
-from groundskeeper.errors import PermanentError, error_code
+from email_sender.html_fragments import Fragments
+from groundskeeper.errors import PermanentError, TransientError, error_code
+from groundskeeper.observability import logger
 
 if TYPE_CHECKING:
     from mypy_boto3_ses import SESClient
@@ -54,6 +60,23 @@ class RenderedEmail:
 # The parts, named as in this module's Template, and how each treats data: as plain text, or escaped as HTML.
 PARTS = (("subject", Escaping.NONE), ("text", Escaping.NONE), ("html", Escaping.HTML))
 
+# A rendered subject is one header line. Line breaks and tabs (with the spaces around them) fold to one
+# space: data such as "Ada\r\nBcc: x@example.com" cannot start a header of its own. Other C0 and C1 controls,
+# DEL and the bidirectional embeddings, overrides and isolates (which make a subject read backwards, as
+# in "invoice\u202egnp.exe") are dropped. Marks such as U+200F, which right-to-left text needs, stay.
+_SUBJECT_BREAKS = "\t\n\v\f\r\x85\u2028\u2029"
+_SUBJECT_FOLD = re.compile(f"[ {_SUBJECT_BREAKS}]*[{_SUBJECT_BREAKS}][ {_SUBJECT_BREAKS}]*")
+_SUBJECT_DROP = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def one_line_subject(subject: str) -> tuple[str, list[str]]:
+    """`subject` as one safe header line, and the code points folded or dropped ("U+000A", ...), sorted."""
+    if subject.isprintable():  # the usual subject: nothing to fold or drop (a space is printable)
+        return subject, []
+    removed = {char for char in subject if char in _SUBJECT_BREAKS or _SUBJECT_DROP.match(char)}
+    line = _SUBJECT_FOLD.sub(" ", _SUBJECT_DROP.sub("", subject))
+    return line, sorted(f"U+{ord(char):04X}" for char in removed)
+
 
 @dataclass(frozen=True)
 class CheckedTemplate:
@@ -64,7 +87,8 @@ class CheckedTemplate:
     syntax_error: str | None = None
 
     def render(self, data: dict[str, Any]) -> RenderedEmail:
-        """The email SES would send for `data`, with every value escaped in the HTML part.
+        """The email for `data`: its subject one line, every {{x}} escaped in the HTML part, and each
+        {{{x}}} or {{& x}} there sanitized where it stands in element content, escaped anywhere else.
 
         Raises PermanentError where SES would accept the send and then drop the email silently:
         InvalidTemplate (the template does not compile, or fails to render whatever the data), or
@@ -73,35 +97,79 @@ class CheckedTemplate:
         name = self.template.name
         if self.syntax_error:
             raise PermanentError(INVALID_TEMPLATE, f"{name}: {self.syntax_error}")
+        fragments = Fragments()
         rendered = []
         for compiled, (part, escaping) in zip(self.parts, PARTS, strict=True):
             try:
-                rendered.append(compiled.render(data, escaping))
+                rendered.append(compiled.render(data, escaping, fragments))
             except MissingVariableError as exc:
                 reason = f"template {name}, {part} part: {exc}"
                 raise PermanentError(MISSING_RENDERING_ATTRIBUTE, reason) from None
             except TemplateRenderError as exc:
                 raise PermanentError(INVALID_TEMPLATE, f"template {name}, {part} part: {exc}") from None
-        return RenderedEmail(*rendered)
+        subject, removed = one_line_subject(rendered[0])
+        if removed:
+            # The code points only: the subject itself may hold personal data.
+            logger.warning("subject folded to one line", extra={"template": name, "removed": removed})
+        return RenderedEmail(subject, rendered[1], fragments.place(rendered[2]))
 
 
-def check_template(template: Template) -> CheckedTemplate:
-    """Compile the three parts (each distinct source once per container); a syntax error names its part."""
+@dataclass(frozen=True)
+class CompileTime:
+    """How long compiling a template may take, in seconds: `budget` is the most that any invocation gives
+    it (a template that needs more never compiles), `time_left()` what this invocation can still spare."""
+
+    budget: float
+    time_left: Callable[[], float]
+    clock: Callable[[], float] = time.monotonic
+
+
+def check_template(template: Template, compile_time: CompileTime | None = None) -> CheckedTemplate:
+    """Compile the three parts (each distinct source once per container); a syntax error names its part.
+
+    With `compile_time`, the compile stops at its budget or at this invocation's deadline, whichever comes
+    first. Stopped by the budget, the template is too large for the function: refused for good, as a syntax
+    error is. Stopped by the deadline before that, it may be fine: TransientError DeadlineNear.
+    """
+    clock = _CompileClock(compile_time) if compile_time is not None else None
     parts = []
     for part, _ in PARTS:
         try:
-            parts.append(compile_template(getattr(template, part)))
+            parts.append(compile_template(getattr(template, part), clock.time_left if clock else None))
         except TemplateSyntaxError as exc:
             return CheckedTemplate(template, syntax_error=f"{part}: {exc}")
+        except CompileTimeUp:
+            if clock is None or not clock.budget_spent():
+                reason = f"too little time left in this invocation to compile template {template.name}"
+                raise TransientError(DEADLINE_NEAR, reason) from None
+            reason = f"{part}: too large to compile within {clock.budget:g} s, the most any invocation allows"
+            return CheckedTemplate(template, syntax_error=reason)
     return CheckedTemplate(template, tuple(parts))
+
+
+class _CompileClock:
+    """One check's compile time: the budget counts from its start."""
+
+    def __init__(self, compile_time: CompileTime) -> None:
+        self.budget = compile_time.budget
+        self._invocation_left = compile_time.time_left
+        self._clock = compile_time.clock
+        self._started = self._clock()
+
+    def budget_spent(self) -> bool:
+        return self._clock() - self._started >= self.budget
+
+    def time_left(self) -> float:
+        return min(self.budget - (self._clock() - self._started), self._invocation_left())
 
 
 def template_problems(template: Template) -> list[str]:
     """Why `template` must not be published as a bundled template (empty when it may be).
 
-    Besides syntax, the rule for template authors: the HTML part never asks for raw data ({{{x}}}, {{& x}}
-    or a block's value, {{#lookup}}). The sender escapes it anyway; a bundled template that asks for it is
-    a mistake to catch. So is a helper that does not exist: every send that reaches it would fail.
+    Besides syntax, the rule for our own templates: the HTML part never asks for raw data ({{{x}}}, {{& x}}
+    or a block's value, {{#lookup}}). Their producers (the auditor, the janitor) send plain text, so raw
+    output there is a mistake to catch; an application's template may use a triple-stash for its producer's
+    markup, which is sanitized. So is a helper that does not exist: every send that reaches it would fail.
     """
     checked = check_template(template)
     problems = [f"syntax: {checked.syntax_error}"] if checked.syntax_error else []
@@ -174,19 +242,22 @@ class TemplateStore:
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
 
-    def get(self, ses: SESClient, name: str) -> CheckedTemplate:
-        """The template called `name`; PermanentError TemplateDoesNotExist if neither SES nor we have it."""
+    def get(self, ses: SESClient, name: str, compile_time: CompileTime | None = None) -> CheckedTemplate:
+        """The template called `name`; PermanentError TemplateDoesNotExist if neither SES nor we have it.
+
+        A template not compiled yet is compiled within `compile_time` (see check_template).
+        """
         cached = self._fresh(name)
         if cached is not None:
             return cached
         if self.ttl_seconds <= 0:
-            return self._fetch(ses, name)  # nothing is cached, so there is nothing to share
+            return self._fetch(ses, name, compile_time)  # nothing is cached, so there is nothing to share
         with self._lock_for(name):
             # Another thread may have fetched it while this one waited for the lock.
             cached = self._fresh(name)
             if cached is not None:
                 return cached
-            return self._fetch(ses, name)
+            return self._fetch(ses, name, compile_time)
 
     def _fresh(self, name: str) -> CheckedTemplate | None:
         cached = self._cache.get(name)
@@ -198,7 +269,7 @@ class TemplateStore:
         with self._locks_guard:
             return self._locks.setdefault(name, threading.Lock())
 
-    def _fetch(self, ses: SESClient, name: str) -> CheckedTemplate:
+    def _fetch(self, ses: SESClient, name: str, compile_time: CompileTime | None) -> CheckedTemplate:
         now = self._clock()
         try:
             found = ses.get_template(TemplateName=name)["Template"]
@@ -217,7 +288,7 @@ class TemplateStore:
                 raise PermanentError(TEMPLATE_DOES_NOT_EXIST, reason) from None
             publish_template(ses, bundled, update_existing=False)
             template = bundled
-        checked = check_template(template)
+        checked = check_template(template, compile_time)
         if self.ttl_seconds > 0:
             self._cache[name] = (now + self.ttl_seconds, checked)
         return checked

@@ -62,6 +62,11 @@ class SettingsError(GroundskeeperError, ValueError):
         self.variable = variable
 
 
+class NotAnSqsBatch(GroundskeeperError, ValueError):
+    """A queue-triggered function was invoked with something other than an SQS batch (an operator's test
+    invoke, another trigger's event): refused whole, before any AWS call. The message names the problem."""
+
+
 class CodedError(GroundskeeperError):
     """An error with a machine-readable `code` (the project's own, or AWS's) and a `message`."""
 

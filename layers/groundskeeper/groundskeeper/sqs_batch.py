@@ -13,15 +13,16 @@ to run records concurrently.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypedDict, TypeVar
 
 from groundskeeper.dead_letter import dead_letter, receive_count
-from groundskeeper.errors import PermanentError, coded_failure
+from groundskeeper.errors import NotAnSqsBatch, PermanentError, coded_failure
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Callable
 
     from mypy_boto3_sqs import SQSClient
 
@@ -106,12 +107,51 @@ class DeadLetterPolicy:
             return on_dead_lettered(DeadLettered(record, code, reason, message_id))
 
 
-def sqs_records(event: Mapping[str, Any]) -> list[Record]:
-    """The records of an SQS event; ValueError for anything else (the event source never sends that)."""
+def sqs_records(event: object) -> list[Record]:
+    """The records of an SQS event; NotAnSqsBatch, naming the first problem, for anything else.
+
+    Lambda's SQS trigger sends only batches whose every record is an object with a `messageId` and a
+    `body`. Anything else comes from elsewhere (an operator's test invoke, another trigger's event) and is
+    refused whole, before any record runs: a record without a `messageId` can neither be reported back in
+    batchItemFailures nor be dead-lettered as the message it is not, and guessing at the others helps no one.
+    """
+    if not isinstance(event, Mapping):
+        raise NotAnSqsBatch(f"not an SQS event: the event is {_json_kind(event)}, not an object with Records")
     records = event.get("Records")
     if not isinstance(records, list):
-        raise ValueError("not an SQS event: no Records list")
+        raise NotAnSqsBatch("not an SQS event: no Records list")
+    for index, record in enumerate(records):
+        problem = _record_problem(record)
+        if problem:
+            raise NotAnSqsBatch(f"not an SQS event: Records[{index}] {problem}")
     return records
+
+
+def _record_problem(record: object) -> str | None:
+    if not isinstance(record, Mapping):
+        return f"is {_json_kind(record)}, not an SQS message"
+    source = record.get("eventSource", record.get("EventSource"))
+    of = f" (an {source} record)" if isinstance(source, str) and source != "aws:sqs" else ""
+    message_id = record.get("messageId")
+    if not isinstance(message_id, str) or not message_id:
+        return f"has no messageId{of}"
+    if not isinstance(record.get("body"), str):
+        return f"has no body{of}"
+    return None
+
+
+def _json_kind(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if isinstance(value, int | float):
+        return f"the number {value!r}"
+    if isinstance(value, str):
+        return f"the string {value[:40]!r}"
+    if isinstance(value, list):
+        return f"a list of {len(value)}"
+    return f"a {type(value).__name__}"
 
 
 def run_batch(

@@ -41,6 +41,9 @@ REFRESH_MARGIN = timedelta(minutes=10)
 UNREACHABLE = "AccountUnreachable"  # no AWS code: a network failure, or an answer that named no code
 # What a member service answers when the assumed credentials expired mid-sweep: the role is assumed again.
 EXPIRED_CREDENTIALS = frozenset({"ExpiredToken", "ExpiredTokenException"})
+# The one account state a run sweeps: not an account still being activated (its member role may not exist
+# yet), suspended, or on its way out.
+ACTIVE = "ACTIVE"
 # The Organizations account tag that names an account's owner, read with MEMBER_ACCOUNTS=organization. Its
 # value is written by whoever may tag the account, so it is checked before it reaches the run's email.
 OWNER_TAG_KEY = "groundskeeper:owner"
@@ -159,6 +162,12 @@ def owner_from_tag(organizations: Any, account_id: str) -> str | None:
     return parsed.owner
 
 
+def account_state(account: Mapping[str, Any]) -> str:
+    """An Organizations account's `State` (ACTIVE, PENDING_ACTIVATION, SUSPENDED, PENDING_CLOSURE, CLOSED).
+    Organizations retired `Status` on 2026-09-09; it is read only from an answer without `State`."""
+    return str(account.get("State") or account.get("Status") or "")
+
+
 def list_member_accounts(
     members: MemberAccounts, *, own_account: str, organizations: Any = None
 ) -> list[str]:
@@ -170,7 +179,7 @@ def list_member_accounts(
             raise ValueError("MEMBER_ACCOUNTS=organization needs an Organizations client")
         found: list[str] = []
         for page in organizations.get_paginator("list_accounts").paginate():
-            found.extend(a["Id"] for a in page.get("Accounts", []) if a.get("Status") == "ACTIVE")
+            found.extend(a["Id"] for a in page.get("Accounts", []) if account_state(a) == ACTIVE)
         return sorted(set(found))
     return sorted(members.account_ids) if members.account_ids else [own_account]
 

@@ -237,7 +237,8 @@ class RunParts:
         """Store the account's part and count it once, even if redelivered; True when the run is complete."""
         body = json.dumps(part, sort_keys=True, default=str)
         if len(body) > MAX_PART_CHARS:
-            body = json.dumps({**part, "detail": {"truncated": True}}, sort_keys=True, default=str)
+            # The detail is the job's own report (dates and all); every other field is JSON already.
+            body = json.dumps({**part, "detail": {"truncated": True}}, sort_keys=True)
         try:
             self._dynamodb.transact_write_items(
                 TransactItems=[
@@ -334,7 +335,8 @@ def email_data(run_id: str, job: str, parts: Sequence[AccountPart]) -> OrgReport
         for p in ordered[:_SUMMARY_LINES]
     ]
     if len(ordered) > _SUMMARY_LINES:
-        lines.append(f"... and {len(ordered) - _SUMMARY_LINES} more accounts (the run's report has them all)")
+        more = counted(len(ordered) - _SUMMARY_LINES, "more account")
+        lines.append(f"... and {more} (the run's report has them all)")
     failed = sum(p["status"] == "error" for p in parts)
     findings = sum(p["findings"] for p in parts)
     return {

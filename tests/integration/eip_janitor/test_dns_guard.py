@@ -13,6 +13,7 @@ from email_sender.template_store import check_template, load_bundled_template
 from groundskeeper.aws_clients import client
 from groundskeeper.notify import Notifier
 from tests.integration.eip_janitor.conftest import IDLE, Fleet, days_ago, ec2_error
+from tests.integration.real_shapes import reshape
 
 Run = Callable[..., dict[str, Any]]
 REGIONS = ("us-east-1", "eu-west-1")
@@ -105,6 +106,61 @@ def test_a_cname_to_the_ec2_host_name_holds_the_address_back(
 
     assert region["released"] == []
     assert [r["type"] for r in region["dns_protected"][0]["records"]] == ["CNAME"]
+
+
+def test_records_as_route_53_lists_them_escaped_weighted_or_alias_hold_back_what_they_name(
+    fleet: Fleet, zones: Zones, run_janitor: Run
+) -> None:
+    """Route 53 lists a wildcard name as `\\052.example.com.` (moto as `*.example.com.`); weighted records
+    share a name; an alias record has no ResourceRecords and no TTL."""
+    wild, weighted, free = (fleet.allocate(**{IDLE: days_ago(30)}) for _ in range(3))
+    zone = zones.public("example.com")
+    zones.point(zone, "*.example.com", ip_of(fleet, wild))
+    changes = [
+        {
+            "Action": "CREATE",
+            "ResourceRecordSet": {
+                "Name": "api.example.com",
+                "Type": "A",
+                "SetIdentifier": identifier,
+                "Weight": weight,
+                "TTL": 60,
+                "ResourceRecords": [{"Value": ip}],
+            },
+        }
+        for identifier, weight, ip in (("blue", 90, ip_of(fleet, weighted)), ("green", 10, "192.0.2.7"))
+    ]
+    changes.append(
+        {
+            "Action": "CREATE",
+            "ResourceRecordSet": {
+                "Name": "lb.example.com",
+                "Type": "A",
+                "AliasTarget": {
+                    "HostedZoneId": "Z35SXDOTRQ7X7K",
+                    "DNSName": "dualstack.web-1234567890.us-east-1.elb.amazonaws.com.",
+                    "EvaluateTargetHealth": False,
+                },
+            },
+        }
+    )
+    zones.route53.change_resource_record_sets(HostedZoneId=zone, ChangeBatch={"Changes": changes})
+
+    def escaped(parsed: dict[str, Any]) -> None:
+        for record in parsed["ResourceRecordSets"]:
+            record["Name"] = record["Name"].replace("*", "\\052")
+
+    reshape(client("route53"), "ListResourceRecordSets", escaped)
+
+    report = run_janitor()
+
+    region = report["regions"]["us-east-1"]
+    assert region["released"] == [free]
+    held = {
+        h["allocation_id"]: [(r["name"], r["type"]) for r in h["records"]] for h in region["dns_protected"]
+    }
+    assert held == {wild: [("*.example.com.", "A")], weighted: [("api.example.com.", "A")]}
+    assert report["dns_guard"]["status"] == "ok"
 
 
 def test_once_the_record_is_deleted_the_next_run_releases_the_address(

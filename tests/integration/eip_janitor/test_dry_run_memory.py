@@ -15,9 +15,11 @@ import pytest
 from eip_janitor.handlers import schedule
 from eip_janitor.settings import Settings
 from email_sender.template_store import check_template, load_bundled_template
+from groundskeeper.aws_clients import client
 from groundskeeper.notify import Notifier
 from tests.conftest import load_event
 from tests.integration.eip_janitor.conftest import EVENT, IDLE, Fleet
+from tests.integration.real_shapes import one_item_per_batch
 from tests.lambda_context import FakeLambdaContext
 
 START = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)
@@ -123,6 +125,22 @@ def test_daily_dry_runs_report_from_the_first_and_list_what_a_real_run_releases(
     assert fleet.tags(c) == {IDLE: iso(START + timedelta(days=16))}
     assert real_mail is not None
     assert "nothing was changed" not in rendered_text(real_mail)
+
+
+def test_the_memory_is_written_and_read_whole_when_dynamodb_processes_one_item_per_batch(
+    fleet: Fleet, run_at: Callable[..., tuple[dict[str, Any], dict[str, str] | None]]
+) -> None:
+    idle = {fleet.allocate() for _ in range(3)}
+    left = one_item_per_batch(client("dynamodb"))  # the janitor's own client
+
+    run_at(START, dry_run=True)
+    later, _ = run_at(START + timedelta(days=8), dry_run=True)
+
+    assert would_release(later) == idle
+    assert {idle_of(later)[a]["idle_since"] for a in idle} == {iso(START)}
+    # Each batch of three was answered one item at a time: two left, then one, in each direction.
+    assert left["BatchWriteItem"] == 3
+    assert left["BatchGetItem"] == 3 * 2  # the first run asks too (for nothing), then the second
 
 
 def test_a_dry_run_forgets_an_address_it_sees_in_use(

@@ -11,6 +11,7 @@ import pytest
 from groundskeeper_org.accounts import AccountAccessError, AccountSessions, check_access, list_member_accounts
 from groundskeeper_org.settings import MemberAccounts
 from tests.integration.org.conftest import HUB, ROLE, deny_assume_role
+from tests.integration.real_shapes import reshape
 
 
 def test_a_session_lands_in_its_account(sessions: AccountSessions) -> None:
@@ -91,6 +92,37 @@ def test_organization_lists_active_accounts_through_the_paginator(aws: None) -> 
     expected = sorted(a["Id"] for a in organizations.list_accounts()["Accounts"])
     assert listed == expected
     assert len(listed) == 4  # the management account and three members
+
+
+@pytest.mark.parametrize("status", ["retired", "kept"])
+def test_organization_lists_accounts_by_their_state(aws: None, status: str) -> None:
+    """Organizations retired an account's `Status` on 2026-09-09 (moto still sends it): `State` says which
+    accounts are ACTIVE, and holds states `Status` never had (PENDING_ACTIVATION, CLOSED)."""
+    organizations = boto3.client("organizations", region_name="us-east-1")
+    organizations.create_organization(FeatureSet="ALL")
+    for n in range(5):
+        organizations.create_account(AccountName=f"member-{n}", Email=f"m{n}@example.com")
+    members = sorted(a["Id"] for a in organizations.list_accounts()["Accounts"] if a["Id"] != HUB)
+    states = dict(
+        zip(members, ["ACTIVE", "SUSPENDED", "PENDING_ACTIVATION", "PENDING_CLOSURE", "CLOSED"], strict=True)
+    )
+    statuses = {"SUSPENDED": "SUSPENDED", "PENDING_CLOSURE": "PENDING_CLOSURE", "CLOSED": "SUSPENDED"}
+
+    def as_aws_answers(parsed: dict[str, Any]) -> None:
+        for account in parsed["Accounts"]:
+            account["State"] = states.get(account["Id"], "ACTIVE")
+            if status == "retired":
+                del account["Status"]
+            else:  # before the retirement: both, with Status's older values
+                account["Status"] = statuses.get(account["State"], "ACTIVE")
+
+    reshape(organizations, "ListAccounts", as_aws_answers)
+
+    listed = list_member_accounts(
+        MemberAccounts(organization=True), own_account=HUB, organizations=organizations
+    )
+
+    assert listed == sorted([HUB, members[0]])
 
 
 def test_listed_and_own_account_only() -> None:

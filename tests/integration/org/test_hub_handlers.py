@@ -24,6 +24,7 @@ from groundskeeper_org.settings import MemberAccounts, OrgSettings
 from org_planner import handler as planner
 from tests.conftest import load_event
 from tests.integration.org.conftest import ALLOWED, ROLE, TABLE, deny_assume_role, seed_member
+from tests.integration.real_shapes import one_item_per_batch
 
 A, B, C = "111111111111", "222222222222", "333333333333"
 BAD_CORS = {"CORSRules": [{"AllowedMethods": ["GET"], "AllowedOrigins": ["*"]}]}
@@ -115,6 +116,29 @@ def test_a_janitor_schedule_plans_and_the_work_queue_sweeps_each_account(
     assert (email["data"]["accounts"], email["data"]["failed_accounts"]) == ("3", "1")
     assert f"{A} (team-a@example.com): released 1" in email["data"]["summary"]
     assert f"{C}: not swept: AccessDenied" in email["data"]["summary"]
+
+
+def test_the_runs_email_reports_every_account_when_dynamodb_returns_one_part_per_batch(
+    queues: dict[str, str], monkeypatch: pytest.MonkeyPatch, lambda_context: Any
+) -> None:
+    for account_id in (A, B, C):
+        seed_member(account_id, ("us-east-1",), BAD_CORS)
+    settings = JanitorSettings(
+        dry_run=True,
+        regions=("us-east-1",),
+        notify=Notifier(queue_url=queues["email"], recipients=("ops@example.com",)),
+    )
+    use(janitor, settings, org(queues), monkeypatch)
+    planner.lambda_handler(load_event(SCHEDULE), lambda_context)
+    left = one_item_per_batch(client("dynamodb"))  # the workers' client: the last one reads every part
+
+    answers = [janitor.lambda_handler(event, lambda_context) for event in batches(queues["work"])]
+
+    assert answers == [{"batchItemFailures": []}] * 3
+    [email] = emails(queues["email"])
+    assert (email["data"]["accounts"], email["data"]["failed_accounts"]) == ("3", "0")
+    assert all(f"{account_id}" in email["data"]["summary"] for account_id in (A, B, C))
+    assert left["BatchGetItem"] == 2 + 1  # three parts asked for: two left unprocessed, then one
 
 
 def test_an_item_of_another_job_fails_alone(

@@ -6,8 +6,16 @@ import json
 
 import pytest
 
+from groundskeeper.action_journal import ActionCounts
 from groundskeeper.errors import PermanentError, SettingsError
-from groundskeeper_org.runs import AccountPart, email_data, error_part, notification_key, parse_work_item
+from groundskeeper_org.runs import (
+    AccountPart,
+    email_data,
+    error_part,
+    journaled_part,
+    notification_key,
+    parse_work_item,
+)
 from groundskeeper_org.settings import MemberAccounts, parse_owners, parse_role_name
 
 
@@ -94,6 +102,61 @@ def test_email_data_lists_failed_accounts_first_then_findings_with_owners() -> N
         "222222222222 (b@example.com): 2 found",
         "111111111111: 0 found",
     ]
+
+
+@pytest.mark.parametrize(
+    ("accounts", "last_line"),
+    [
+        (200, "000000000199: 1 found"),
+        (201, "... and 1 more account (the run's report has them all)"),
+        (202, "... and 2 more accounts (the run's report has them all)"),
+    ],
+)
+def test_the_email_lists_200_accounts_then_says_how_many_more(accounts: int, last_line: str) -> None:
+    data = email_data("run-1", "cors-sweep", [_ok(f"{n:012d}", 1) for n in range(accounts)])
+    lines = data["summary"].splitlines()
+    assert len(lines) == min(accounts, 201)
+    assert lines[199] == "000000000199: 1 found"
+    assert lines[-1] == last_line
+    assert data["accounts"] == str(accounts)
+
+
+def test_a_journaled_part_states_each_kind_of_action_and_counts_it_as_findings() -> None:
+    part = journaled_part(
+        _ok("111111111111", 1),
+        [ActionCounts("cors-rewrite", done=2), ActionCounts("eip-release", done=1, failed=1, intended=1)],
+    )
+    assert part["summary"] == (
+        "1 found; journal: cors-rewrite 2 done, eip-release 1 done, 1 failed, 1 unconfirmed"
+    )
+    assert part["findings"] == 5
+    assert part["actions"] == {
+        "cors-rewrite": {"done": 2, "failed": 0, "intended": 0},
+        "eip-release": {"done": 1, "failed": 1, "intended": 1},
+    }
+
+
+def test_a_journaled_part_keeps_the_sweeps_own_findings_when_they_are_more() -> None:
+    part = journaled_part(_ok("111111111111", 9), [ActionCounts("cors-rewrite", intended=1)])
+    assert (part["summary"], part["findings"]) == ("9 found; journal: cors-rewrite 0 done, 1 unconfirmed", 9)
+    assert journaled_part(part, []) is part
+
+
+def test_an_error_parts_summary_is_cut_at_300_characters() -> None:
+    part = error_part("111111111111", None, "AccessDenied", "m" * 400)
+    assert part["summary"] == ("not swept: AccessDenied: " + "m" * 400)[:300]
+    assert len(part["summary"]) == 300
+    assert (part["status"], part["error"], part["findings"], part["detail"]) == (
+        "error",
+        "AccessDenied",
+        1,
+        {},
+    )
+
+
+def test_a_journaled_summary_is_cut_at_600_characters() -> None:
+    part = journaled_part({**_ok("111111111111", 1), "summary": "s" * 590}, [ActionCounts("cors-rewrite", 1)])
+    assert part["summary"] == "s" * 590 + "; journal:"
 
 
 def test_notification_key_is_per_run_and_job_and_fits() -> None:

@@ -29,36 +29,40 @@ def test_a_plain_address_is_the_owner_without_its_surrounding_whitespace() -> No
     assert parse_owner_tag("  team-a+aws@example.co.uk\n") == TagOwner("team-a+aws@example.co.uk")
 
 
+WHITESPACE = "has whitespace inside"
+CONTROL = "has a control or non-printing character"
+QUOTING = "has one of < > \" ' , ;"
+NOT_LOCAL_AT_DOMAIN = "is not local@domain.tld"
+
+
 @pytest.mark.parametrize(
     ("value", "why"),
     [
         ("", "empty"),
         ("   ", "empty"),
-        ("team a@example.com", "whitespace"),
-        ("team@exa\u00a0mple.com", "whitespace"),
-        ("team@example.com\u0000", "control"),
-        ("team@example.com\u202e", "control"),  # a right-to-left override
-        ("team@exam\u200bple.com", "control"),  # a zero-width space
-        ("Team A <team@example.com>", "whitespace"),
-        ("<team@example.com>", "< >"),
-        ('"team"@example.com', "< >"),
-        ("a@example.com,b@example.com", "< >"),
-        ("a@example.com;b@example.com", "< >"),
-        ("o'brien@example.com", "< >"),
-        ("team", "0 '@'"),
-        ("a@b@example.com", "2 '@'"),
-        ("@example.com", "local@domain.tld"),
-        ("team@", "local@domain.tld"),
-        ("team@localhost", "local@domain.tld"),
-        ("team@.", "local@domain.tld"),
-        ("a" * (MAX_ADDRESS_CHARS - len("@example.com") + 1) + "@example.com", "at most 254"),
+        ("team a@example.com", WHITESPACE),
+        ("team@exa\u00a0mple.com", WHITESPACE),
+        ("team@example.com\u0000", CONTROL),
+        ("team@example.com\u202e", CONTROL),  # a right-to-left override
+        ("team@exam\u200bple.com", CONTROL),  # a zero-width space
+        ("Team A <team@example.com>", WHITESPACE),
+        ("<team@example.com>", QUOTING),
+        ('"team"@example.com', QUOTING),
+        ("a@example.com,b@example.com", QUOTING),
+        ("a@example.com;b@example.com", QUOTING),
+        ("o'brien@example.com", QUOTING),
+        ("team", "has 0 '@', not one"),
+        ("a@b@example.com", "has 2 '@', not one"),
+        ("@example.com", NOT_LOCAL_AT_DOMAIN),
+        ("team@", NOT_LOCAL_AT_DOMAIN),
+        ("team@localhost", NOT_LOCAL_AT_DOMAIN),
+        ("team@.", NOT_LOCAL_AT_DOMAIN),
+        ("a" * (MAX_ADDRESS_CHARS - len("@example.com") + 1) + "@example.com", "255 characters, at most 254"),
     ],
 )
 def test_anything_but_one_plausible_address_is_ignored_with_its_reason(value: str, why: str) -> None:
-    parsed = parse_owner_tag(value)
-    assert parsed.owner is None
-    assert parsed.problem is not None
-    assert why in parsed.problem
+    """The reason is what the warning's `reason` field says to whoever reads the log."""
+    assert parse_owner_tag(value) == TagOwner(None, why)
 
 
 def test_the_longest_address_fits() -> None:

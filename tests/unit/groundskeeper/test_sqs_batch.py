@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from groundskeeper.dead_letter import receive_count
-from groundskeeper.errors import PermanentError, TransientError
+from groundskeeper.errors import NotAnSqsBatch, PermanentError, TransientError
 from groundskeeper.sqs_batch import DeadLettered, DeadLetterPolicy, process_batch, run_batch, sqs_records
 
 
@@ -133,6 +133,40 @@ def test_an_event_without_a_records_list_is_refused(event: dict[str, Any]) -> No
 def test_sqs_records_returns_the_records() -> None:
     records = [record("a")]
     assert sqs_records({"Records": records}) is records
+    assert sqs_records({"Records": []}) == []
+
+
+@pytest.mark.parametrize(
+    ("event", "problem"),
+    [
+        (None, "the event is null, not an object with Records"),
+        ([], "the event is a list of 0, not an object with Records"),
+        ("run", "the event is the string 'run', not an object with Records"),
+        (7, "the event is the number 7, not an object with Records"),
+        (True, "the event is the boolean true, not an object with Records"),
+        ({"Records": [None, 1, "x"]}, "Records[0] is null, not an SQS message"),
+        ({"Records": [record("a"), 1]}, "Records[1] is the number 1, not an SQS message"),
+        ({"Records": [record("a"), "x"]}, "Records[1] is the string 'x', not an SQS message"),
+        ({"Records": [record("a"), [record("b")]]}, "Records[1] is a list of 1, not an SQS message"),
+        ({"Records": [{"body": "{}"}]}, "Records[0] has no messageId"),
+        ({"Records": [{**record("a"), "messageId": ""}]}, "Records[0] has no messageId"),
+        ({"Records": [{**record("a"), "messageId": 7}]}, "Records[0] has no messageId"),
+        ({"Records": [{"messageId": "a"}]}, "Records[0] has no body"),
+        ({"Records": [{"messageId": "a", "body": None}]}, "Records[0] has no body"),
+        (
+            {"Records": [{"eventSource": "aws:s3", "s3": {}}]},
+            "Records[0] has no messageId (an aws:s3 record)",
+        ),
+        ({"Records": [{"EventSource": "aws:sns", "Sns": {"MessageId": "m"}}]}, "(an aws:sns record)"),
+    ],
+)
+def test_anything_but_a_batch_of_sqs_messages_is_refused_whole_with_the_first_problem(
+    event: object, problem: str
+) -> None:
+    with pytest.raises(NotAnSqsBatch, match="not an SQS event") as refused:
+        sqs_records(event)
+    assert problem in str(refused.value)
+    assert isinstance(refused.value, ValueError)
 
 
 def test_records_with_one_idempotency_key_take_turns_in_batch_order() -> None:

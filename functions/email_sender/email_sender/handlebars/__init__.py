@@ -2,7 +2,8 @@
 
 Why a renderer of our own: SES accepts a send whose data cannot render and then drops the email silently, and
 it never escapes data in the HTML part. Rendering here makes both visible: a render that fails is refused with
-its reason before anything is sent, and the HTML part is escaped by construction (see docs/email-sender.md).
+its reason before anything is sent, and the HTML part escapes data by construction ({{{x}}} goes through the
+caller's `raw` hook: the sender sanitizes it; see docs/email-sender.md).
 
 The behaviour is Handlebars.js 4.7's, `compile(source, {strict: true})`, checked case by case against it
 (tests/oracle): its lexer rules, grammar, standalone-line and `~` whitespace rules, strict lookups (a missing
@@ -13,19 +14,28 @@ inline partials, partial blocks and `@partial-block`. Its helpers: `if`, `unless
 TemplateRenderError when the render reaches it; decorators other than `*inline` are a TemplateSyntaxError.
 
 A template is compiled once per distinct source text (`compile_template` is cached) and rendered per request.
-Stdlib only: it runs in Lambda on every send.
+A compile takes time and memory in proportion to the template, and stops at a deadline when given one
+(CompileTimeUp); blocks and sub-expressions nest at most 100 deep (parser.MAX_NESTING), `{{else if}}`
+chains are as long as they like. Stdlib only: it runs in Lambda on every send.
 
 The package follows a template through its stages: `lexer` (tokens), `parser` (the AST of `nodes`),
 `whitespace` (standalone lines and `~`), `compiler` (closures over `runtime`), `template` (the entry point),
-all on `js_values`, JavaScript's value semantics. Callers import from the package only.
+all on `js_values`, JavaScript's value semantics; `deadline` bounds the first four. Callers import from the
+package only.
 """
 
-from email_sender.handlebars.errors import MissingVariableError, TemplateRenderError, TemplateSyntaxError
-from email_sender.handlebars.js_values import escape_html, js_number
+from email_sender.handlebars.errors import (
+    CompileTimeUp,
+    MissingVariableError,
+    TemplateRenderError,
+    TemplateSyntaxError,
+)
+from email_sender.handlebars.js_values import escape_html, js_number, utf8_safe
 from email_sender.handlebars.runtime import Escaping
 from email_sender.handlebars.template import Template, compile_template
 
 __all__ = [
+    "CompileTimeUp",
     "Escaping",
     "MissingVariableError",
     "Template",
@@ -34,4 +44,5 @@ __all__ = [
     "compile_template",
     "escape_html",
     "js_number",
+    "utf8_safe",
 ]

@@ -3,6 +3,8 @@
 It decides as Handlebars' compiler does (simple path, helper or ambiguous). What Handlebars.js fails when it
 runs (an unknown helper, a partial that is not defined) fails here when the render reaches it, not before;
 of what Handlebars.js compiles, only decorators other than `*inline` are refused here (docs/email-sender.md).
+What a compiled template keeps is small: text as itself, a mustache as two slotted objects (and a bound
+method of each); a large template holds hundreds of thousands of them for as long as it is cached.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from email_sender.handlebars.deadline import _Deadline
 from email_sender.handlebars.errors import MissingVariableError, TemplateRenderError, TemplateSyntaxError
 from email_sender.handlebars.js_values import (
     _OBJECT_PROTO,
@@ -39,8 +42,11 @@ from email_sender.handlebars.nodes import (
     _SubExpr,
 )
 from email_sender.handlebars.runtime import (
+    _TAKEN,
+    Branch,
     Escaping,
     Evaluator,
+    Statement,
     _called,
     _each,
     _Exec,
@@ -48,6 +54,7 @@ from email_sender.handlebars.runtime import (
     _PartialDef,
     _render_partial_block,
     _run,
+    _run_chain,
     _State,
     _this_for_helper,
 )
@@ -60,10 +67,15 @@ _MISSING_HOOKS = frozenset({"helperMissing", "blockHelperMissing"})
 
 
 class _Compiler:
-    def __init__(self) -> None:
+    def __init__(self, deadline: _Deadline | None = None) -> None:
         self.block_param_scopes: list[list[str] | None] = []
         self.raw_outputs: list[str] = []
         self.unknown_helpers: list[str] = []
+        self.deadline = deadline or _Deadline()
+        self.names: dict[str, str] = {}  # one copy of each name the template's paths use
+
+    def shared(self, name: str) -> str:
+        return self.names.setdefault(name, name)
 
     def program(self, program: _Program | None) -> _Exec | None:
         if program is None:
@@ -72,6 +84,7 @@ class _Compiler:
         try:
             compiled = _Exec(block_params=program.block_params)
             for node in program.body:
+                self.deadline.step()
                 self.statement(node, compiled)
             return compiled
         finally:
@@ -80,8 +93,7 @@ class _Compiler:
     def statement(self, node: Any, compiled: _Exec) -> None:
         if isinstance(node, _Content):
             if node.value:
-                text = node.value
-                compiled.body.append(lambda state, out: out.append(text))
+                compiled.body.append(node.value)
         elif isinstance(node, _Comment):
             return
         elif isinstance(node, _Mustache):
@@ -113,7 +125,8 @@ class _Compiler:
             return "helper"
         return "ambiguous" if eligible else "simple"
 
-    def path(self, path: _Path, *, strict: bool) -> Evaluator:
+    def path(self, path: _Path, *, strict: bool, called: bool = False) -> Evaluator:
+        """The path's value; `called`: a function it reaches is called (see `value`)."""
         parts = list(path.parts)
         depth = path.depth
         if not depth and parts and not _scoped(path) and self.is_block_param(parts[0]):
@@ -133,59 +146,22 @@ class _Compiler:
                     value = _lookup(value, part)
                 return value
 
+            if called:
+                return lambda state: _called(block_param(state), state)
             return block_param
 
+        lookups = _LOOKUPS[called]
         if not parts or not parts[0]:
             # Handlebars pushes the context itself for a path whose first part is empty: `this`, `.`, `..`,
             # and the empty names `[]`, `''` and `""`. What follows that part, and an `@`, are ignored.
-            def context(state: _State) -> Any:
-                if depth == 0:
-                    return state.ctx
-                return state.depths[depth] if depth < len(state.depths) else UNDEFINED
-
-            return context
-
-        shown = path.original
-
-        def resolve(base: Any) -> Any:
-            try:
-                if strict:
-                    for part in parts[:-1]:
-                        base = _lookup(base, part)
-                    return _strict(base, parts[-1])
-                for part in parts:
-                    base = _lookup(base, part)
-            except MissingVariableError as exc:
-                raise MissingVariableError(f"{{{{{shown}}}}}: {exc}") from None
-            return base
-
-        if path.data:
-
-            def data_path(state: _State) -> Any:
-                frame: Any = state.data
-                steps = depth
-                while _truthy(frame) and steps:
-                    frame = frame.get("_parent", UNDEFINED) if isinstance(frame, dict) else UNDEFINED
-                    steps -= 1
-                return resolve(frame)
-
-            return data_path
-
-        def context_path(state: _State) -> Any:
-            base = (
-                state.ctx if depth == 0 else (state.depths[depth] if depth < len(state.depths) else UNDEFINED)
-            )
-            return resolve(base)
-
-        return context_path
+            return lookups[False](depth, (), self.shared(path.original), strict).value
+        lookup = lookups[path.data]
+        return lookup(depth, tuple(map(self.shared, parts)), self.shared(path.original), strict).value
 
     def value(self, path: _Path, kind: str) -> Evaluator:
         """A mustache's or a section's path, strictly. A simple one (not a possible helper's name) that
         reaches a function calls it, as Handlebars' resolvePossibleLambda does: `@partial-block` renders."""
-        value = self.path(path, strict=True)
-        if kind != "simple":
-            return value
-        return lambda state: _called(value(state), state)
+        return self.path(path, strict=True, called=kind == "simple")
 
     def param(self, node: Any) -> Evaluator:
         if isinstance(node, _Literal):
@@ -259,7 +235,7 @@ class _Compiler:
 
     # -- statements ------------------------------------------------------------------------------------
 
-    def mustache(self, node: _Mustache) -> Callable[[_State, list[str]], None]:
+    def mustache(self, node: _Mustache) -> Statement:
         if node.decorator:
             raise TemplateSyntaxError(f"line {node.line}: decorators {{{{* ...}}}} are not supported")
         path = _literal_to_path(node.path)
@@ -270,22 +246,46 @@ class _Compiler:
             self.raw_outputs.append(
                 f"line {node.line}: {{{{{{{path.original}}}}}}} / {{{{& {path.original}}}}}"
             )
-        return _output(value)
+        return _Output(value, escaped).write
 
-    def block(self, node: _Block) -> Callable[[_State, list[str]], None]:
+    def block(self, node: _Block) -> Statement:
+        """A block, and the `{{else if}}` links after it: one branch each, tried in a loop (_run_chain)."""
+        links = [node]
+        while (chained := links[-1].inverse) is not None and chained.chained:
+            links.append(chained.body[0])
+        branches = [self.branch(link) for link in links]
+        inverse = self.program(links[-1].inverse)
+        if len(branches) > 1:
+
+            def chain(state: _State, out: list[str]) -> None:
+                _run_chain(branches, inverse, state, out)
+
+            return chain
+        branch = branches[0]
+
+        def block(state: _State, out: list[str]) -> None:
+            this = branch(state, out)
+            if this is not _TAKEN:
+                _run(inverse, this, state.depths, state, out=out)
+
+        return block
+
+    def branch(self, node: _Block) -> Branch:
+        """One block's own decision (its inverse is the caller's): run its program, or hand on a context."""
         path = _literal_to_path(node.path)
         kind = self.classify(path, node.params, node.hash)
         fn = self.program(node.program)
-        inverse = self.program(node.inverse)
         if kind != "helper":
-            return self.section(self.value(path, kind), fn, inverse)
+            return self.section(self.value(path, kind), fn)
         name = path.parts[0] if path.parts else ""
         if name not in ("if", "unless", "each", "with"):
-            # Any other helper's value is the block's output, as a mustache's is (`log` gives none): in
-            # Handlebars.js unescaped, so `{{#lookup}}` counts as raw output. Unknown ones fail when reached.
+            # Any other helper's value is the block's output, as a mustache's is (`log` gives none). In
+            # Handlebars.js it is unescaped, so `{{#lookup}}` counts as raw output; an HTML part escapes it
+            # all the same, as {{x}}: it is a value, not a producer's fragment. Unknown helpers fail when
+            # reached.
             if name == "lookup":
                 self.raw_outputs.append(f"line {node.line}: {{{{#lookup ...}}}} (a block's value)")
-            return _output(self.helper_call(path, node.params, node.hash))
+            return _written(_Output(self.helper_call(path, node.params, node.hash), escaped=True))
         params = [self.param(p) for p in node.params]
         hash_ = self.hash(node.hash)
 
@@ -294,65 +294,62 @@ class _Compiler:
             return values, {key: value(state) for key, value in hash_}
 
         if name in ("if", "unless"):
-            positive, negative = (fn, inverse) if name == "if" else (inverse, fn)
+            fn_when_truthy = name == "if"
 
-            def conditional(state: _State, out: list[str]) -> None:
+            def conditional(state: _State, out: list[str]) -> Any:
                 values, options = arguments(state)
                 if len(values) != 1:
                     raise TemplateRenderError(f"#{name} requires exactly one argument")
                 condition = _called(values[0], state)
                 include_zero = _truthy(options.get("includeZero", UNDEFINED))
                 this = _this_for_helper(state)
-                if (not include_zero and not _truthy(condition)) or _is_empty(condition):
-                    _run(negative, this, state.depths, state, out=out)
-                else:
-                    _run(positive, this, state.depths, state, out=out)
+                falsy = (not include_zero and not _truthy(condition)) or _is_empty(condition)
+                if falsy is not fn_when_truthy:
+                    _run(fn, this, state.depths, state, out=out)
+                    return _TAKEN
+                return this
 
             return conditional
         if name == "with":
 
-            def with_(state: _State, out: list[str]) -> None:
+            def with_(state: _State, out: list[str]) -> Any:
                 values, _ = arguments(state)
                 if len(values) != 1:
                     raise TemplateRenderError("#with requires exactly one argument")
                 context = _called(values[0], state)
                 if _is_empty(context):
-                    _run(inverse, _this_for_helper(state), state.depths, state, out=out)
-                else:
-                    _run(fn, context, state.depths, state, block_params=[context], out=out)
+                    return _this_for_helper(state)
+                _run(fn, context, state.depths, state, block_params=[context], out=out)
+                return _TAKEN
 
             return with_
 
-        def each(state: _State, out: list[str]) -> None:
+        def each(state: _State, out: list[str]) -> Any:
             values, _ = arguments(state)
             if len(values) != 1:
                 raise TemplateRenderError("Must pass iterator to #each")
             context = _called(values[0], state)
-            _each(context, fn, inverse, this=_this_for_helper(state), state=state, out=out)
+            return _TAKEN if _each(context, fn, state=state, out=out) else _this_for_helper(state)
 
         return each
 
-    def section(
-        self, value: Evaluator, fn: _Exec | None, inverse: _Exec | None
-    ) -> Callable[[_State, list[str]], None]:
+    def section(self, value: Evaluator, fn: _Exec | None) -> Branch:
         """`{{#name}}` with no helper: Handlebars' blockHelperMissing."""
 
-        def run(state: _State, out: list[str]) -> None:
+        def run(state: _State, out: list[str]) -> Any:
             context = value(state)
             if isinstance(context, _PartialBlock):  # Handlebars.js calls it as a helper here (see js_string)
                 raise TemplateRenderError(f"{{{{#{context!r}}}}} is not a section: use {{{{> {context!r}}}}}")
             this = state.ctx
-            if context is True:
-                _run(fn, this, state.depths, state, out=out)
-            elif context is False or context is None or context is UNDEFINED:
-                _run(inverse, this, state.depths, state, out=out)
-            elif isinstance(context, list):
-                if context:
-                    _each(context, fn, inverse, this=this, state=state, out=out)
-                else:
-                    _run(inverse, this, state.depths, state, out=out)
+            if context is False or context is None or context is UNDEFINED:
+                return this
+            if isinstance(context, list):
+                if not context:
+                    return this
+                _each(context, fn, state=state, out=out)
             else:
-                _run(fn, context, state.depths, state, out=out)
+                _run(fn, this if context is True else context, state.depths, state, out=out)
+            return _TAKEN
 
         return run
 
@@ -373,7 +370,7 @@ class _Compiler:
         body = self.program(node.program) or _Exec()
         return node.params[0].value, body
 
-    def partial(self, node: _Partial | _Block) -> Callable[[_State, list[str]], None]:
+    def partial(self, node: _Partial | _Block) -> Statement:
         """`{{> name}}`, `{{> (expr)}}` and the partial block `{{#> name}}default{{/name}}`, as Handlebars'
         invokePartialWrapper and invokePartial run them: a hash makes a new context from the one given and
         the hash; a partial block becomes `@partial-block` for the partial, and renders if none is found."""
@@ -444,16 +441,15 @@ def _indented(text: str, indent: str) -> str:
     return "\n".join(lines)
 
 
-def _output(value: Evaluator) -> Callable[[_State, list[str]], None]:
-    """Appends a value as text, escaped in an HTML part (every value, whatever the template asks)."""
+def _written(output: _Output) -> Branch:
+    """A block helper whose value is the block's output (`lookup`, `log`): it is written, and no inverse
+    runs, not even in an `{{else}}` chain."""
 
-    def output(state: _State, out: list[str]) -> None:
-        text = js_string(value(state))
-        if state.escaping is Escaping.HTML:
-            text = escape_html(text)
-        out.append(text)
+    def write(state: _State, out: list[str]) -> Any:
+        output.write(state, out)
+        return _TAKEN
 
-    return output
+    return write
 
 
 def _fail(message: str) -> Evaluator:
@@ -473,6 +469,92 @@ def _extend(context: Any, hash_values: dict[str, Any]) -> dict[str, Any]:
         merged.update((str(index), item) for index, item in enumerate(items))
     merged.update(hash_values)
     return merged
+
+
+class _ContextLookup:
+    """A path in a context: `{{a.b}}`, `{{this}}`, `{{../a}}` (strict: a mustache's own value must exist)."""
+
+    __slots__ = ("depth", "parts", "shown", "strict")
+
+    def __init__(self, depth: int, parts: tuple[str, ...], shown: str, strict: bool) -> None:
+        self.depth, self.parts, self.shown, self.strict = depth, parts, shown, strict
+
+    def value(self, state: _State) -> Any:
+        depth = self.depth
+        base = state.ctx if depth == 0 else (state.depths[depth] if depth < len(state.depths) else UNDEFINED)
+        return _resolve(base, self.parts, self.strict, self.shown)
+
+
+class _DataLookup(_ContextLookup):
+    """A path in the `@data` frames: `{{@index}}`, `{{@../key}}`, `{{@root.a}}`."""
+
+    __slots__ = ()
+
+    def value(self, state: _State) -> Any:
+        frame: Any = state.data
+        steps = self.depth
+        while _truthy(frame) and steps:
+            frame = frame.get("_parent", UNDEFINED) if isinstance(frame, dict) else UNDEFINED
+            steps -= 1
+        return _resolve(frame, self.parts, self.strict, self.shown)
+
+
+class _CalledContextLookup(_ContextLookup):
+    """A simple path in a context, whose value is called if it is a function (`{{./x}}`, `{{#a.b}}`): a
+    subclass rather than a wrapper, so that a mustache stays two objects."""
+
+    __slots__ = ()
+
+    def value(self, state: _State) -> Any:
+        return _called(_ContextLookup.value(self, state), state)
+
+
+class _CalledDataLookup(_DataLookup):
+    """A simple path in the `@data` frames, whose value is called if it is a function."""
+
+    __slots__ = ()
+
+    def value(self, state: _State) -> Any:
+        return _called(_DataLookup.value(self, state), state)
+
+
+# The lookup class by (called, in the @data frames).
+_LOOKUPS: dict[bool, dict[bool, type[_ContextLookup]]] = {
+    False: {False: _ContextLookup, True: _DataLookup},
+    True: {False: _CalledContextLookup, True: _CalledDataLookup},
+}
+
+
+def _resolve(base: Any, parts: tuple[str, ...], strict: bool, shown: str) -> Any:
+    if not parts:
+        return base
+    try:
+        if strict:
+            for part in parts[:-1]:
+                base = _lookup(base, part)
+            return _strict(base, parts[-1])
+        for part in parts:
+            base = _lookup(base, part)
+    except MissingVariableError as exc:
+        raise MissingVariableError(f"{{{{{shown}}}}}: {exc}") from None
+    return base
+
+
+class _Output:
+    """A mustache: its value as text. In an HTML part {{x}} is escaped; {{{x}}} and {{& x}} go through the
+    render's `raw` hook."""
+
+    __slots__ = ("escaped", "value")
+
+    def __init__(self, value: Evaluator, escaped: bool) -> None:
+        self.value = value
+        self.escaped = escaped
+
+    def write(self, state: _State, out: list[str]) -> None:
+        text = js_string(self.value(state))
+        if state.escaping is Escaping.HTML:
+            text = escape_html(text) if self.escaped else state.raw(text)
+        out.append(text)
 
 
 def _then_fail(evaluate: Callable[[_State], Any], message: str) -> Evaluator:

@@ -7,6 +7,10 @@ class TemplateSyntaxError(ValueError):
     """The template cannot be compiled: bad syntax, or a construct outside the supported subset."""
 
 
+class CompileTimeUp(Exception):
+    """The compile reached its deadline before it ended: the template may well be fine."""
+
+
 class TemplateRenderError(ValueError):
     """The template cannot be rendered with this data (Handlebars.js in strict mode throws too)."""
 

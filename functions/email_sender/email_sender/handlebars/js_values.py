@@ -304,3 +304,19 @@ def _object_keys(obj: dict[str, Any]) -> list[str]:
     indexes.sort(key=int)
     index_set = set(indexes)
     return indexes + [k for k in obj if k not in index_set]
+
+
+def utf8_safe(text: str) -> str:
+    """The text that UTF-8 carries of a JavaScript string: what Handlebars.js's output becomes when sent.
+
+    JavaScript indexes a string by UTF-16 unit, so `{{lookup s 1}}` on "a😀b" gives half of the emoji, a
+    lone surrogate, which no UTF-8 text holds: an encoder (TextEncoder, Node's Buffer) writes U+FFFD for
+    it. Two halves printed side by side make the emoji again, as they do in the JavaScript string.
+    """
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")  # in C: faster than a regular expression that looks for a surrogate
+    except UnicodeEncodeError:
+        return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+    return text

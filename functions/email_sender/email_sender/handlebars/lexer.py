@@ -1,14 +1,16 @@
 """Splits a template into tokens: Handlebars' jison lexer rules, in its order (first match wins).
 
 The rules apply per start condition (content, mustache, escaped mustache, long comment, raw block), as in
-jison.
+jison. The tokens stream to the parser one by one, as jison's do: no list of them all is kept.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
+from email_sender.handlebars.deadline import _Deadline
 from email_sender.handlebars.errors import TemplateSyntaxError
 from email_sender.handlebars.js_values import _JS_WS
 
@@ -55,6 +57,24 @@ _MU_RULES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(rf"{_ID_CHARS}+{_ID_END}"), "ID"),
     (re.compile(r"\[(\\\]|[^\]])*\]"), "ID_LITERAL"),
 ]
+# Every rule in one pattern, each its own group, in order: the first alternative that matches wins, as the
+# first matching rule does in jison, with one match per token instead of one per rule tried.
+_MU_PATTERN = re.compile(
+    "|".join(f"((?a:{p.pattern}))" if p.flags & re.ASCII else f"({p.pattern})" for p, _ in _MU_RULES)
+)
+
+
+def _rule_groups() -> dict[int, str]:
+    """Each rule's group in _MU_PATTERN, a match's lastindex (the rule's group closes after its own ones)."""
+    kinds: dict[int, str] = {}
+    group = 1
+    for pattern, kind in _MU_RULES:
+        kinds[group] = kind
+        group += 1 + pattern.groups
+    return kinds
+
+
+_MU_KINDS = _rule_groups()
 _CONTENT_TO_MUSTACHE = re.compile(r"[^\x00]*?(?=\{\{)")
 _CONTENT_REST = re.compile(r"[^\x00]+")
 _ESCAPED_CONTENT = re.compile(r"[^\x00]{2,}?(?=\{\{|\\\{\{|\\\\\{\{|\Z)")
@@ -66,15 +86,11 @@ _RAW_CONTENT = re.compile(r"[^\x00]+?(?=\{\{\{\{)")
 _POPS = frozenset({"INVERSE", "COMMENT", "CLOSE_UNESCAPED", "CLOSE"})
 
 
-@dataclass
+@dataclass(slots=True)
 class _Token:
     kind: str
     text: str
-    pos: int
-
-
-def _line_of(source: str, pos: int) -> int:
-    return source.count("\n", 0, pos) + 1
+    line: int  # where it starts, for error messages
 
 
 class _Lexer:
@@ -84,9 +100,14 @@ class _Lexer:
         self.source = source
         self.pos = 0
         self.states = ["INITIAL"]
-        self.tokens: list[_Token] = []
+        self.emitted: _Token | None = None  # a step emits at most one token
+        # The line at `counted`: each position's line is counted on from the one before, so numbering every
+        # token's line scans the source once (counting from the start each time made compiling quadratic).
+        self.line = 1
+        self.counted = 0
 
-    def tokenize(self) -> list[_Token]:
+    def stream(self, deadline: _Deadline) -> Iterator[_Token]:
+        """The tokens, up to EOF, as the parser takes them."""
         steps = {
             "INITIAL": self.content,
             "emu": self.escaped_content,
@@ -94,15 +115,29 @@ class _Lexer:
             "mu": self.mustache,
             "raw": self.raw_content,
         }
-        while not self.tokens or self.tokens[-1].kind != "EOF":
+        while True:
             steps[self.states[-1]]()
-        return self.tokens
+            token = self.emitted
+            if token is not None:
+                self.emitted = None
+                deadline.step()
+                yield token
+                if token.kind == "EOF":
+                    return
+
+    def line_at(self, pos: int) -> int:
+        if pos >= self.counted:
+            self.line += self.source.count("\n", self.counted, pos)
+        else:
+            self.line -= self.source.count("\n", pos, self.counted)
+        self.counted = pos
+        return self.line
 
     def error(self, what: str) -> TemplateSyntaxError:
-        return TemplateSyntaxError(f"line {_line_of(self.source, self.pos)}: {what}")
+        return TemplateSyntaxError(f"line {self.line_at(self.pos)}: {what}")
 
     def emit(self, kind: str, text: str, start: int, end: int) -> None:
-        self.tokens.append(_Token(kind, text, start))
+        self.emitted = _Token(kind, text, self.line_at(start))
         self.pos = end
 
     def content(self) -> None:
@@ -191,8 +226,7 @@ class _Lexer:
         self.emit("CONTENT", match.group(), self.pos, match.end())
 
     def match_rule(self) -> tuple[str, re.Match[str]]:
-        for pattern, kind in _MU_RULES:
-            match = pattern.match(self.source, self.pos)
-            if match:
-                return kind, match
+        match = _MU_PATTERN.match(self.source, self.pos)
+        if match is not None and match.lastindex is not None:
+            return _MU_KINDS[match.lastindex], match
         raise self.error(f"invalid character {self.source[self.pos]!r}")

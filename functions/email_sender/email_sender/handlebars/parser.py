@@ -1,4 +1,7 @@
-"""Handlebars' grammar (handlebars.yy) as recursive descent over the lexer's tokens, building the AST."""
+"""Handlebars' grammar (handlebars.yy) as recursive descent over the lexer's tokens, building the AST.
+
+Nesting recurses, and is limited (MAX_NESTING) by count, not by the stack; an `{{else if}}` chain is a loop.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +9,10 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from email_sender.handlebars.deadline import _Deadline
 from email_sender.handlebars.errors import TemplateSyntaxError
 from email_sender.handlebars.js_values import UNDEFINED, js_string_repr
-from email_sender.handlebars.lexer import _Lexer, _line_of, _Token
+from email_sender.handlebars.lexer import _Lexer, _Token
 from email_sender.handlebars.nodes import (
     _Block,
     _Comment,
@@ -22,8 +26,14 @@ from email_sender.handlebars.nodes import (
     _SubExpr,
 )
 
+# How deep blocks may nest ({{#each}} in {{#if}} in ...), and sub-expressions ((lookup (lookup a b) c)): real
+# templates nest 3 or 4 deep. Counted while parsing, so whether a template compiles never depends on how
+# deep the caller's stack is; the compile and the render of a template at the limit fit in a fresh stack.
+# An {{else if}} chain is not nesting: its links follow each other, however many there are.
+MAX_NESTING = 100
 
-@dataclass
+
+@dataclass(slots=True)
 class _OpenTag:
     token: _Token
     path: Any
@@ -33,11 +43,14 @@ class _OpenTag:
     strip: dict[str, bool]
 
 
+# The four possible strip flags, shared by every node (nothing changes them): one dict per tag would hold
+# several bytes per byte of template until the compile ends.
+_STRIP_FLAGS = {(o, c): {"open": o, "close": c} for o in (False, True) for c in (False, True)}
+
+
 def _strip_flags(open_text: str, close_text: str) -> dict[str, bool]:
-    return {
-        "open": len(open_text) > 2 and open_text[2] == "~",
-        "close": len(close_text) >= 3 and close_text[-3] == "~",
-    }
+    opens = len(open_text) > 2 and open_text[2] == "~"
+    return _STRIP_FLAGS[opens, len(close_text) >= 3 and close_text[-3] == "~"]
 
 
 def _id(token: str) -> str:
@@ -48,24 +61,33 @@ _PARAM_START = frozenset({"ID", "DATA", "STRING", "NUMBER", "BOOLEAN", "UNDEFINE
 
 
 class _Parser:
-    def __init__(self, source: str) -> None:
-        self.source = source
-        self.tokens = _Lexer(source).tokenize()
-        self.i = 0
+    def __init__(self, source: str, deadline: _Deadline | None = None) -> None:
+        self.tokens = _Lexer(source).stream(deadline or _Deadline())
+        self.ahead: list[_Token] = []  # read from the stream, not yet taken: at most two
+        self.blocks = 0  # blocks open here
+        self.subexpressions = 0  # sub-expressions open here
 
     def peek(self, ahead: int = 0) -> _Token:
-        return self.tokens[min(self.i + ahead, len(self.tokens) - 1)]
+        while len(self.ahead) <= ahead:
+            if self.ahead and self.ahead[-1].kind == "EOF":
+                return self.ahead[-1]
+            self.ahead.append(next(self.tokens))
+        return self.ahead[ahead]
+
+    def advance(self) -> None:
+        self.peek()
+        del self.ahead[0]
 
     def take(self, *kinds: str) -> _Token:
         token = self.peek()
         if token.kind not in kinds:
             raise self.error(token, f"expected {' or '.join(kinds)}")
-        self.i += 1
+        self.advance()
         return token
 
     def error(self, token: _Token, what: str) -> TemplateSyntaxError:
         got = "end of template" if token.kind == "EOF" else repr(token.text)
-        return TemplateSyntaxError(f"line {_line_of(self.source, token.pos)}: {what}, got {got}")
+        return TemplateSyntaxError(f"line {token.line}: {what}, got {got}")
 
     def parse(self) -> _Program:
         program = self.program()
@@ -80,10 +102,10 @@ class _Parser:
             token = self.peek()
             kind = token.kind
             if kind == "CONTENT":
-                self.i += 1
+                self.advance()
                 body.append(_Content(token.text, token.text))
             elif kind == "COMMENT":
-                self.i += 1
+                self.advance()
                 body.append(_Comment(_strip_flags(token.text, token.text)))
             elif kind in ("OPEN", "OPEN_UNESCAPED"):
                 body.append(self.mustache())
@@ -110,7 +132,7 @@ class _Parser:
             escaped=flag not in ("{", "&"),
             decorator="*" in open_token.text,
             strip=_strip_flags(open_token.text, close.text),
-            line=_line_of(self.source, open_token.pos),
+            line=open_token.line,
         )
 
     def call(self) -> tuple[Any, list[Any], list[tuple[str, Any]] | None]:
@@ -132,9 +154,15 @@ class _Parser:
 
     def param(self) -> Any:
         if self.peek().kind == "OPEN_SEXPR":
-            self.take("OPEN_SEXPR")
+            token = self.take("OPEN_SEXPR")
+            self.subexpressions += 1
+            if self.subexpressions > MAX_NESTING:
+                raise TemplateSyntaxError(
+                    f"line {token.line}: sub-expressions nested deeper than {MAX_NESTING}"
+                )
             path, params, hash_ = self.call()
             self.take("CLOSE_SEXPR")
+            self.subexpressions -= 1
             return _SubExpr(path, params, hash_)
         return self.helper_name()
 
@@ -142,12 +170,13 @@ class _Parser:
         token = self.peek()
         if token.kind in ("ID", "DATA"):
             data = token.kind == "DATA"
-            self.i += data
+            if data:
+                self.advance()
             return self.path(data=data)
         literal = _literal(token)
         if literal is None:
             raise self.error(token, "expected a name or a value")
-        self.i += 1
+        self.advance()
         return literal
 
     def path(self, *, data: bool) -> _Path:
@@ -164,9 +193,7 @@ class _Parser:
             original += separator + part
             if raw == part and part in ("..", ".", "this"):
                 if parts:
-                    raise TemplateSyntaxError(
-                        f"line {_line_of(self.source, first.pos)}: invalid path {original}"
-                    )
+                    raise TemplateSyntaxError(f"line {first.line}: invalid path {original}")
                 if part == "..":
                     depth += 1
             else:
@@ -192,6 +219,7 @@ class _Parser:
 
     def block(self) -> _Block:
         tag = self.open_tag("OPEN_BLOCK", "OPEN_INVERSE")
+        self.enter_block(tag.token)
         inverted = tag.token.kind == "OPEN_INVERSE"
         program = self.program()
         chain: dict[str, Any] | None = None
@@ -204,11 +232,18 @@ class _Parser:
         close_tag = self.take("CLOSE")
         if _original(close_name) != _original(tag.path):
             raise TemplateSyntaxError(
-                f"line {_line_of(self.source, tag.token.pos)}: "
+                f"line {tag.token.line}: "
                 f"{js_string_repr(_original(tag.path))} doesn't match {js_string_repr(_original(close_name))}"
             )
         close_strip = _strip_flags(close_open.text, close_tag.text)
+        self.blocks -= 1
         return self.prepare_block(tag, program, chain, close_strip, inverted=inverted)
+
+    def enter_block(self, token: _Token) -> None:
+        """One more block open here (a block, a partial block, a raw block): at most MAX_NESTING."""
+        self.blocks += 1
+        if self.blocks > MAX_NESTING:
+            raise TemplateSyntaxError(f"line {token.line}: blocks nested deeper than {MAX_NESTING}")
 
     def prepare_block(
         self,
@@ -221,7 +256,7 @@ class _Parser:
     ) -> _Block:
         """Handlebars' prepareBlock: the block node, its inverse (or else-chain) and their strip flags."""
         decorator = "*" in tag.token.text
-        line = _line_of(self.source, tag.token.pos)
+        line = tag.token.line
         program.block_params = tag.block_params
         inverse: _Program | None = None
         inverse_strip: dict[str, bool] | None = None
@@ -243,16 +278,24 @@ class _Parser:
         return {"strip": _strip_flags(token.text, token.text), "program": self.program(), "chain": False}
 
     def inverse_chain(self) -> dict[str, Any]:
-        """`{{else if x}}...`: a program holding one block, as Handlebars' inverseChain rule builds it."""
-        tag = self.open_tag("OPEN_INVERSE_CHAIN")
-        program = self.program()
+        """`{{else if x}}...`: a program holding one block, as Handlebars' inverseChain rule builds it.
+
+        Each link's block holds the rest of the chain, so the rule recurses once per link; here the links
+        are read in a loop, then built from the last one back, in the order the recursion would build them.
+        """
+        links: list[tuple[_OpenTag, _Program]] = []
         rest: dict[str, Any] | None = None
-        if self.peek().kind == "INVERSE":
-            rest = self.inverse_and_program()
-        elif self.peek().kind == "OPEN_INVERSE_CHAIN":
-            rest = self.inverse_chain()
-        block = self.prepare_block(tag, program, rest, rest["strip"] if rest else None, inverted=False)
-        return {"strip": tag.strip, "program": _Program([block], chained=True), "chain": True}
+        while self.peek().kind == "OPEN_INVERSE_CHAIN":
+            tag = self.open_tag("OPEN_INVERSE_CHAIN")
+            links.append((tag, self.program()))
+            if self.peek().kind == "INVERSE":
+                rest = self.inverse_and_program()
+                break
+        for tag, program in reversed(links):
+            block = self.prepare_block(tag, program, rest, rest["strip"] if rest else None, inverted=False)
+            rest = {"strip": tag.strip, "program": _Program([block], chained=True), "chain": True}
+        assert rest is not None
+        return rest
 
     def partial(self) -> _Partial:
         open_token = self.take("OPEN_PARTIAL")
@@ -263,7 +306,7 @@ class _Parser:
             params,
             hash_,
             _strip_flags(open_token.text, close.text),
-            _line_of(self.source, open_token.pos),
+            open_token.line,
         )
 
     def partial_call(self) -> tuple[Any, list[Any], list[tuple[str, Any]] | None]:
@@ -286,33 +329,42 @@ class _Parser:
         open_token = self.take("OPEN_PARTIAL_BLOCK")
         name, params, hash_ = self.partial_call()
         close = self.take("CLOSE")
+        self.enter_block(open_token)
         program = self.program()
         close_open = self.take("OPEN_ENDBLOCK")
         close_name = self.helper_name()
         close_tag = self.take("CLOSE")
-        line = _line_of(self.source, open_token.pos)
+        line = open_token.line
         if _original(close_name) != _original(name):
             opened, closed = js_string_repr(_original(name)), js_string_repr(_original(close_name))
             raise TemplateSyntaxError(f"line {line}: {opened} doesn't match {closed}")
+        self.blocks -= 1
         open_strip = _strip_flags(open_token.text, close.text)
         close_strip = _strip_flags(close_open.text, close_tag.text)
         return _Block(name, params, hash_, program, None, open_strip, None, close_strip, False, line,
                       partial=True)  # fmt: skip
 
     def raw_block(self) -> _Block:
-        """`{{{{name}}}}text{{{{/name}}}}` (Handlebars' prepareRawBlock): a block whose body is its text."""
+        """`{{{{name}}}}text{{{{/name}}}}` (Handlebars' prepareRawBlock): a block whose body is its text.
+
+        Its body is text, however many `{{{{x}}}}` it holds, but the block itself counts as a level of
+        nesting, as any block does.
+        """
         open_token = self.take("OPEN_RAW_BLOCK")
+        self.enter_block(open_token)
         path, params, hash_ = self.call()
         self.take("CLOSE_RAW_BLOCK")
         contents: list[Any] = []
         while self.peek().kind == "CONTENT":
-            text = self.take("CONTENT").text
+            text = self.peek().text
+            self.advance()
             contents.append(_Content(text, text))
         close = self.take("END_RAW_BLOCK")
-        line = _line_of(self.source, open_token.pos)
+        line = open_token.line
         if _original(path) != close.text:
             opened = js_string_repr(_original(path))
             raise TemplateSyntaxError(f"line {line}: {opened} doesn't match {close.text}")
+        self.blocks -= 1
         return _Block(path, params, hash_, _Program(contents), None, {}, {}, {}, False, line)
 
 

@@ -1,7 +1,9 @@
 """How a compiled template runs: the render state, compiled programs, context depths and `@data` frames.
 
 Handlebars.js runs a child program through wrapProgram (a new context pushes a depth) and iterates with
-`each`; both are here, shared by mustaches, blocks, sections and partials, and so is `@partial-block`.
+`each`; both are here, shared by mustaches, blocks, sections and partials, and so is `@partial-block`. An
+`{{else if}}` chain, which Handlebars.js runs as nested inverse programs, runs here as a loop over its links
+(`_run_chain`).
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ from email_sender.handlebars.js_values import NULL_CONTEXT, UNDEFINED, _loose_eq
 
 class Escaping(enum.Enum):
     NONE = "none"  # subject and text parts: values as plain text, never entities
-    HTML = "html"  # HTML parts: every value escaped as Handlebars does, {{{x}}} and {{& x}} included
+    # HTML parts: {{x}} escaped as Handlebars does; {{{x}}} and {{& x}} written by the render's `raw` hook,
+    # which escapes them too unless the caller gives its own (the sender's sanitizes them).
+    HTML = "html"
 
 
 @dataclass
@@ -27,6 +31,7 @@ class _State:
     block_params: list[tuple[list[str], list[Any] | None]]
     partials: dict[str, _PartialDef]
     escaping: Escaping
+    raw: Callable[[str], str]  # how an HTML part writes {{{x}}} and {{& x}}
 
 
 @dataclass(frozen=True)
@@ -36,9 +41,13 @@ class _PartialDef:
 
 
 Evaluator = Callable[[_State], Any]
+Statement = Callable[[_State, list[str]], None]
+# A block's decision: it runs its own program and returns _TAKEN, or returns the context its inverse runs in.
+Branch = Callable[[_State, list[str]], Any]
+_TAKEN = object()
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, slots=True)
 class _PartialBlock:
     """The body of `{{#> name}}body{{/name}}`: `@partial-block` in the data of the partial it calls.
 
@@ -56,11 +65,11 @@ class _PartialBlock:
         return "@partial-block"
 
 
-@dataclass
+@dataclass(slots=True)
 class _Exec:
-    """A compiled program: its statements, the inline partials it declares, its block parameter names."""
+    """A compiled program: its statements (text as itself), its inline partials, its block parameter names."""
 
-    body: list[Callable[[_State, list[str]], None]] = field(default_factory=list)
+    body: list[Statement | str] = field(default_factory=list)
     inline_partials: list[tuple[str, _Exec]] = field(default_factory=list)
     block_params: list[str] | None = None
 
@@ -82,22 +91,23 @@ def _run(
     """Runs a child program the way Handlebars' wrapProgram does (a new context pushes a depth)."""
     if program is None:
         return
+    child = _enter(ctx, depths, state, data)
+    _execute(program, child, child.depths, block_params, out)
+
+
+def _enter(ctx: Any, depths: list[Any], state: _State, data: dict[str, Any] | None = None) -> _State:
+    """The state a child program runs in: `ctx`, pushed onto the depths when it is a new context."""
     head = depths[0] if depths else UNDEFINED
     if not _loose_equal(ctx, head) and not (ctx is NULL_CONTEXT and head is None):
         depths = [ctx, *depths]
-    _execute(
-        program,
-        _State(
-            ctx,
-            depths,
-            state.data if data is None else data,
-            state.block_params,
-            state.partials,
-            state.escaping,
-        ),
+    return _State(
+        ctx,
         depths,
-        block_params,
-        out,
+        state.data if data is None else data,
+        state.block_params,
+        state.partials,
+        state.escaping,
+        state.raw,
     )
 
 
@@ -112,12 +122,30 @@ def _execute(
             partials[name] = _PartialDef(body, parent_depths)
         state.partials = partials
     for statement in program.body:
-        statement(state, out)
+        if isinstance(statement, str):
+            out.append(statement)
+        else:
+            statement(state, out)
 
 
-def _each(
-    context: Any, fn: _Exec | None, inverse: _Exec | None, *, this: Any, state: _State, out: list[str]
-) -> None:
+def _run_chain(branches: list[Branch], inverse: _Exec | None, state: _State, out: list[str]) -> None:
+    """A block and its `{{else if}}` links: each link decides in turn, in the state the link before handed
+    its inverse, as Handlebars.js's nested inverse programs would (a chained one has no block parameters or
+    partials of its own); the last link's inverse is the chain's `{{else}}`."""
+    last = len(branches) - 1
+    for i, branch in enumerate(branches):
+        this = branch(state, out)
+        if this is _TAKEN:
+            return
+        if i == last:
+            _run(inverse, this, state.depths, state, out=out)
+            return
+        state = _enter(this, state.depths, state)
+
+
+def _each(context: Any, fn: _Exec | None, *, state: _State, out: list[str]) -> bool:
+    """Runs `fn` once per item of a list or key of an object; False when there is none (the caller's inverse
+    runs then)."""
     frame = {**state.data, "_parent": state.data}
     items: list[tuple[Any, Any]]
     if isinstance(context, list):
@@ -127,12 +155,12 @@ def _each(
     else:
         items = []
     if not items:
-        _run(inverse, this, state.depths, state, out=out)
-        return
+        return False
     last = len(items) - 1
     for index, (key, item) in enumerate(items):
         frame.update(key=key, index=index, first=index == 0, last=index == last)
         _run(fn, item, state.depths, state, data=frame, block_params=[item, key], out=out)
+    return True
 
 
 def _render_partial_block(block: _PartialBlock, ctx: Any, data: Any, state: _State) -> str:
@@ -144,7 +172,7 @@ def _render_partial_block(block: _PartialBlock, ctx: Any, data: Any, state: _Sta
     if not _loose_equal(ctx, head) and not (ctx is NULL_CONTEXT and head is None):
         depths = [ctx, *depths]
     out: list[str] = []
-    inner = _State(ctx, depths, frame, block.block_params, state.partials, state.escaping)
+    inner = _State(ctx, depths, frame, block.block_params, state.partials, state.escaping, state.raw)
     _execute(block.program, inner, depths, None, out)
     return "".join(out)
 

@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
-import functools
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from email_sender.handlebars.compiler import _Compiler
+from email_sender.handlebars.deadline import _Deadline
 from email_sender.handlebars.errors import TemplateRenderError, TemplateSyntaxError
+from email_sender.handlebars.js_values import escape_html, utf8_safe
 from email_sender.handlebars.parser import _Parser
 from email_sender.handlebars.runtime import Escaping, _Exec, _execute, _State
 from email_sender.handlebars.whitespace import _WhitespaceControl
+
+# Compiled templates kept per process: the most recently used, at most this many, and at most this much
+# source text between them (a compiled part holds a few times its text; SES allows 500 KB per template).
+CACHE_TEMPLATES = 256
+CACHE_CHARS = 4_000_000
 
 
 @dataclass(frozen=True)
@@ -22,43 +31,104 @@ class Template:
     raw_outputs: tuple[str, ...]  # where the source uses {{{x}}} or {{& x}}
     unknown_helpers: tuple[str, ...]  # helpers it calls that do not exist: a render reaching one fails
 
-    def render(self, data: Any, escaping: Escaping) -> str:
-        """The rendered text; TemplateRenderError when Handlebars.js (strict) would throw for this data."""
-        depths = [data]
-        state = _State(data, depths, {"root": data}, [], {}, escaping)
-        out: list[str] = []
+    def render(self, data: Any, escaping: Escaping, raw: Callable[[str], str] = escape_html) -> str:
+        """The rendered text; TemplateRenderError when Handlebars.js (strict) would throw for this data.
+
+        In an HTML part, `raw` writes each {{{x}}} and {{& x}} value (by default escaped like {{x}}).
+        """
         try:
-            _execute(self.program, state, [], None, out)
+            try:
+                return self._render(data, escaping, raw)
+            except RecursionError:
+                return _on_a_new_stack(lambda: self._render(data, escaping, raw))
         except RecursionError:
             raise TemplateRenderError("data or partials nested too deeply to render") from None
-        return _utf8_safe("".join(out))
+
+    def _render(self, data: Any, escaping: Escaping, raw: Callable[[str], str]) -> str:
+        state = _State(data, [data], {"root": data}, [], {}, escaping, raw)
+        out: list[str] = []
+        _execute(self.program, state, [], None, out)
+        return utf8_safe("".join(out))
 
 
-def _utf8_safe(text: str) -> str:
-    """The text that UTF-8 carries of a JavaScript string: what Handlebars.js's output becomes when sent.
+def compile_template(source: str, time_left: Callable[[], float] | None = None) -> Template:
+    """The compiled template for `source` (cached per distinct text); TemplateSyntaxError if it can't be.
 
-    JavaScript indexes a string by UTF-16 unit, so `{{lookup s 1}}` on "a😀b" gives half of the emoji, a
-    lone surrogate, which no UTF-8 text holds: an encoder (TextEncoder, Node's Buffer) writes U+FFFD for
-    it. Two halves printed side by side make the emoji again, as they do in the JavaScript string.
+    `time_left()`, when given, is how many seconds the compile may still take; with none left the compile
+    stops, raising CompileTimeUp. A template compiled before returns at once, whatever the time.
     """
-    if text.isascii():
-        return text
-    try:
-        text.encode("utf-8")  # in C: faster than a regular expression that looks for a surrogate
-    except UnicodeEncodeError:
-        return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
-    return text
+    template = _CACHE.get(source)
+    if template is None:
+        try:
+            try:
+                template = _compile(source, _Deadline(time_left))
+            except RecursionError:
+                template = _on_a_new_stack(lambda: _compile(source, _Deadline(time_left)))
+        except RecursionError:  # not within the parser's nesting limits, which an empty stack holds
+            raise TemplateSyntaxError("nested too deeply to compile") from None
+        _CACHE.put(template)
+    return template
 
 
-@functools.lru_cache(maxsize=256)
-def compile_template(source: str) -> Template:
-    """The compiled template for `source` (cached per distinct text); TemplateSyntaxError if it can't be."""
-    try:
-        ast = _Parser(source).parse()
-        _WhitespaceControl().program(ast)
-        compiler = _Compiler()
-        program = compiler.program(ast)
-    except RecursionError:
-        raise TemplateSyntaxError("blocks nested too deeply") from None
+def _compile(source: str, deadline: _Deadline) -> Template:
+    ast = _Parser(source, deadline).parse()
+    _WhitespaceControl(deadline).program(ast)
+    compiler = _Compiler(deadline)
+    program = compiler.program(ast)
     assert program is not None
     return Template(source, program, tuple(compiler.raw_outputs), tuple(compiler.unknown_helpers))
+
+
+def _on_a_new_stack[T](work: Callable[[], T]) -> T:
+    """`work()` on a new thread, whose stack is empty: what runs out of room on the caller's stack, again.
+
+    The parser's nesting limits keep a template's compile and render within a few hundred frames, which an
+    empty stack always holds: how deep the caller happens to be must not decide whether a template compiles
+    or renders. `work` runs again, so it must have no side effects (neither compiling nor rendering has any).
+    """
+    results: list[T] = []
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            results.append(work())
+        except BaseException as exc:  # noqa: BLE001  (raised again in the caller's thread, below)
+            errors.append(exc)
+
+    thread = threading.Thread(target=run, name="handlebars-new-stack")
+    thread.start()
+    thread.join()
+    if errors:
+        raise errors[0]
+    return results[0]
+
+
+class _Cache:
+    """Compiled templates by source text, the least recently used dropped first (thread-safe)."""
+
+    def __init__(self, templates: int, chars: int) -> None:
+        self.templates = templates
+        self.chars = chars
+        self._kept: OrderedDict[str, Template] = OrderedDict()
+        self._kept_chars = 0
+        self._lock = threading.Lock()
+
+    def get(self, source: str) -> Template | None:
+        with self._lock:
+            template = self._kept.get(source)
+            if template is not None:
+                self._kept.move_to_end(source)
+            return template
+
+    def put(self, template: Template) -> None:
+        with self._lock:
+            if template.source in self._kept:
+                return
+            self._kept[template.source] = template
+            self._kept_chars += len(template.source)
+            while len(self._kept) > 1 and (len(self._kept) > self.templates or self._kept_chars > self.chars):
+                source, _ = self._kept.popitem(last=False)
+                self._kept_chars -= len(source)
+
+
+_CACHE = _Cache(CACHE_TEMPLATES, CACHE_CHARS)

@@ -1,16 +1,22 @@
-"""Handlebars' WhitespaceControl visitor (standalone lines and `~`), ported as is: trims the AST in place."""
+"""Handlebars' WhitespaceControl visitor (standalone lines and `~`), ported as is: trims the AST in place.
+
+Its one change: an `{{else if}}` chain, which Handlebars visits one nested call per link, is visited in a
+loop, in the same order.
+"""
 
 from __future__ import annotations
 
 import re
 from typing import Any
 
+from email_sender.handlebars.deadline import _Deadline
 from email_sender.handlebars.js_values import _JS_WS
 from email_sender.handlebars.nodes import _Block, _Comment, _Content, _Mustache, _Partial, _Program
 
 _WS = f"[{_JS_WS}]"
-_PREV_WS = re.compile(rf"\r?\n{_WS}*?\Z")
-_PREV_WS_ROOT = re.compile(rf"(?:^|\r?\n){_WS}*?\Z")
+# The same characters for str.rstrip: Handlebars' `\s+$`-style patterns, searched from every position of a
+# long run of whitespace, took time quadratic in the run; stripping from the end takes linear time.
+_WS_CHARS = re.sub(r"(.)-(.)", lambda m: "".join(map(chr, range(ord(m[1]), ord(m[2]) + 1))), _JS_WS)
 _NEXT_WS = re.compile(rf"{_WS}*?\r?\n")
 _NEXT_WS_ROOT = re.compile(rf"{_WS}*?(?:\r?\n|\Z)")
 
@@ -23,8 +29,10 @@ def _is_prev_whitespace(body: list[Any], i: int | None = None, is_root: bool = F
     if prev is None:
         return is_root
     if isinstance(prev, _Content):
-        pattern = _PREV_WS if (sibling is not None or not is_root) else _PREV_WS_ROOT
-        return pattern.search(prev.original) is not None
+        # /\r?\n\s*?$/ (or /(^|\r?\n)\s*?$/ at the root's edge): the whitespace ending it holds a newline.
+        text = prev.original
+        kept = text.rstrip(_WS_CHARS)
+        return "\n" in text[len(kept) :] or (not kept and sibling is None and is_root)
     return None
 
 
@@ -57,20 +65,22 @@ def _omit_left(body: list[Any], i: int | None = None, multiple: bool = False) ->
     if not isinstance(current, _Content) or (not multiple and current.left_stripped):
         return False
     original = current.value
-    current.value = re.sub(rf"{_WS}+\Z" if multiple else r"[ \t]+\Z", "", current.value, count=1)
+    current.value = current.value.rstrip(_WS_CHARS if multiple else " \t")
     current.left_stripped = current.value != original
     return current.left_stripped
 
 
 class _WhitespaceControl:
-    def __init__(self) -> None:
+    def __init__(self, deadline: _Deadline | None = None) -> None:
         self.root_seen = False
+        self.deadline = deadline or _Deadline()
 
     def program(self, program: _Program) -> None:
         is_root = not self.root_seen
         self.root_seen = True
         body = program.body
         for i, current in enumerate(body):
+            self.deadline.step()
             strip = self.accept(current)
             if strip:
                 _strip_around(body, i, strip, is_root)
@@ -89,28 +99,51 @@ class _WhitespaceControl:
         return None
 
     def block(self, block: _Block) -> dict[str, Any]:
-        if block.program is not None:
-            self.program(block.program)
-        if block.inverse is not None:
-            self.program(block.inverse)
-        program = block.program or block.inverse
-        assert program is not None
-        inverse = block.inverse if block.program is not None else None
-        first_inverse, last_inverse = _else_chain_ends(inverse)
-        close_strip = block.close_strip or {}
-        strip = {
-            "open": block.open_strip.get("open"),
-            "close": close_strip.get("close"),
-            "openStandalone": _is_next_whitespace(program.body),
-            "closeStandalone": _is_prev_whitespace((first_inverse or program).body),
-        }
-        if block.open_strip.get("close"):
-            _omit_right(program.body, None, True)
-        if inverse is not None:
-            _strip_around_else(block, program, first_inverse, last_inverse)
-        elif close_strip.get("open"):
-            _omit_left(program.body, None, True)
+        """Visits the block's programs (an else chain's, link after link), then trims, the last link first.
+
+        A chain's inner links trim only their own programs and the next link's: what they return would
+        trim around them in a program of their own, where nothing else is.
+        """
+        chain = _else_chain(block)
+        for link in chain:
+            if link.program is not None:
+                self.program(link.program)
+            if link.inverse is not None and not link.inverse.chained:
+                self.program(link.inverse)
+        strip: dict[str, Any] = {}
+        for link in reversed(chain):
+            strip = _trim_block(link)
         return strip
+
+
+def _else_chain(block: _Block) -> list[_Block]:
+    """The block, then the block of each `{{else if}}` that follows it."""
+    chain = [block]
+    while chain[-1].program is not None and (inverse := chain[-1].inverse) is not None and inverse.chained:
+        chain.append(inverse.body[0])
+    return chain
+
+
+def _trim_block(block: _Block) -> dict[str, Any]:
+    """Handlebars' BlockStatement visit once its programs are visited: trims them; the strip around it."""
+    program = block.program or block.inverse
+    assert program is not None
+    inverse = block.inverse if block.program is not None else None
+    first_inverse, last_inverse = _else_chain_ends(inverse)
+    close_strip = block.close_strip or {}
+    strip = {
+        "open": block.open_strip.get("open"),
+        "close": close_strip.get("close"),
+        "openStandalone": _is_next_whitespace(program.body),
+        "closeStandalone": _is_prev_whitespace((first_inverse or program).body),
+    }
+    if block.open_strip.get("close"):
+        _omit_right(program.body, None, True)
+    if inverse is not None:
+        _strip_around_else(block, program, first_inverse, last_inverse)
+    elif close_strip.get("open"):
+        _omit_left(program.body, None, True)
+    return strip
 
 
 def _strip_around(body: list[Any], i: int, strip: dict[str, Any], is_root: bool) -> None:
@@ -134,8 +167,8 @@ def _strip_inline_standalone(body: list[Any], i: int) -> None:
     current = body[i]
     _omit_right(body, i)
     if _omit_left(body, i) and isinstance(current, _Partial):
-        found = re.search(r"([ \t]+)\Z", body[i - 1].original)
-        current.indent = found.group(1) if found else ""
+        before = body[i - 1].original
+        current.indent = before[len(before.rstrip(" \t")) :]
 
 
 def _strip_standalone_open_tag(body: list[Any], i: int) -> None:

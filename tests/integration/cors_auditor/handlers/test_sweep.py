@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from cors_auditor.handlers import sweep
 from tests.conftest import load_event
 from tests.integration.cors_auditor.conftest import GOOD, WILDCARD_WRITE, InvokeHandler, make_bucket
+from tests.integration.real_shapes import requests
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -30,3 +31,18 @@ def test_sweep_audits_every_bucket(
     # Tags are read only where there is a CORS configuration to judge (8 of the 12).
     assert api_calls == Counter({"ListBuckets": 1, "GetBucketCors": 12, "GetBucketTagging": 8})
     assert result["source"] == "schedule"
+
+
+def test_the_sweep_lists_the_buckets_in_paginated_requests(
+    s3: S3Client, invoke_handler: InvokeHandler
+) -> None:
+    """AWS refuses a ListBuckets without MaxBuckets (an unpaginated one) from an account whose bucket quota
+    was raised above 10,000, and serves at most 10,000 a page; moto answers either."""
+    for i in range(3):
+        make_bucket(s3, f"b-paged-{i}", WILDCARD_WRITE)
+    asked = requests(s3, "ListBuckets")
+
+    result = invoke_handler(sweep, load_event("schedule-cors-sweep.json"))
+
+    assert asked == [{"MaxBuckets": 10_000}]
+    assert sorted(r["bucket"] for r in result["audited"]) == ["b-paged-0", "b-paged-1", "b-paged-2"]
