@@ -57,4 +57,6 @@ _ = (
     _.log_message,
     # A bucket report's keys are set and read by name (report["remediation_note"]): vulture cannot follow.
     _.remediation_note,
+    # The Handlebars.js oracle's result: tests/oracle/render.js writes it, the parity test reads it by key.
+    _.phase,
 )

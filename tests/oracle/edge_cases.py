@@ -60,12 +60,66 @@ TEMPLATES = [
  "{{lookup list '1'}}", "{{lookup list 'length'}}", "{{lookup obj 'nope'}}", "{{lookup zero 'x'}}", "{{lookup estr 'x'}}",
  "{{#each (lookup obj 'inner')}}{{@key}}{{/each}}", "{{#if (lookup obj 'x')}}yes{{/if}}",
  "{{tab}}", "{{#if a}}\t\n{{/if}}", "{{nbsp}}", "x{{#if a}}\u00a0\n{{/if}}y",
+ # Empty paths ('' "" []) are the context itself, whatever follows them; a key "" is never read.
+ "{{''}}|{{\"\"}}|{{[]}}|{{{[]}}}|{{& ''}}", "{{[].a}}{{this.[]}}{{@[]}}", "{{#with obj}}{{[]}}|{{''}}|{{../[]}}{{/with}}",
+ "{{#each list}}{{[]}}{{../[]}}{{/each}}", "{{#[]}}{{a}}{{/[]}}{{#''}}x{{/''}}{{^[]}}n{{/[]}}", "{{#each []}}{{@key}},{{/each}}",
+ "{{#if []}}y{{/if}}{{lookup [] 'a'}}{{lookup '' 'a'}}", "{{obj.[]}}", "{{a.[]}}", "{{[] a}}", "{{#with [] as |x|}}{{x.a}}{{/with}}",
+ # Unknown helpers fail when the render reaches them, as Handlebars.js does, and only then.
+ "{{#if fa}}{{formatDate a}}{{/if}}", "{{#if t}}{{formatDate a}}{{/if}}", "{{#if fa}}{{#eq a b}}x{{/eq}}{{/if}}", "{{#eq a b}}x{{/eq}}",
+ "{{#unless t}}{{upper (lower a)}}{{/unless}}", "{{#if t}}{{lookup obj (upper k)}}{{/if}}", "{{formatDate missing.deep}}",
+ "{{#each empty}}{{fmt this}}{{/each}}", "{{#each list}}{{fmt this}}{{/each}}", "{{helperMissing a}}",
+ "{{#if fa}}{{helperMissing}}{{#blockHelperMissing}}{{/blockHelperMissing}}{{/if}}", "{{#blockHelperMissing a}}x{{/blockHelperMissing}}",
+ "{{#if fa}}{{{{fmt a}}}}{{x}}{{{{/fmt}}}}{{/if}}", "{{{{fmt a}}}}{{x}}{{{{/fmt}}}}", "{{#if fa}}{{> (fmt a)}}{{/if}}",
+ # Raw blocks: a block whose body is text; {{{{name}}}} is a section or a built-in helper.
+ "{{{{raw}}}} {{a}} {{{{/raw}}}}", "{{{{raw}}}}{{{{/raw}}}}", "{{{{raw}}}} a {{{{b}}}} c {{{{/b}}}} d {{{{/raw}}}}",
+ "{{{{list}}}}[{{this}}]{{{{/list}}}}", "{{{{if a}}}}{{x}}{{{{/if}}}}{{{{unless a}}}}{{y}}{{{{/unless}}}}", "{{{{each list}}}}{{@index}}{{{{/each}}}}",
+ "{{{{missing}}}}x{{{{/missing}}}}", "{{{{raw}}}}x{{{{/raw2}}}}", "{{{{raw}}}}x", "{{{{raw}}}}x{{{{/ raw}}}} y {{{{/raw}}}}", "{{{{a.b}}}}x{{{{/a.b}}}}",
+ "{{{{\"raw\"}}}}x{{{{/raw}}}}", "{{{{1}}}}x{{{{/1}}}}", "a\n{{{{raw}}}}\n  x\n{{{{/raw}}}}\nb", "  {{{{raw}}}}  \nx\n  {{{{/raw}}}}  \ny",
+ "{{{{lookup obj 'x'}}}}ignored{{{{/lookup}}}}", "{{{{raw~}}}}x{{{{/raw}}}}", "{{{{raw}}}}\\{{a}}{{{{/raw}}}}", "{{{{with obj}}}}{{x}}{{{{/with}}}}",
+ "{{a}}}}", "{{{{raw}}}}x{{{{",
+ # Partial blocks and @partial-block.
+ "{{#> p}}default {{a}}{{/p}}", "{{#*inline \"p\"}}[{{> @partial-block}}]{{/inline}}{{#> p}}body {{a}}{{/p}}",
+ "{{#*inline \"p\"}}[{{> @partial-block}}]{{/inline}}{{#> p obj}}{{x}} {{../a}}{{/p}}",
+ "{{#*inline \"p\"}}{{#each list}}{{> @partial-block}}{{/each}}{{/inline}}{{#> p}}<{{this}}{{@index}}>{{/p}}",
+ "{{> @partial-block}}", "{{#if fa}}{{> @partial-block}}{{/if}}", "{{@partial-block}}",
+ "{{#*inline \"p\"}}{{#if @partial-block}}Y{{else}}N{{/if}}{{/inline}}{{> p}}{{#> p}}x{{/p}}{{#> p}}{{/p}}",
+ "{{#*inline \"outer\"}}O({{> @partial-block}}){{/inline}}{{#*inline \"inner\"}}I({{> @partial-block}}){{/inline}}{{#> outer}}{{#> inner}}core{{/inner}}{{/outer}}",
+ "{{#*inline \"p\"}}{{#> @partial-block}}inner{{/@partial-block}}{{/inline}}{{#> p}}x{{/p}}{{> p}}",
+ "{{#> p x=1 x=2}}{{x}}{{/p}}", "{{#> p list k=1}}{{[0]}}{{k}}{{/p}}", "{{#> p s k=1}}{{[0]}}{{k}}{{/p}}", "{{#> p nul k=1}}{{k}}{{/p}}",
+ "{{#each list}}{{#> p}}[{{@index}}|{{@../index}}|{{@root.a}}]{{/p}}{{/each}}",
+ "{{#*inline \"p\"}}\n  {{> @partial-block}}\n{{/inline}}\n{{#> p}}\nline1\nline2\n{{/p}}\n", "  {{#> p}}\n  x\n  {{/p}}\n",
+ "{{#> p~}} x {{~/p}}", "{{#> p}}x{{else}}y{{/p}}", "{{#> p}}x{{/q}}", "{{#> p as |x|}}{{x}}{{/p}}", "{{#> p}}",
+ "{{#*inline \"p\"}}{{> @partial-block}}{{/inline}}{{#> p}}{{@partial-block}}!{{/p}}",
+ "{{#*inline \"p\"}}{{#with @partial-block}}<{{this}}>{{/with}}{{#each @partial-block}}e{{else}}E{{/each}}{{#unless @partial-block}}U{{/unless}}{{/inline}}{{#> p}}x{{../a}}{{/p}}",
+ "{{#*inline \"p\"}}{{#if @partial-block}}Y{{/if}}{{/inline}}{{#> p}}{{a}}{{/p}}", "{{#> p}}{{#*inline \"p\"}}in{{/inline}}{{/p}}",
+ "{{#*inline \"p\"}}{{> q}}{{/inline}}{{#> p}}{{#*inline \"q\"}}Q{{/inline}}{{/p}}", "{{#> p}}{{#*inline \"q\"}}Q{{/inline}}{{> q}}{{/p}}",
+ "{{#each nested}}{{#each this}}{{#> p}}{{@../../index}}{{/p}}{{/each}}{{/each}}",
+ "{{#*inline \"p\"}}{{@../index}}:{{> @partial-block}};{{/inline}}{{#each nested}}{{#each this}}{{#> p}}{{@../../index}}{{/p}}{{/each}}{{/each}}",
+ "{{#*inline \"p\"}}{{> (lookup @root 'pb')}}{{/inline}}{{#> p}}x{{/p}}", "{{#*inline \"__proto__\"}}P{{/inline}}{{> __proto__}}",
+ "{{#*inline \"p\"}}{{#each @partial-block}}e{{else}}E{{/each}}{{/inline}}{{#> p}}{{a}}{{/p}}",
+ "{{#*inline \"p\"}}{{#with @partial-block}}{{lookup this 'length'}}{{/with}}{{/inline}}{{#> p}}xyz{{/p}}",
+ "{{#*inline \"q\"}}{{#this}}{{../a}}{{/this}}|{{this}}{{/inline}}{{#*inline \"p\"}}{{> q @partial-block}}{{/inline}}{{#> p}}y{{/p}}",
+ # Partials with a hash, dynamic partials, literal names; a missing one fails only when reached.
+ "{{> p x=1}}{{#*inline \"p\"}}{{x}}{{a}}{{/inline}}", "{{> p obj x=1}}{{#*inline \"p\"}}{{x}}{{inner.y}}{{/inline}}",
+ "{{> p obj x=1}}{{#*inline \"p\"}}{{a}}{{/inline}}", "{{> (lookup . 'which')}}{{#*inline \"p\"}}P{{/inline}}",
+ "{{> (lookup . 'nul')}}{{#*inline \"undefined\"}}U{{/inline}}", "{{> (lookup . 'list')}}", "{{> (lookup . 'nul')}}",
+ "{{> null}}{{#*inline \"null\"}}<null>{{/inline}}{{> 1}}{{#*inline \"1\"}}<1>{{/inline}}{{> true}}{{#*inline \"true\"}}<t>{{/inline}}", "{{#if fa}}{{> constructor}}{{> nope}}{{/if}}",
+ "{{> p missing.deep x=(fmt)}}{{#*inline \"p\"}}{{/inline}}", "{{> p x=(fmt) y=missing.deep}}", "{{> (fmt) missing.deep}}",
+ # log renders nothing, as a mustache or a block; a block's lookup is a value (escaped in HTML parts).
+ "{{log a}}{{log}}{{log a level=\"error\"}}", "{{#log a}}x{{/log}}", "x\n  {{#log a}}\n  q\n  {{/log}}\ny", "{{#if (log a)}}x{{else}}y{{/if}}",
+ "{{log (fmt)}}", "{{#lookup . 'h'}}x{{/lookup}}", "{{^lookup obj 'x'}}x{{/lookup}}", "{{#lookup obj}}x{{/lookup}}",
+ # A hash's repeated key keeps its first value; its values are evaluated in Handlebars' order.
+ "{{#if zero includeZero=true includeZero=false}}Z{{/if}}", "{{#if a x=(fmt) y=missing.deep}}{{/if}}",
+ "{{#if a y=missing.deep x=(fmt)}}{{/if}}", "{{#if a 1=(fmt) y=missing.deep}}{{/if}}",
+ # Strings index by UTF-16 unit: half an astral character is a lone surrogate, U+FFFD in UTF-8.
+ "{{lookup astral 1}}|{{lookup astral 1}}{{lookup astral 2}}|{{lookup astral 'length'}}", "{{astral.[1]}}",
+ "{{#with astral.[3]}}{{this}}{{/with}}", "{{> p astral k=1}}{{#*inline 'p'}}{{[1]}}{{[2]}}|{{[1]}}{{k}}{{/inline}}",
 ]
 DATA: dict[str, Any] = {"a": "A<&>", "b": "B", "c": "", "s": "str", "h": "<b>\"x\"'`=</b>", "n": 5, "f": 1.5, "big": 1e21, "tiny": 1e-7,
  "neg": -0.0, "t": True, "fa": False, "nul": None, "zero": 0, "empty": [], "estr": "",
  "list": ["x", "y", 3], "obj": {"x": "X", "inner": {"y": "Y"}, "2": "two", "1": "one"}, "obj2": {"b": 1, "10": 2, "a": 3, "2": 4},
  "nested": [[1, 2], [3]], "k": "x", "objlist": [{"name": "n1", "active": True, "date": "d1"}, {"name": "n2", "active": False, "date": "d2"}],
- "tab": "\t", "nbsp": "\u00a0"}
+ "tab": "\t", "nbsp": "\u00a0", "raw": True, "which": "p", "pb": "@partial-block", "astral": "a\U0001f600b", "": "the key '' is never read"}
 # fmt: on
 
 OTHER_DATA: list[Any] = [

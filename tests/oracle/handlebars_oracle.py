@@ -25,6 +25,8 @@ class OracleResult(TypedDict, total=False):
     ok: bool
     output: str
     error: str
+    phase: str  # with an error: "compile" (the template is refused) or "render" (this data is)
+    missing: bool  # ours only: the error is a MissingVariableError
 
 
 def oracle_missing() -> str | None:

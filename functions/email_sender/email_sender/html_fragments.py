@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 import nh3
 
-from email_sender.handlebars import escape_html
+from email_sender.handlebars import escape_html, utf8_safe
 
 # Elements a fragment keeps. Not: script, style, link, meta, base, form and its controls, iframe, frame,
 # object, embed, applet, svg, math, video, audio, map/area, template, details: they run code, submit,
@@ -216,7 +216,9 @@ class Fragments:
     def __call__(self, value: str) -> str:
         if not value:
             return ""
-        self.values.append(value)
+        # A JavaScript string may hold half of an emoji (a lone surrogate), which nh3 cannot take: it is
+        # U+FFFD, as it is when the part is sent.
+        self.values.append(utf8_safe(value))
         return f"\ue000{self.nonce}:{len(self.values) - 1}\ue001"
 
     def place(self, html: str) -> str:

@@ -166,9 +166,10 @@ class _CompileClock:
 def template_problems(template: Template) -> list[str]:
     """Why `template` must not be published as a bundled template (empty when it may be).
 
-    Besides syntax, the rule for our own templates: the HTML part never asks for raw data ({{{x}}} or
-    {{& x}}). Their producers (the auditor, the janitor) send plain text, so a triple-stash there is a
-    mistake to catch; an application's template may use one for its producer's markup, which is sanitized.
+    Besides syntax, the rule for our own templates: the HTML part never asks for raw data ({{{x}}}, {{& x}}
+    or a block's value, {{#lookup}}). Their producers (the auditor, the janitor) send plain text, so raw
+    output there is a mistake to catch; an application's template may use a triple-stash for its producer's
+    markup, which is sanitized. So is a helper that does not exist: every send that reaches it would fail.
     """
     checked = check_template(template)
     problems = [f"syntax: {checked.syntax_error}"] if checked.syntax_error else []
@@ -176,6 +177,11 @@ def template_problems(template: Template) -> list[str]:
         problems += [
             f"html: {where} would put data into markup unescaped: write {{{{x}}}}"
             for where in checked.parts[2].raw_outputs
+        ]
+        problems += [
+            f"{part}: there is no helper {name!r}: a send that reaches it would fail"
+            for (part, _), compiled in zip(PARTS, checked.parts, strict=True)
+            for name in compiled.unknown_helpers
         ]
     if not template.subject.strip() or "\n" in template.subject:
         problems.append("subject: must be one non-empty line")

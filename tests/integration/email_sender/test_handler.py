@@ -199,6 +199,22 @@ def test_application_template_with_unsupported_syntax_is_refused(world: SenderWo
     assert world.sent() == []
 
 
+def test_a_helper_that_does_not_exist_fails_only_the_sends_that_reach_it(world: SenderWorld) -> None:
+    world.ses.create_template(
+        Template={
+            "TemplateName": "app",
+            "SubjectPart": "Hi",
+            "TextPart": "{{#if vip}}{{uppercase name}}{{/if}}ok",
+        }
+    )
+    plain = world.record({"template": "app", "to": ["a@example.com"], "data": {"vip": False, "name": "x"}})
+    vip = world.record({"template": "app", "to": ["b@example.com"], "data": {"vip": True, "name": "x"}})
+    assert world.invoke(plain, vip) == {"batchItemFailures": []}
+    assert [m.text for m in world.sent()] == ["ok"]
+    [(_, attrs)] = world.dead_letters()
+    assert attrs["error_code"] == "InvalidTemplate" and "uppercase" in attrs["error_message"]
+
+
 def test_dotted_and_conditional_variables_in_application_templates(world: SenderWorld) -> None:
     world.ses.create_template(
         Template={

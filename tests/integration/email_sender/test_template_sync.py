@@ -58,7 +58,13 @@ def test_list_follows_pagination() -> None:
 
 @pytest.mark.parametrize(
     ("html", "reason"),
-    [("<p>{{{summary}}}</p>", "unescaped"), ("<p>{{& summary}}</p>", "unescaped"), ("{{#if a}}", "expected")],
+    [
+        ("<p>{{{summary}}}</p>", "unescaped"),
+        ("<p>{{& summary}}</p>", "unescaped"),
+        ("<p>{{#lookup . 'summary'}}{{/lookup}}</p>", "unescaped"),
+        ("{{#if a}}", "expected"),
+        ("{{#if a}}{{uppercase summary}}{{/if}}", "no helper 'uppercase'"),
+    ],
 )
 def test_a_template_with_raw_data_in_its_html_or_bad_syntax_is_never_published(
     aws: None, html: str, reason: str

@@ -1,4 +1,6 @@
-"""The renderer's own promises: HTML parts escape every value, text parts never do, and what it refuses."""
+"""The renderer's own promises: HTML parts escape every value, text parts never do, what it refuses, and
+that what Handlebars.js fails only when it runs (a helper that does not exist, a partial not defined) fails
+here only when the render reaches it."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ from hypothesis import strategies as st
 
 from email_sender.handlebars import (
     Escaping,
+    MissingVariableError,
     TemplateRenderError,
     TemplateSyntaxError,
     compile_template,
@@ -65,16 +68,17 @@ def test_triple_stash_and_ampersand_are_reported_and_still_escaped_in_html() -> 
 @pytest.mark.parametrize(
     ("source", "construct"),
     [
-        ("{{#> layout}}x{{/layout}}", "partial blocks"),
         ("{{* decorator}}", "decorators"),
-        ("{{#*custom 'x'}}y{{/custom}}", "decorator"),
-        ("{{{{raw}}}}x{{{{/raw}}}}", "raw blocks"),
-        ("{{> (name)}}", "dynamic partials"),
-        ("{{uppercase name}}", "unknown helper 'uppercase'"),
-        ("{{#eq a b}}x{{/eq}}", "unknown block helper"),
+        ("{{#if f}}{{#*custom 'x'}}y{{/custom}}{{/if}}", "decorator"),
+        ("{{#*inline name}}y{{/inline}}", "one quoted name"),
         ("{{#if a}}x{{/unless}}", "doesn't match"),
         ("{{#if a}}x", "expected"),
         ("{{name", "line 1"),
+        ("{{{{raw}}}}x{{{{/raw2}}}}", "raw doesn't match raw2"),
+        ("{{{{raw}}}}x", "never closed"),
+        ("{{#> layout}}x{{/page}}", "layout doesn't match page"),
+        ("{{#> layout}}x{{else}}y{{/layout}}", "expected OPEN_ENDBLOCK"),
+        ("{{> p a b}}", "Unsupported number of partial arguments: 2"),
     ],
 )
 def test_unsupported_or_broken_syntax_is_a_syntax_error_naming_it(source: str, construct: str) -> None:
@@ -109,3 +113,180 @@ def test_values_render_as_javascript_strings() -> None:
 
 def test_compiled_once_per_source() -> None:
     assert compile_template("Hi {{name}}") is compile_template("Hi {{name}}")
+
+
+UNREACHED = {"show": False, "a": 1, "b": 2, "when": "today"}
+REACHED = {**UNREACHED, "show": True}
+
+
+@pytest.mark.parametrize(
+    ("body", "helper"),
+    [
+        ("{{formatDate when}}", "formatDate"),
+        ("{{#eq a b}}same{{/eq}}", "eq"),
+        ("{{lookup (upper a) 'x'}}", "upper"),
+        ("{{{{raw a}}}} {{x}} {{{{/raw}}}}", "raw"),
+        ("{{> (pick a)}}", "pick"),
+        ("{{helperMissing a}}", "helperMissing"),
+        ("{{#blockHelperMissing a}}x{{/blockHelperMissing}}", "blockHelperMissing"),
+    ],
+)
+def test_a_helper_that_does_not_exist_fails_only_where_the_render_reaches_it(body: str, helper: str) -> None:
+    template = compile_template("{{#if show}}" + body + "{{/if}}")
+    assert template.render(UNREACHED, Escaping.NONE) == ""
+    assert template.unknown_helpers == (helper,)
+    with pytest.raises(TemplateRenderError, match=helper) as failed:
+        template.render(REACHED, Escaping.NONE)
+    assert not isinstance(failed.value, MissingVariableError)  # InvalidTemplate: no data can make it render
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "{{formatDate missing.deep x=also.missing}}",
+        "{{helperMissing missing.deep}}",
+        "{{#blockHelperMissing missing.deep}}{{/blockHelperMissing}}",
+    ],
+)
+def test_a_helper_that_does_not_exist_fails_before_its_arguments_are_looked_up(source: str) -> None:
+    with pytest.raises(TemplateRenderError, match="helper") as failed:
+        compile_template(source).render({}, Escaping.NONE)
+    assert not isinstance(failed.value, MissingVariableError)
+
+
+def test_the_built_in_helpers_exist() -> None:
+    assert compile_template("{{lookup obj 'x'}}{{log a}}{{#if a}}{{/if}}").unknown_helpers == ()
+
+
+def test_empty_paths_are_the_context_itself() -> None:
+    data = {"obj": {"x": "X", "": "after a name"}, "list": ["a", "b"], "": "never read"}
+    template = compile_template("{{#with list}}{{''}}|{{\"\"}}|{{[]}}|{{[].x}}|{{@[]}}|{{this.[]}}{{/with}}")
+    assert template.render(data, Escaping.NONE) == "a,b|a,b|a,b|a,b|a,b|a,b"
+    assert compile_template("{{#each list}}{{../[]}}{{/each}}").render({"list": [1]}, Escaping.NONE) == (
+        "[object Object]"
+    )
+    assert compile_template("{{#each []}}{{@key}}={{this}} {{/each}}").render(
+        {"k": 1, "v": 2}, Escaping.NONE
+    ) == ("k=1 v=2 ")
+    assert compile_template("{{lookup [] 'k'}}{{#[]}}{{k}}{{/[]}}").render({"k": "<"}, Escaping.HTML) == (
+        "&lt;&lt;"
+    )
+    assert compile_template("{{obj.[]}}").render(data, Escaping.NONE) == "after a name"  # a key "", then
+
+
+def test_raw_blocks_render_their_text_as_is() -> None:
+    template = compile_template("{{{{raw}}}} {{x}} {{{{b}}}}{{{{/b}}}} {{{{/raw}}}}")
+    assert template.render({"raw": True}, Escaping.HTML) == " {{x}} {{{{b}}}}{{{{/b}}}} "
+    assert template.render({"raw": [1, 2]}, Escaping.NONE) == " {{x}} {{{{b}}}}{{{{/b}}}} " * 2
+    assert template.render({"raw": False}, Escaping.NONE) == ""
+    with pytest.raises(MissingVariableError, match='"raw" not defined'):
+        template.render({}, Escaping.NONE)
+    each = compile_template("a\n{{{{each list}}}}\n<{{this}}>\n{{{{/each}}}}\nb")
+    assert each.render({"list": [1, 2]}, Escaping.NONE) == "a\n<{{this}}>\n<{{this}}>\nb"
+
+
+LAYOUT = '{{#*inline "layout"}}<main>{{> @partial-block}}</main>{{/inline}}'
+
+
+def test_a_partial_block_is_the_partial_s_partial_block_or_its_default() -> None:
+    data = {"title": "T<", "items": [1, 2]}
+    page = compile_template(LAYOUT + "{{#> layout}}{{title}}{{/layout}}")
+    assert page.render(data, Escaping.HTML) == "<main>T&lt;</main>"
+    assert compile_template("{{#> layout}}default {{title}}{{/layout}}").render(data, Escaping.NONE) == (
+        "default T<"
+    )
+    nested = (
+        LAYOUT
+        + '{{#*inline "box"}}[{{> @partial-block}}]{{/inline}}{{#> layout}}{{#> box}}in{{/box}}{{/layout}}'
+    )
+    assert compile_template(nested).render(data, Escaping.NONE) == "<main>[in]</main>"
+    each = (
+        '{{#*inline "row"}}{{#each items}}{{> @partial-block}}{{/each}}{{/inline}}'
+        "{{#> row}}<{{this}}{{@index}}{{../title}}>{{/row}}"
+    )
+    assert compile_template(each).render(data, Escaping.NONE) == "<10T<><21T<>"
+
+
+def test_partial_block_as_a_condition_renders_it_with_no_context() -> None:
+    probe = '{{#*inline "p"}}{{#if @partial-block}}Y{{else}}N{{/if}}{{/inline}}'
+    assert compile_template(probe + "{{> p}}{{#> p}}x{{/p}}{{#> p}}{{/p}}").render({}, Escaping.NONE) == "NYN"
+    with pytest.raises(MissingVariableError, match='"a" not defined in undefined'):
+        compile_template(probe + "{{#> p}}{{a}}{{/p}}").render({"a": 1}, Escaping.NONE)
+    with_ = '{{#*inline "p"}}{{#with @partial-block}}<{{this}}>{{/with}}{{/inline}}{{#> p}}x{{../a}}{{/p}}'
+    assert compile_template(with_).render({"a": 1}, Escaping.NONE) == "<x1>"
+
+
+def test_partial_block_is_not_a_value_to_print_or_a_section() -> None:
+    template = compile_template('{{#*inline "p"}}{{@partial-block}}{{/inline}}{{#> p}}x{{/p}}')
+    with pytest.raises(TemplateRenderError, match=r"render it with \{\{> @partial-block\}\}"):
+        template.render({}, Escaping.NONE)
+    section = compile_template(
+        '{{#*inline "p"}}{{#@partial-block}}y{{/@partial-block}}{{/inline}}{{#> p}}x{{/p}}'
+    )
+    with pytest.raises(TemplateRenderError, match="is not a section"):
+        section.render({}, Escaping.NONE)
+    # reached by a path that cannot name a helper, it is called, as Handlebars' resolvePossibleLambda does
+    called = compile_template(
+        '{{#*inline "q"}}[{{this}}]{{/inline}}{{#*inline "p"}}{{> q @partial-block}}{{/inline}}'
+        "{{#> p}}x{{/p}}"
+    )
+    assert called.render({}, Escaping.NONE) == "[x]"
+
+
+def test_partials_with_a_hash_or_a_dynamic_name() -> None:
+    partials = '{{#*inline "p"}}{{x}}/{{a}}{{/inline}}{{#*inline "undefined"}}U{{/inline}}'
+    assert (
+        compile_template(partials + "{{> p x=1}} {{> p obj x=2}}").render(
+            {"a": "A", "obj": {"a": "B"}}, Escaping.NONE
+        )
+        == "1/A 2/B"
+    )
+    dynamic = compile_template(partials + "{{> (lookup . 'which') x=3}}")
+    assert dynamic.render({"which": "p", "a": "A"}, Escaping.NONE) == "3/A"
+    assert dynamic.render({"which": None}, Escaping.NONE) == "U"
+    with pytest.raises(TemplateRenderError, match="The partial nope could not be found"):
+        dynamic.render({"which": "nope"}, Escaping.NONE)
+
+
+def test_a_partial_that_is_not_defined_fails_only_where_the_render_reaches_it() -> None:
+    template = compile_template("{{#if show}}{{> nope}}{{> constructor}}{{/if}}")
+    assert template.render({"show": False}, Escaping.NONE) == ""
+    with pytest.raises(TemplateRenderError, match="The partial nope could not be found"):
+        template.render({"show": True}, Escaping.NONE)
+    with pytest.raises(TemplateRenderError, match="cannot be named constructor"):
+        compile_template("{{> constructor}}").render({}, Escaping.NONE)
+    assert (
+        compile_template('{{#*inline "constructor"}}C{{/inline}}{{> constructor}}').render({}, Escaping.NONE)
+        == "C"
+    )
+
+
+def test_log_renders_nothing() -> None:
+    template = compile_template(
+        '{{log a}}{{log}}{{#log a level="error"}}body{{/log}}|{{#if (log a)}}y{{else}}n{{/if}}'
+    )
+    assert template.render({"a": "<secret>"}, Escaping.NONE) == "|n"
+
+
+def test_a_block_lookup_is_a_value_escaped_in_html_and_reported_as_raw_output() -> None:
+    template = compile_template("{{#lookup . 'h'}}ignored{{/lookup}}")
+    assert template.render({"h": "<b>"}, Escaping.HTML) == "&lt;b&gt;"
+    assert template.render({"h": "<b>"}, Escaping.NONE) == "<b>"
+    assert template.raw_outputs == ("line 1: {{#lookup ...}} (a block's value)",)
+
+
+def test_a_hash_is_evaluated_as_the_object_literal_handlebars_js_builds_for_it() -> None:
+    template = compile_template("{{#if zero includeZero=true includeZero=false}}zero{{/if}}")
+    assert template.render({"zero": 0}, Escaping.NONE) == "zero"  # a repeated key keeps its first value
+    # integer-like keys first, then the others from last to first: the helper that does not exist fails first
+    for source in ("{{log 1=(fmt) y=missing.deep}}", "{{log x=missing.deep y=(fmt)}}"):
+        with pytest.raises(TemplateRenderError, match="unknown helper 'fmt'") as failed:
+            compile_template(source).render({}, Escaping.NONE)
+        assert not isinstance(failed.value, MissingVariableError)
+
+
+def test_half_of_an_astral_character_is_the_replacement_character() -> None:
+    template = compile_template("{{lookup s 1}}|{{lookup s 1}}{{lookup s 2}}|{{lookup s 'length'}}")
+    rendered = template.render({"s": "a\U0001f600b"}, Escaping.NONE)
+    assert rendered == "\ufffd|\U0001f600|4"
+    rendered.encode("utf-8")  # what SES is sent

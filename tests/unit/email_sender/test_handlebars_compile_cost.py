@@ -119,3 +119,16 @@ def test_trailing_whitespace_is_trimmed_as_handlebars_trims_it(text: str, multip
     content = _Content(text, text)
     _omit_left([content], None, multiple)
     assert content.value == re.sub(rf"{_WS}+\Z" if multiple else r"[ \t]+\Z", "", text, count=1)
+
+
+@pytest.mark.parametrize(
+    "source", ["{{a}}", "{{a.b}}", "{{./a}}", "{{../a}}", "{{@root.a}}", "{{[]}}", "{{{a.b}}}"]
+)
+def test_a_mustache_keeps_two_slotted_objects_whatever_its_path(source: str) -> None:
+    """A large template keeps hundreds of thousands of mustaches: each is its output and its lookup, both
+    slotted, and nothing more (a closure around a simple path's lookup kept half as much again)."""
+    (statement,) = compile_template(f"<p>{source}</p>").program.body[1:2]
+    output = statement.__self__  # type: ignore[union-attr]
+    lookup = output.value.__self__
+    for kept in (output, lookup):
+        assert not hasattr(kept, "__dict__"), type(kept)

@@ -102,3 +102,24 @@ def test_sub_expressions_nest_to_the_same_limit() -> None:
     assert near_the_recursion_limit(render) == "value"
     with pytest.raises(TemplateSyntaxError, match=rf"^line 1: sub-expressions nested deeper than {LIMIT}$"):
         compile_template(nested_subexpressions(LIMIT + 1))
+
+
+def nested_partial_blocks(levels: int) -> str:
+    """`{{#> p0}}{{#> p1}}...{{x}}...{{/p1}}{{/p0}}`: no partial exists, so each renders its default."""
+    opens = "".join(f"{{{{#> p{i}}}}}" for i in range(levels))
+    return opens + "{{x}}" + "".join(f"{{{{/p{i}}}}}" for i in reversed(range(levels)))
+
+
+def test_partial_blocks_and_raw_blocks_count_as_blocks() -> None:
+    data = {"t": True, "x": "deep"}
+    source = nested_partial_blocks(LIMIT)
+    assert near_the_recursion_limit(lambda: compile_template(source).render(data, Escaping.NONE)) == "deep"
+    with pytest.raises(TemplateSyntaxError, match=rf"^line 1: blocks nested deeper than {LIMIT}$"):
+        compile_template(nested_partial_blocks(LIMIT + 1))
+    raw = "{{{{if t}}}}{{x}}{{{{/if}}}}"
+    assert (
+        compile_template(nested_blocks(LIMIT - 1).replace("{{x}}", raw)).render(data, Escaping.NONE)
+        == "{{x}}"
+    )
+    with pytest.raises(TemplateSyntaxError, match=rf"^line 1: blocks nested deeper than {LIMIT}$"):
+        compile_template(nested_blocks(LIMIT).replace("{{x}}", raw))

@@ -78,6 +78,21 @@ def test_table_rows_passed_through_a_triple_stash_arrive_as_rows() -> None:
     assert html == '<table><tr><td style="padding-left:4px">1</td><td>Ada <img></td></tr></table>'
 
 
+def test_half_an_emoji_in_a_triple_stash_is_sanitized_as_u_fffd_as_the_part_is_sent() -> None:
+    # JavaScript indexes strings by UTF-16 unit: `lookup s 1` is half of the emoji, which the sanitizer
+    # (nh3, which takes UTF-8) cannot read as it stands.
+    _, _, html = render(html="<p>{{{lookup s 1}}}</p><p>{{lookup s 1}}</p>", s="a\U0001f600b")
+    assert html == "<p>\ufffd</p><p>\ufffd</p>"
+
+
+def test_a_blocks_lookup_value_is_escaped_in_the_html_not_sanitized() -> None:
+    subject, _, html = render(
+        "{{#lookup . 'v'}}{{/lookup}}", html="<p>{{#lookup . 'v'}}{{/lookup}}</p>", v="<b>A</b>"
+    )
+    assert subject == "<b>A</b>"
+    assert html == "<p>&lt;b&gt;A&lt;/b&gt;</p>"
+
+
 class SteppingClock:
     """A clock that moves one second each time it is read."""
 

@@ -8,9 +8,10 @@ caller's `raw` hook: the sender sanitizes it; see docs/email-sender.md).
 The behaviour is Handlebars.js 4.7's, `compile(source, {strict: true})`, checked case by case against it
 (tests/oracle): its lexer rules, grammar, standalone-line and `~` whitespace rules, strict lookups (a missing
 mustache variable fails; a helper argument such as `{{#if missing}}` does not), truthiness, JavaScript's
-number and array formatting, `../` depths, `@data`, block parameters and inline partials. Supported helpers:
-`if`, `unless`, `each`, `with`, `lookup`, `log`. Anything outside that subset (partial blocks, dynamic
-partials, decorators other than `*inline`, raw blocks) is a TemplateSyntaxError naming the construct.
+number and array formatting and UTF-16 string indexes, `../` depths, `@data`, block parameters, raw blocks,
+inline partials, partial blocks and `@partial-block`. Its helpers: `if`, `unless`, `each`, `with`, `lookup`,
+`log`. What Handlebars.js fails when it runs (a helper that does not exist, a partial not defined) is a
+TemplateRenderError when the render reaches it; decorators other than `*inline` are a TemplateSyntaxError.
 
 A template is compiled once per distinct source text (`compile_template` is cached) and rendered per request.
 A compile takes time and memory in proportion to the template, and stops at a deadline when given one
@@ -29,7 +30,7 @@ from email_sender.handlebars.errors import (
     TemplateRenderError,
     TemplateSyntaxError,
 )
-from email_sender.handlebars.js_values import escape_html, js_number
+from email_sender.handlebars.js_values import escape_html, js_number, utf8_safe
 from email_sender.handlebars.runtime import Escaping
 from email_sender.handlebars.template import Template, compile_template
 
@@ -43,4 +44,5 @@ __all__ = [
     "compile_template",
     "escape_html",
     "js_number",
+    "utf8_safe",
 ]

@@ -1,7 +1,8 @@
 """Compiles the AST into closures: each mustache and block becomes a path lookup or a built-in helper.
 
-It decides as Handlebars' compiler does (simple path, helper or ambiguous), and refuses at compile time
-what the supported subset leaves out: unknown helpers, decorators, dynamic partials, partial parameters.
+It decides as Handlebars' compiler does (simple path, helper or ambiguous). What Handlebars.js fails when it
+runs (an unknown helper, a partial that is not defined) fails here when the render reaches it, not before;
+of what Handlebars.js compiles, only decorators other than `*inline` are refused here (docs/email-sender.md).
 What a compiled template keeps is small: text as itself, a mustache as two slotted objects (and a bound
 method of each); a large template holds hundreds of thousands of them for as long as it is cached.
 """
@@ -19,9 +20,11 @@ from email_sender.handlebars.js_values import (
     UNDEFINED,
     _is_empty,
     _lookup,
+    _object_keys,
     _property_key,
     _strict,
     _truthy,
+    _utf16_units,
     escape_html,
     js_string,
     js_string_repr,
@@ -44,8 +47,12 @@ from email_sender.handlebars.runtime import (
     Escaping,
     Evaluator,
     Statement,
+    _called,
     _each,
     _Exec,
+    _PartialBlock,
+    _PartialDef,
+    _render_partial_block,
     _run,
     _run_chain,
     _State,
@@ -63,6 +70,7 @@ class _Compiler:
     def __init__(self, deadline: _Deadline | None = None) -> None:
         self.block_param_scopes: list[list[str] | None] = []
         self.raw_outputs: list[str] = []
+        self.unknown_helpers: list[str] = []
         self.deadline = deadline or _Deadline()
         self.names: dict[str, str] = {}  # one copy of each name the template's paths use
 
@@ -94,6 +102,8 @@ class _Compiler:
             if node.decorator:
                 name, body = self.inline_partial(node)
                 compiled.inline_partials.append((name, body))
+            elif node.partial:
+                compiled.body.append(self.partial(node))
             else:
                 compiled.body.append(self.block(node))
         elif isinstance(node, _Partial):
@@ -115,7 +125,8 @@ class _Compiler:
             return "helper"
         return "ambiguous" if eligible else "simple"
 
-    def path(self, path: _Path, *, strict: bool) -> Evaluator:
+    def path(self, path: _Path, *, strict: bool, called: bool = False) -> Evaluator:
+        """The path's value; `called`: a function it reaches is called (see `value`)."""
         parts = list(path.parts)
         depth = path.depth
         if not depth and parts and not _scoped(path) and self.is_block_param(parts[0]):
@@ -135,10 +146,22 @@ class _Compiler:
                     value = _lookup(value, part)
                 return value
 
+            if called:
+                return lambda state: _called(block_param(state), state)
             return block_param
 
-        lookup = _DataLookup if path.data else _ContextLookup
+        lookups = _LOOKUPS[called]
+        if not parts or not parts[0]:
+            # Handlebars pushes the context itself for a path whose first part is empty: `this`, `.`, `..`,
+            # and the empty names `[]`, `''` and `""`. What follows that part, and an `@`, are ignored.
+            return lookups[False](depth, (), self.shared(path.original), strict).value
+        lookup = lookups[path.data]
         return lookup(depth, tuple(map(self.shared, parts)), self.shared(path.original), strict).value
+
+    def value(self, path: _Path, kind: str) -> Evaluator:
+        """A mustache's or a section's path, strictly. A simple one (not a possible helper's name) that
+        reaches a function calls it, as Handlebars' resolvePossibleLambda does: `@partial-block` renders."""
+        return self.path(path, strict=True, called=kind == "simple")
 
     def param(self, node: Any) -> Evaluator:
         if isinstance(node, _Literal):
@@ -149,7 +172,15 @@ class _Compiler:
         return self.path(node, strict=False)
 
     def hash(self, hash_: list[tuple[str, Any]] | None) -> list[tuple[str, Evaluator]]:
-        return [(key, self.param(value)) for key, value in (hash_ or [])]
+        """The hash as the object literal that Handlebars.js generates for it, in the order it evaluates it.
+
+        Its compiler assigns the pairs from last to first, so a repeated key keeps its first value (the other
+        is never evaluated), and the literal lists integer-like keys first, then the others last to first.
+        """
+        nodes: dict[str, Any] = {}
+        for key, value in reversed(hash_ or []):
+            nodes[key] = value
+        return [(key, self.param(nodes[key])) for key in _object_keys(nodes)]
 
     def subexpression(self, node: _SubExpr) -> Evaluator:
         path = _literal_to_path(node.path)
@@ -159,8 +190,19 @@ class _Compiler:
         return self.helper_call(path, node.params, node.hash)
 
     def helper_call(self, path: _Path, params_nodes: list[Any], hash_nodes: Any) -> Evaluator:
-        """A non-block helper's value (mustache or subexpression), as Handlebars' built-in helpers give it."""
+        """A helper's value, as Handlebars' built-in helpers give it; any other helper fails when reached.
+
+        Handlebars.js (strict) resolves the helper before its arguments: an unknown one is looked up in the
+        data, which never holds a function, so it fails whatever the data (InvalidTemplate, not a missing
+        variable); helperMissing and blockHelperMissing are hooks, not helpers, since 4.7.
+        """
         name = path.parts[0] if path.parts else ""
+        if name not in _KNOWN_HELPERS or name in _MISSING_HOOKS:
+            self.unknown_helpers.append(path.original)
+        if name not in _KNOWN_HELPERS:
+            return _fail(f"unknown helper {path.original!r}")
+        if name in _MISSING_HOOKS:
+            return _fail(f"{name} is not a helper that templates can call")
         params = [self.param(p) for p in params_nodes]
         hash_ = self.hash(hash_nodes)
 
@@ -170,10 +212,6 @@ class _Compiler:
                 value(state)
             return values
 
-        if name not in _KNOWN_HELPERS:
-            raise TemplateSyntaxError(f"unknown helper {path.original!r}")
-        if name in _MISSING_HOOKS:
-            return _then_fail(evaluate_arguments, f"{name} is not a helper that templates can call")
         if name == "lookup":
 
             def lookup(state: _State) -> Any:
@@ -202,11 +240,7 @@ class _Compiler:
             raise TemplateSyntaxError(f"line {node.line}: decorators {{{{* ...}}}} are not supported")
         path = _literal_to_path(node.path)
         kind = self.classify(path, node.params, node.hash)
-        value = (
-            self.helper_call(path, node.params, node.hash)
-            if kind == "helper"
-            else self.path(path, strict=True)
-        )
+        value = self.helper_call(path, node.params, node.hash) if kind == "helper" else self.value(path, kind)
         escaped = node.escaped
         if not escaped:
             self.raw_outputs.append(
@@ -242,14 +276,16 @@ class _Compiler:
         kind = self.classify(path, node.params, node.hash)
         fn = self.program(node.program)
         if kind != "helper":
-            return self.section(self.path(path, strict=True), fn)
+            return self.section(self.value(path, kind), fn)
         name = path.parts[0] if path.parts else ""
         if name not in ("if", "unless", "each", "with"):
-            if name in _KNOWN_HELPERS:
-                raise TemplateSyntaxError(
-                    f"line {node.line}: {{{{#{path.original}}}}} is not supported as a block"
-                )
-            raise TemplateSyntaxError(f"line {node.line}: unknown block helper {{{{#{path.original}}}}}")
+            # Any other helper's value is the block's output, as a mustache's is (`log` gives none). In
+            # Handlebars.js it is unescaped, so `{{#lookup}}` counts as raw output; an HTML part escapes it
+            # all the same, as {{x}}: it is a value, not a producer's fragment. Unknown helpers fail when
+            # reached.
+            if name == "lookup":
+                self.raw_outputs.append(f"line {node.line}: {{{{#lookup ...}}}} (a block's value)")
+            return _written(_Output(self.helper_call(path, node.params, node.hash), escaped=True))
         params = [self.param(p) for p in node.params]
         hash_ = self.hash(node.hash)
 
@@ -264,7 +300,7 @@ class _Compiler:
                 values, options = arguments(state)
                 if len(values) != 1:
                     raise TemplateRenderError(f"#{name} requires exactly one argument")
-                condition = values[0]
+                condition = _called(values[0], state)
                 include_zero = _truthy(options.get("includeZero", UNDEFINED))
                 this = _this_for_helper(state)
                 falsy = (not include_zero and not _truthy(condition)) or _is_empty(condition)
@@ -280,9 +316,10 @@ class _Compiler:
                 values, _ = arguments(state)
                 if len(values) != 1:
                     raise TemplateRenderError("#with requires exactly one argument")
-                if _is_empty(values[0]):
+                context = _called(values[0], state)
+                if _is_empty(context):
                     return _this_for_helper(state)
-                _run(fn, values[0], state.depths, state, block_params=[values[0]], out=out)
+                _run(fn, context, state.depths, state, block_params=[context], out=out)
                 return _TAKEN
 
             return with_
@@ -291,7 +328,8 @@ class _Compiler:
             values, _ = arguments(state)
             if len(values) != 1:
                 raise TemplateRenderError("Must pass iterator to #each")
-            return _TAKEN if _each(values[0], fn, state=state, out=out) else _this_for_helper(state)
+            context = _called(values[0], state)
+            return _TAKEN if _each(context, fn, state=state, out=out) else _this_for_helper(state)
 
         return each
 
@@ -300,6 +338,8 @@ class _Compiler:
 
         def run(state: _State, out: list[str]) -> Any:
             context = value(state)
+            if isinstance(context, _PartialBlock):  # Handlebars.js calls it as a helper here (see js_string)
+                raise TemplateRenderError(f"{{{{#{context!r}}}}} is not a section: use {{{{> {context!r}}}}}")
             this = state.ctx
             if context is False or context is None or context is UNDEFINED:
                 return this
@@ -330,39 +370,105 @@ class _Compiler:
         body = self.program(node.program) or _Exec()
         return node.params[0].value, body
 
-    def partial(self, node: _Partial) -> Statement:
-        if isinstance(node.name, _SubExpr):
-            raise TemplateSyntaxError(f"line {node.line}: dynamic partials {{{{> (...)}}}} are not supported")
-        if node.hash is not None:
-            raise TemplateSyntaxError(f"line {node.line}: partial parameters (name=value) are not supported")
+    def partial(self, node: _Partial | _Block) -> Statement:
+        """`{{> name}}`, `{{> (expr)}}` and the partial block `{{#> name}}default{{/name}}`, as Handlebars'
+        invokePartialWrapper and invokePartial run them: a hash makes a new context from the one given and
+        the hash; a partial block becomes `@partial-block` for the partial, and renders if none is found."""
+        block = node.program if isinstance(node, _Block) else None
+        name_node = node.path if isinstance(node, _Block) else node.name
+        default = self.program(block) if block is not None else None
         if len(node.params) > 1:
             raise TemplateSyntaxError(
                 f"line {node.line}: Unsupported number of partial arguments: {len(node.params)}"
             )
-        name = js_string(_original(node.name))
-        if name in _OBJECT_PROTO or name.startswith("@"):
-            raise TemplateSyntaxError(f"line {node.line}: partial name {name!r} is not supported")
+        dynamic = self.subexpression(name_node) if isinstance(name_node, _SubExpr) else None
+        static_name = js_string_repr(_original(name_node))
         context = self.param(node.params[0]) if node.params else None
-        indent = node.indent
+        hash_ = self.hash(node.hash) if node.hash is not None else None
+        indent = node.indent if isinstance(node, _Partial) else ""
 
         def invoke(state: _State, out: list[str]) -> None:
+            value = dynamic(state) if dynamic is not None else None
             ctx = context(state) if context is not None else state.ctx
-            found = state.partials.get(name)
+            if hash_ is not None:
+                ctx = _extend(ctx, {key: evaluate(state) for key, evaluate in hash_})
+            found, name = _find_partial(state, static_name, dynamic is not None, value)
+            data = state.data
+            if default is not None:
+                outer = data.get("partial-block", UNDEFINED)
+                own = _PartialBlock(default, state.depths, state.block_params, outer)
+                data = {**data, "_parent": data, "partial-block": own}
+                found = found or own
             if found is None:
                 raise TemplateRenderError(f"The partial {name} could not be found")
-            parts: list[str] = []
-            _run(found.program, ctx, found.depths, state, out=parts)
-            result = "".join(parts)
-            if indent:
-                lines = result.split("\n")
-                for i, line in enumerate(lines):
-                    if not line and i + 1 == len(lines):
-                        break
-                    lines[i] = indent + line
-                result = "\n".join(lines)
-            out.append(result)
+            if isinstance(found, _PartialBlock):
+                result = _render_partial_block(found, ctx, data, state)
+            else:
+                parts: list[str] = []
+                _run(found.program, ctx, found.depths, state, data=data, out=parts)
+                result = "".join(parts)
+            out.append(_indented(result, indent) if indent else result)
 
         return invoke
+
+
+def _find_partial(
+    state: _State, name: str, dynamic: bool, value: Any
+) -> tuple[_PartialDef | _PartialBlock | None, str]:
+    """Handlebars' resolvePartial: the partial called `name` (a dynamic one's value names it, unless it is
+    `@partial-block` itself), and `@partial-block` where no partial has that name; the name it looked for."""
+    if dynamic:
+        if isinstance(value, _PartialBlock):
+            return value, name
+        name = _property_key(value) if _truthy(value) else "undefined"
+    if name == "__proto__" or (name in _OBJECT_PROTO and name not in state.partials):
+        # Handlebars.js would find a property of Object.prototype and render whatever that gives.
+        raise TemplateRenderError(f"a partial cannot be named {name}, a JavaScript object's property")
+    found = state.partials.get(name)
+    if found is None and name == "@partial-block" and not dynamic:
+        outer = state.data.get("partial-block")
+        return (outer if isinstance(outer, _PartialBlock) else None), name
+    return found, name
+
+
+def _indented(text: str, indent: str) -> str:
+    """A standalone partial's lines, each after the indent its tag had (a last empty line stays empty)."""
+    lines = text.split("\n")
+    for i, line in enumerate(lines):
+        if not line and i + 1 == len(lines):
+            break
+        lines[i] = indent + line
+    return "\n".join(lines)
+
+
+def _written(output: _Output) -> Branch:
+    """A block helper whose value is the block's output (`lookup`, `log`): it is written, and no inverse
+    runs, not even in an `{{else}}` chain."""
+
+    def write(state: _State, out: list[str]) -> Any:
+        output.write(state, out)
+        return _TAKEN
+
+    return write
+
+
+def _fail(message: str) -> Evaluator:
+    def fail(state: _State) -> Any:
+        raise TemplateRenderError(message)
+
+    return fail
+
+
+def _extend(context: Any, hash_values: dict[str, Any]) -> dict[str, Any]:
+    """Handlebars' `Utils.extend({}, context, hash)`: the context's own enumerable keys, then the hash."""
+    merged: dict[str, Any] = {}
+    if isinstance(context, dict):
+        merged.update((key, context[key]) for key in _object_keys(context))
+    elif isinstance(context, list | str):  # for-in over an array or a string: its indexes (UTF-16 units)
+        items = context if isinstance(context, list) else _utf16_units(context)
+        merged.update((str(index), item) for index, item in enumerate(items))
+    merged.update(hash_values)
+    return merged
 
 
 class _ContextLookup:
@@ -391,6 +497,32 @@ class _DataLookup(_ContextLookup):
             frame = frame.get("_parent", UNDEFINED) if isinstance(frame, dict) else UNDEFINED
             steps -= 1
         return _resolve(frame, self.parts, self.strict, self.shown)
+
+
+class _CalledContextLookup(_ContextLookup):
+    """A simple path in a context, whose value is called if it is a function (`{{./x}}`, `{{#a.b}}`): a
+    subclass rather than a wrapper, so that a mustache stays two objects."""
+
+    __slots__ = ()
+
+    def value(self, state: _State) -> Any:
+        return _called(_ContextLookup.value(self, state), state)
+
+
+class _CalledDataLookup(_DataLookup):
+    """A simple path in the `@data` frames, whose value is called if it is a function."""
+
+    __slots__ = ()
+
+    def value(self, state: _State) -> Any:
+        return _called(_DataLookup.value(self, state), state)
+
+
+# The lookup class by (called, in the @data frames).
+_LOOKUPS: dict[bool, dict[bool, type[_ContextLookup]]] = {
+    False: {False: _ContextLookup, True: _DataLookup},
+    True: {False: _CalledContextLookup, True: _CalledDataLookup},
+}
 
 
 def _resolve(base: Any, parts: tuple[str, ...], strict: bool, shown: str) -> Any:

@@ -11,7 +11,7 @@ import re
 from decimal import Decimal
 from typing import Any
 
-from email_sender.handlebars.errors import MissingVariableError
+from email_sender.handlebars.errors import MissingVariableError, TemplateRenderError
 
 
 class _Undefined:
@@ -158,7 +158,11 @@ def js_string(value: Any) -> str:
         return js_number(value)
     if isinstance(value, list):
         return ",".join(js_string(item) for item in value)
-    return "[object Object]"
+    if isinstance(value, dict):
+        return "[object Object]"
+    # The one other value a template reaches is @partial-block, a function in Handlebars.js: String() of it
+    # is its JavaScript source. A template renders it with {{> @partial-block}}, never as text.
+    raise TemplateRenderError(f"{value!r} is not a value to print: render it with {{{{> {value!r}}}}}")
 
 
 def _property_key(value: Any) -> str:
@@ -225,6 +229,8 @@ def _strict(parent: Any, name: str) -> Any:
     if not _truthy(parent):
         raise MissingVariableError(f'"{name}" not defined in {js_string_repr(parent)}')
     if not _is_object(parent):
+        if not isinstance(parent, str | int | float):  # @partial-block, a function: `in` works on it
+            raise MissingVariableError(f'"{name}" not defined in {parent!r}')
         raise MissingVariableError(f"Cannot use 'in' operator to search for '{name}' in {js_string(parent)}")
     present, value = _own(parent, name)
     inherited = _ARRAY_PROTO if isinstance(parent, list) else _OBJECT_PROTO
@@ -298,3 +304,19 @@ def _object_keys(obj: dict[str, Any]) -> list[str]:
     indexes.sort(key=int)
     index_set = set(indexes)
     return indexes + [k for k in obj if k not in index_set]
+
+
+def utf8_safe(text: str) -> str:
+    """The text that UTF-8 carries of a JavaScript string: what Handlebars.js's output becomes when sent.
+
+    JavaScript indexes a string by UTF-16 unit, so `{{lookup s 1}}` on "a😀b" gives half of the emoji, a
+    lone surrogate, which no UTF-8 text holds: an encoder (TextEncoder, Node's Buffer) writes U+FFFD for
+    it. Two halves printed side by side make the emoji again, as they do in the JavaScript string.
+    """
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")  # in C: faster than a regular expression that looks for a surrogate
+    except UnicodeEncodeError:
+        return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+    return text

@@ -1,7 +1,7 @@
 """Splits a template into tokens: Handlebars' jison lexer rules, in its order (first match wins).
 
-The rules apply per start condition (content, mustache, escaped mustache, long comment), as in jison. The
-tokens stream to the parser one by one, as jison's do: no list of them all is kept.
+The rules apply per start condition (content, mustache, escaped mustache, long comment, raw block), as in
+jison. The tokens stream to the parser one by one, as jison's do: no list of them all is kept.
 """
 
 from __future__ import annotations
@@ -79,6 +79,10 @@ _CONTENT_TO_MUSTACHE = re.compile(r"[^\x00]*?(?=\{\{)")
 _CONTENT_REST = re.compile(r"[^\x00]+")
 _ESCAPED_CONTENT = re.compile(r"[^\x00]{2,}?(?=\{\{|\\\{\{|\\\\\{\{|\Z)")
 _LONG_COMMENT = re.compile(r"[\s\S]*?--(~)?\}\}")
+# Inside a raw block {{{{name}}}}...{{{{/name}}}}: a nested {{{{x}}}} opens a level, {{{{/name}}}} closes one.
+_RAW_OPEN = re.compile(r"\{\{\{\{(?=[^/])")
+_RAW_END = re.compile(rf"\{{\{{\{{\{{/({_ID_CHARS}+)(?=[=}}{_JS_WS}/.])\}}\}}\}}\}}")
+_RAW_CONTENT = re.compile(r"[^\x00]+?(?=\{\{\{\{)")
 _POPS = frozenset({"INVERSE", "COMMENT", "CLOSE_UNESCAPED", "CLOSE"})
 
 
@@ -109,6 +113,7 @@ class _Lexer:
             "emu": self.escaped_content,
             "com": self.long_comment,
             "mu": self.mustache,
+            "raw": self.raw_content,
         }
         while True:
             steps[self.states[-1]]()
@@ -182,10 +187,10 @@ class _Lexer:
         if kind == "START_LONG_COMMENT":  # read again from {{ as one comment token
             self.states[-1] = "com"
             return
-        if kind == "OPEN_RAW_BLOCK":
-            raise self.error("raw blocks {{{{...}}}} are not supported")
         if kind in _POPS:
             self.states.pop()
+        elif kind == "CLOSE_RAW_BLOCK":  # what follows {{{{name}}}} is text, up to {{{{/name}}}}
+            self.states[-1] = "raw"
         if kind == "SKIP":
             self.pos = match.end()
             return
@@ -196,6 +201,29 @@ class _Lexer:
         elif kind == "ID_LITERAL":
             kind, text = "ID", re.sub(r"\\([\\\]])", r"\1", text)
         self.emit(kind, text, match.start(), match.end())
+
+    def raw_content(self) -> None:
+        """A raw block's text: CONTENT tokens (nested {{{{x}}}}...{{{{/x}}}} included), then END_RAW_BLOCK."""
+        if self.pos >= len(self.source):
+            self.emit("EOF", "", self.pos, self.pos)
+            return
+        match = _RAW_OPEN.match(self.source, self.pos)
+        if match:
+            self.states.append("raw")
+            self.emit("CONTENT", match.group(), self.pos, match.end())
+            return
+        match = _RAW_END.match(self.source, self.pos)
+        if match:
+            self.states.pop()
+            if self.states[-1] == "raw":
+                self.emit("CONTENT", match.group(), self.pos, match.end())
+            else:
+                self.emit("END_RAW_BLOCK", match.group(1), self.pos, match.end())
+            return
+        match = _RAW_CONTENT.match(self.source, self.pos)
+        if match is None:
+            raise self.error("raw block {{{{...}}}} is never closed")
+        self.emit("CONTENT", match.group(), self.pos, match.end())
 
     def match_rule(self) -> tuple[str, re.Match[str]]:
         match = _MU_PATTERN.match(self.source, self.pos)

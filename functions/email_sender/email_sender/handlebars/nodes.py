@@ -75,6 +75,7 @@ class _Block:
     close_strip: dict[str, bool] | None
     decorator: bool
     line: int
+    partial: bool = False  # `{{#> name}}body{{/name}}`: a partial block, whose path is the partial's name
 
 
 @dataclass(slots=True)

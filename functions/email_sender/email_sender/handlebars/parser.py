@@ -114,7 +114,9 @@ class _Parser:
             elif kind == "OPEN_PARTIAL":
                 body.append(self.partial())
             elif kind == "OPEN_PARTIAL_BLOCK":
-                raise self.error(token, "partial blocks {{#> ...}} are not supported")
+                body.append(self.partial_block())
+            elif kind == "OPEN_RAW_BLOCK":
+                body.append(self.raw_block())
             else:
                 return _Program(body)
 
@@ -217,9 +219,7 @@ class _Parser:
 
     def block(self) -> _Block:
         tag = self.open_tag("OPEN_BLOCK", "OPEN_INVERSE")
-        self.blocks += 1
-        if self.blocks > MAX_NESTING:
-            raise TemplateSyntaxError(f"line {tag.token.line}: blocks nested deeper than {MAX_NESTING}")
+        self.enter_block(tag.token)
         inverted = tag.token.kind == "OPEN_INVERSE"
         program = self.program()
         chain: dict[str, Any] | None = None
@@ -238,6 +238,12 @@ class _Parser:
         close_strip = _strip_flags(close_open.text, close_tag.text)
         self.blocks -= 1
         return self.prepare_block(tag, program, chain, close_strip, inverted=inverted)
+
+    def enter_block(self, token: _Token) -> None:
+        """One more block open here (a block, a partial block, a raw block): at most MAX_NESTING."""
+        self.blocks += 1
+        if self.blocks > MAX_NESTING:
+            raise TemplateSyntaxError(f"line {token.line}: blocks nested deeper than {MAX_NESTING}")
 
     def prepare_block(
         self,
@@ -293,6 +299,18 @@ class _Parser:
 
     def partial(self) -> _Partial:
         open_token = self.take("OPEN_PARTIAL")
+        name, params, hash_ = self.partial_call()
+        close = self.take("CLOSE")
+        return _Partial(
+            name,
+            params,
+            hash_,
+            _strip_flags(open_token.text, close.text),
+            open_token.line,
+        )
+
+    def partial_call(self) -> tuple[Any, list[Any], list[tuple[str, Any]] | None]:
+        """A partial's name (a name, a value or a subexpression), its context and its hash."""
         name = self.param()
         params: list[Any] = []
         while self.peek().kind in _PARAM_START and not self.at_hash():
@@ -304,14 +322,50 @@ class _Parser:
                 key = _id(self.take("ID").text)
                 self.take("EQUALS")
                 hash_.append((key, self.param()))
+        return name, params, hash_
+
+    def partial_block(self) -> _Block:
+        """`{{#> name}}default{{/name}}` (Handlebars' preparePartialBlock): no else, no block parameters."""
+        open_token = self.take("OPEN_PARTIAL_BLOCK")
+        name, params, hash_ = self.partial_call()
         close = self.take("CLOSE")
-        return _Partial(
-            name,
-            params,
-            hash_,
-            _strip_flags(open_token.text, close.text),
-            open_token.line,
-        )
+        self.enter_block(open_token)
+        program = self.program()
+        close_open = self.take("OPEN_ENDBLOCK")
+        close_name = self.helper_name()
+        close_tag = self.take("CLOSE")
+        line = open_token.line
+        if _original(close_name) != _original(name):
+            opened, closed = js_string_repr(_original(name)), js_string_repr(_original(close_name))
+            raise TemplateSyntaxError(f"line {line}: {opened} doesn't match {closed}")
+        self.blocks -= 1
+        open_strip = _strip_flags(open_token.text, close.text)
+        close_strip = _strip_flags(close_open.text, close_tag.text)
+        return _Block(name, params, hash_, program, None, open_strip, None, close_strip, False, line,
+                      partial=True)  # fmt: skip
+
+    def raw_block(self) -> _Block:
+        """`{{{{name}}}}text{{{{/name}}}}` (Handlebars' prepareRawBlock): a block whose body is its text.
+
+        Its body is text, however many `{{{{x}}}}` it holds, but the block itself counts as a level of
+        nesting, as any block does.
+        """
+        open_token = self.take("OPEN_RAW_BLOCK")
+        self.enter_block(open_token)
+        path, params, hash_ = self.call()
+        self.take("CLOSE_RAW_BLOCK")
+        contents: list[Any] = []
+        while self.peek().kind == "CONTENT":
+            text = self.peek().text
+            self.advance()
+            contents.append(_Content(text, text))
+        close = self.take("END_RAW_BLOCK")
+        line = open_token.line
+        if _original(path) != close.text:
+            opened = js_string_repr(_original(path))
+            raise TemplateSyntaxError(f"line {line}: {opened} doesn't match {close.text}")
+        self.blocks -= 1
+        return _Block(path, params, hash_, _Program(contents), None, {}, {}, {}, False, line)
 
 
 def _literal(token: _Token) -> _Literal | None:

@@ -1,8 +1,9 @@
 """How a compiled template runs: the render state, compiled programs, context depths and `@data` frames.
 
 Handlebars.js runs a child program through wrapProgram (a new context pushes a depth) and iterates with
-`each`; both are here, shared by mustaches, blocks, sections and partials. An `{{else if}}` chain, which
-Handlebars.js runs as nested inverse programs, runs here as a loop over its links (`_run_chain`).
+`each`; both are here, shared by mustaches, blocks, sections and partials, and so is `@partial-block`. An
+`{{else if}}` chain, which Handlebars.js runs as nested inverse programs, runs here as a loop over its links
+(`_run_chain`).
 """
 
 from __future__ import annotations
@@ -44,6 +45,24 @@ Statement = Callable[[_State, list[str]], None]
 # A block's decision: it runs its own program and returns _TAKEN, or returns the context its inverse runs in.
 Branch = Callable[[_State, list[str]], Any]
 _TAKEN = object()
+
+
+@dataclass(frozen=True, eq=False, slots=True)
+class _PartialBlock:
+    """The body of `{{#> name}}body{{/name}}`: `@partial-block` in the data of the partial it calls.
+
+    In Handlebars.js it is a function in the data frame (partialBlockWrapper). Its body runs where it was
+    written (its depths and block parameters), in the context and data of the `{{> @partial-block}}` that
+    renders it, with the `@partial-block` that was current around its own `{{#>}}`.
+    """
+
+    program: _Exec
+    depths: list[Any]
+    block_params: list[tuple[list[str], list[Any] | None]]
+    outer: Any  # `@partial-block` where the `{{#>}}` is: another _PartialBlock, or undefined
+
+    def __repr__(self) -> str:
+        return "@partial-block"
 
 
 @dataclass(slots=True)
@@ -142,3 +161,29 @@ def _each(context: Any, fn: _Exec | None, *, state: _State, out: list[str]) -> b
         frame.update(key=key, index=index, first=index == 0, last=index == last)
         _run(fn, item, state.depths, state, data=frame, block_params=[item, key], out=out)
     return True
+
+
+def _render_partial_block(block: _PartialBlock, ctx: Any, data: Any, state: _State) -> str:
+    """Handlebars' partialBlockWrapper: a new data frame, whose `@partial-block` is the one around it."""
+    frame = {**data, "_parent": data} if isinstance(data, dict) else {"_parent": UNDEFINED}
+    frame["partial-block"] = block.outer
+    depths = block.depths
+    head = depths[0] if depths else UNDEFINED
+    if not _loose_equal(ctx, head) and not (ctx is NULL_CONTEXT and head is None):
+        depths = [ctx, *depths]
+    out: list[str] = []
+    inner = _State(ctx, depths, frame, block.block_params, state.partials, state.escaping, state.raw)
+    _execute(block.program, inner, depths, None, out)
+    return "".join(out)
+
+
+def _called(value: Any, state: _State) -> Any:
+    """A value that Handlebars.js calls if it is a function: the argument of `if`, `unless`, `with` and
+    `each`, and what a simple path reaches (its resolvePossibleLambda).
+
+    The only function a template can reach is `@partial-block`; it is called as `fn.call(this)` is: with no
+    context and no data of its own, so its body renders with `this` undefined.
+    """
+    if isinstance(value, _PartialBlock):
+        return _render_partial_block(value, UNDEFINED, UNDEFINED, state)
+    return value

@@ -11,7 +11,7 @@ from typing import Any
 from email_sender.handlebars.compiler import _Compiler
 from email_sender.handlebars.deadline import _Deadline
 from email_sender.handlebars.errors import TemplateRenderError, TemplateSyntaxError
-from email_sender.handlebars.js_values import escape_html
+from email_sender.handlebars.js_values import escape_html, utf8_safe
 from email_sender.handlebars.parser import _Parser
 from email_sender.handlebars.runtime import Escaping, _Exec, _execute, _State
 from email_sender.handlebars.whitespace import _WhitespaceControl
@@ -29,6 +29,7 @@ class Template:
     source: str
     program: _Exec = field(repr=False)
     raw_outputs: tuple[str, ...]  # where the source uses {{{x}}} or {{& x}}
+    unknown_helpers: tuple[str, ...]  # helpers it calls that do not exist: a render reaching one fails
 
     def render(self, data: Any, escaping: Escaping, raw: Callable[[str], str] = escape_html) -> str:
         """The rendered text; TemplateRenderError when Handlebars.js (strict) would throw for this data.
@@ -47,7 +48,7 @@ class Template:
         state = _State(data, [data], {"root": data}, [], {}, escaping, raw)
         out: list[str] = []
         _execute(self.program, state, [], None, out)
-        return "".join(out)
+        return utf8_safe("".join(out))
 
 
 def compile_template(source: str, time_left: Callable[[], float] | None = None) -> Template:
@@ -75,7 +76,7 @@ def _compile(source: str, deadline: _Deadline) -> Template:
     compiler = _Compiler(deadline)
     program = compiler.program(ast)
     assert program is not None
-    return Template(source, program, tuple(compiler.raw_outputs))
+    return Template(source, program, tuple(compiler.raw_outputs), tuple(compiler.unknown_helpers))
 
 
 def _on_a_new_stack[T](work: Callable[[], T]) -> T:
