@@ -121,7 +121,7 @@ def write_scores(scores: dict[str, float]) -> None:
     text = RATCHET.read_text()
     for source, score in scores.items():
         pattern = re.compile(
-            rf'^("{re.escape(source)}"\s*=\s*\{{.*?)(,\s*score\s*=\s*[0-9.]+)?(\s*\}})\s*$', re.M
+            rf'^("{re.escape(source)}"\s*=\s*\{{.*?)(,\s*score\s*=\s*[0-9.]+)?(\s*\}})[ \t]*$', re.M
         )
         text, count = pattern.subn(rf"\g<1>, score = {score}\g<3>", text)
         if count != 1:
