@@ -170,10 +170,11 @@ _TEXT_ELEMENTS = frozenset(
 # Markup as HTML5's tokenizer reads it from a `<`: a comment (up to `-->` or `--!>`; `<!-->` and `<!--->`
 # end at once), a start or end tag with its attributes (a quoted value may hold `>`; an unclosed quote or
 # tag runs to the end), or a declaration or bogus comment (up to `>`). A `<` that starts none of these is
-# text. Atomic groups and possessive quantifiers: no backtracking, whatever the input.
+# text, except before a placeholder (U+E000): the value put there may start a tag name. Atomic groups and
+# possessive quantifiers: no backtracking, whatever the input.
 _MARKUP = re.compile(
     r"""<!--(?>-?>|.*?(?:--!?>|\Z))
-    | <(?P<tag>/?[A-Za-z][^\t\n\f\r\x20/>]*+)
+    | <(?P<tag>/?[A-Za-z\ue000][^\t\n\f\r\x20/>]*+)
       (?>[\t\n\f\r\x20/]*+[^\t\n\f\r\x20/>][^\t\n\f\r\x20/>=]*+
          (?>[\t\n\f\r\x20]*+=[\t\n\f\r\x20]*+(?>"[^"]*+(?:"|\Z)|'[^']*+(?:'|\Z)|[^\t\n\f\r\x20>]*+))?)*+
       [\t\n\f\r\x20/]*+(?:>|\Z)
@@ -193,7 +194,12 @@ def _outside_content(html: str, until: int) -> list[tuple[int, int]]:
             break
         end = markup.end()
         tag = (markup.group("tag") or "").lower()
-        if tag in _TEXT_ELEMENTS:
+        if "\ue000" in tag:
+            # A raw value in a tag's name (`<{{{a}}}`, `<h{{{n}}}`): escaped, it still names the element,
+            # which may be any, a <script> too, and what follows may be its attributes (`<{{{a}}} {{{b}}}>`
+            # written `<img src=x onerror=...>`). Nothing after it is known to be element content.
+            end = len(html)
+        elif tag in _TEXT_ELEMENTS:
             closing = re.compile(rf"</{tag}[\t\n\f\r />]", re.IGNORECASE).search(html, end)
             end = closing.start() if closing else len(html)
             if tag == "script" and "<!--" in html[markup.end() : end]:
@@ -233,7 +239,7 @@ class Fragments:
         for placeholder in found:
             at = placeholder.start()
             before = bisect.bisect_right(starts, at) - 1
-            in_content = (before < 0 or outside[before][1] <= at) and html[at - 1 : at] != "<"
+            in_content = before < 0 or outside[before][1] <= at
             value = self.values[int(placeholder.group(1))]
             pieces += [html[done:at], sanitize(value) if in_content else escape_html(value)]
             done = placeholder.end()

@@ -342,6 +342,25 @@ def test_anywhere_else_the_value_is_escaped_as_a_double_stash_would_be(html: str
     assert "<b>" not in rendered and "<img" not in rendered
 
 
+@pytest.mark.parametrize(
+    "html",
+    [
+        "<{{{tag}}} {{{v}}}>",
+        "<{{{tag}}}{{{v}}}</p>",
+        "<{{& tag}}\n{{& v}}/>",
+        "<{{{tag}}}>x</{{{tag}}}><p>{{{v}}}</p>",
+        "</{{{tag}}} {{{v}}}>",
+        "<h{{{tag}}} {{{v}}}>",
+    ],
+)
+def test_after_a_raw_value_in_a_tag_name_every_value_is_escaped(html: str) -> None:
+    """Escaped, a value in a tag's name still names the element (any, a <script> too), and the values
+    after it may be its attributes: none of them is markup."""
+    rendered = render(html, tag="img", v=" src=x onerror=alert(1) ")
+    assert "onerror=" not in rendered and "onerror&#x3D;alert(1)" in rendered
+    assert elements(rendered)[0][2].get("onerror") is None
+
+
 def test_one_value_is_markup_in_content_and_text_in_an_attribute() -> None:
     rendered = render('<p title="{{{v}}}">{{{v}}}</p><style>{{{v}}}</style>{{{v}}}', v="<i>x</i>")
     assert (
