@@ -121,7 +121,7 @@ def write_scores(scores: dict[str, float]) -> None:
     text = RATCHET.read_text()
     for source, score in scores.items():
         pattern = re.compile(
-            rf'^("{re.escape(source)}"\s*=\s*\{{.*?)(,\s*score\s*=\s*[0-9.]+)?(\s*\}})\s*$', re.M
+            rf'^("{re.escape(source)}"\s*=\s*\{{.*?)(,\s*score\s*=\s*[0-9.]+)?(\s*\}})[ \t]*$', re.M
         )
         text, count = pattern.subn(rf"\g<1>, score = {score}\g<3>", text)
         if count != 1:
@@ -242,6 +242,20 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         chosen = getattr(test, "_hypothesis_internal_use_settings", None)
         if chosen is not None and chosen.max_examples > {MAX_EXAMPLES}:
             test._hypothesis_internal_use_settings = settings(chosen, max_examples={MAX_EXAMPLES})
+
+
+@pytest.fixture(autouse=True)
+def _log_handlers_write_to_an_open_stream() -> None:
+    # mutmut runs pytest more than once in one process: a log handler made during an earlier run (the
+    # Powertools logger's, at import) still holds that run's captured stdout, closed since.
+    import logging
+    import sys
+
+    loggers = [logging.getLogger(), *logging.Logger.manager.loggerDict.values()]
+    for logger in loggers:
+        for handler in getattr(logger, "handlers", []):
+            if isinstance(handler, logging.StreamHandler) and getattr(handler.stream, "closed", False):
+                handler.stream = sys.stdout
 """
 
 
