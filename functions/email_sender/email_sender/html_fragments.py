@@ -187,11 +187,8 @@ def _outside_content(html: str, until: int) -> list[tuple[int, int]]:
     """The spans of `html` up to `until` (the last may run past it) that are not element content: tags,
     comments, declarations, and the text of the elements in _TEXT_ELEMENTS. Sorted and disjoint."""
     spans: list[tuple[int, int]] = []
-    i = 0
-    while i < until:
-        markup = _MARKUP.search(html, i)
-        if markup is None or markup.start() >= until:
-            break
+    end = 0
+    while (markup := _MARKUP.search(html, end)) and markup.start() < until:
         end = markup.end()
         tag = (markup.group("tag") or "").lower()
         if "\ue000" in tag:
@@ -207,7 +204,6 @@ def _outside_content(html: str, until: int) -> list[tuple[int, int]]:
         elif tag == "plaintext":
             end = len(html)
         spans.append((markup.start(), end))
-        i = end
     return spans
 
 
