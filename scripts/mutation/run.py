@@ -242,6 +242,20 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         chosen = getattr(test, "_hypothesis_internal_use_settings", None)
         if chosen is not None and chosen.max_examples > {MAX_EXAMPLES}:
             test._hypothesis_internal_use_settings = settings(chosen, max_examples={MAX_EXAMPLES})
+
+
+@pytest.fixture(autouse=True)
+def _log_handlers_write_to_an_open_stream() -> None:
+    # mutmut runs pytest more than once in one process: a log handler made during an earlier run (the
+    # Powertools logger's, at import) still holds that run's captured stdout, closed since.
+    import logging
+    import sys
+
+    loggers = [logging.getLogger(), *logging.Logger.manager.loggerDict.values()]
+    for logger in loggers:
+        for handler in getattr(logger, "handlers", []):
+            if isinstance(handler, logging.StreamHandler) and getattr(handler.stream, "closed", False):
+                handler.stream = sys.stdout
 """
 
 

@@ -170,10 +170,11 @@ _TEXT_ELEMENTS = frozenset(
 # Markup as HTML5's tokenizer reads it from a `<`: a comment (up to `-->` or `--!>`; `<!-->` and `<!--->`
 # end at once), a start or end tag with its attributes (a quoted value may hold `>`; an unclosed quote or
 # tag runs to the end), or a declaration or bogus comment (up to `>`). A `<` that starts none of these is
-# text. Atomic groups and possessive quantifiers: no backtracking, whatever the input.
+# text, except before a placeholder (U+E000): the value put there may start a tag name. Atomic groups and
+# possessive quantifiers: no backtracking, whatever the input.
 _MARKUP = re.compile(
     r"""<!--(?>-?>|.*?(?:--!?>|\Z))
-    | <(?P<tag>/?[A-Za-z][^\t\n\f\r\x20/>]*+)
+    | <(?P<tag>/?[A-Za-z\ue000][^\t\n\f\r\x20/>]*+)
       (?>[\t\n\f\r\x20/]*+[^\t\n\f\r\x20/>][^\t\n\f\r\x20/>=]*+
          (?>[\t\n\f\r\x20]*+=[\t\n\f\r\x20]*+(?>"[^"]*+(?:"|\Z)|'[^']*+(?:'|\Z)|[^\t\n\f\r\x20>]*+))?)*+
       [\t\n\f\r\x20/]*+(?:>|\Z)
@@ -186,14 +187,16 @@ def _outside_content(html: str, until: int) -> list[tuple[int, int]]:
     """The spans of `html` up to `until` (the last may run past it) that are not element content: tags,
     comments, declarations, and the text of the elements in _TEXT_ELEMENTS. Sorted and disjoint."""
     spans: list[tuple[int, int]] = []
-    i = 0
-    while i < until:
-        markup = _MARKUP.search(html, i)
-        if markup is None or markup.start() >= until:
-            break
+    end = 0
+    while (markup := _MARKUP.search(html, end)) and markup.start() < until:
         end = markup.end()
         tag = (markup.group("tag") or "").lower()
-        if tag in _TEXT_ELEMENTS:
+        if "\ue000" in tag:
+            # A raw value in a tag's name (`<{{{a}}}`, `<h{{{n}}}`): escaped, it still names the element,
+            # which may be any, a <script> too, and what follows may be its attributes (`<{{{a}}} {{{b}}}>`
+            # written `<img src=x onerror=...>`). Nothing after it is known to be element content.
+            end = len(html)
+        elif tag in _TEXT_ELEMENTS:
             closing = re.compile(rf"</{tag}[\t\n\f\r />]", re.IGNORECASE).search(html, end)
             end = closing.start() if closing else len(html)
             if tag == "script" and "<!--" in html[markup.end() : end]:
@@ -201,7 +204,6 @@ def _outside_content(html: str, until: int) -> list[tuple[int, int]]:
         elif tag == "plaintext":
             end = len(html)
         spans.append((markup.start(), end))
-        i = end
     return spans
 
 
@@ -235,7 +237,7 @@ class Fragments:
         for placeholder in found:
             at = placeholder.start()
             before = bisect.bisect_right(starts, at) - 1
-            in_content = (before < 0 or outside[before][1] <= at) and html[at - 1 : at] != "<"
+            in_content = before < 0 or outside[before][1] <= at
             value = self.values[int(placeholder.group(1))]
             pieces += [html[done:at], sanitize(value) if in_content else escape_html(value)]
             done = placeholder.end()

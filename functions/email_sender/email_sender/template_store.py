@@ -172,9 +172,10 @@ def template_problems(template: Template) -> list[str]:
     markup, which is sanitized. So is a helper that does not exist: every send that reaches it would fail.
     """
     checked = check_template(template)
-    problems = [f"syntax: {checked.syntax_error}"] if checked.syntax_error else []
-    if checked.parts:
-        problems += [
+    if checked.syntax_error:
+        problems = [f"syntax: {checked.syntax_error}"]
+    else:
+        problems = [
             f"html: {where} would put data into markup unescaped: write {{{{x}}}}"
             for where in checked.parts[2].raw_outputs
         ]
@@ -188,6 +189,10 @@ def template_problems(template: Template) -> list[str]:
     return problems
 
 
+# A bundled template's parts, in the order of Template's fields.
+_BUNDLED_FILES = ("subject.txt", "text.txt", "html.html")
+
+
 def bundled_template_names() -> list[str]:
     return sorted(path.name for path in TEMPLATES_DIR.iterdir() if (path / "subject.txt").is_file())
 
@@ -197,12 +202,9 @@ def load_bundled_template(name: str) -> Template | None:
     folder = TEMPLATES_DIR / name
     if name not in bundled_template_names():  # also keeps "../x" out of the path
         return None
-    return Template(
-        name=name,
-        subject=(folder / "subject.txt").read_text(encoding="utf-8").strip(),
-        text=(folder / "text.txt").read_text(encoding="utf-8"),
-        html=(folder / "html.html").read_text(encoding="utf-8"),
-    )
+    # UTF-8 whatever the locale, and as shipped.
+    subject, text, html = ((folder / part).read_bytes().decode("utf-8") for part in _BUNDLED_FILES)
+    return Template(name=name, subject=subject.strip(), text=text, html=html)
 
 
 def publish_template(ses: SESClient, template: Template, *, update_existing: bool) -> str:

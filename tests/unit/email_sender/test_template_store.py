@@ -6,13 +6,34 @@ retried (DeadlineNear). The clocks here are stand-ins: nothing is timed."""
 
 from __future__ import annotations
 
+import io
+import json
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
-from email_sender.errors import DEADLINE_NEAR, INVALID_TEMPLATE
-from email_sender.template_store import CompileTime, Template, check_template, one_line_subject
+from email_sender.errors import (
+    DEADLINE_NEAR,
+    INVALID_TEMPLATE,
+    MISSING_RENDERING_ATTRIBUTE,
+    TEMPLATE_DOES_NOT_EXIST,
+)
+from email_sender.template_store import (
+    CheckedTemplate,
+    CompileTime,
+    Template,
+    TemplateStore,
+    check_template,
+    load_bundled_template,
+    one_line_subject,
+    publish_template,
+)
 from groundskeeper.errors import PermanentError, TransientError
+from groundskeeper.observability import logger
 
 
 def render(subject: str = "s", text: str = "t", html: str = "h", **data: object) -> tuple[str, str, str]:
@@ -153,3 +174,239 @@ def test_the_same_template_compiles_when_the_budget_suffices_and_needs_no_time_o
 
 def test_without_a_deadline_nothing_bounds_the_compile() -> None:
     assert len(check_template(large("unbounded")).parts) == 3
+
+
+def test_a_folded_subject_is_logged_with_the_template_and_the_code_points_only() -> None:
+    log = io.StringIO()
+    # Powertools' Logger keeps the stream it started with; point it at a buffer meanwhile.
+    previous = logger.registered_handler.setStream(log)  # type: ignore[attr-defined]
+    try:
+        subject, _, _ = render("Hi {{name}}", name="Ada\tLovelace\u202e")
+        render("Hi {{name}}", name="Ada")
+    finally:
+        logger.registered_handler.setStream(previous)  # type: ignore[attr-defined]
+    assert subject == "Hi Ada Lovelace"
+    [line] = [json.loads(line) for line in log.getvalue().splitlines()]
+    assert (line["level"], line["message"]) == ("WARNING", "subject folded to one line")
+    assert (line["template"], line["removed"]) == ("app", ["U+0009", "U+202E"])
+    assert "Ada" not in log.getvalue()
+
+
+# -- refusals: what SES would accept and then drop -----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("parts", "code", "message"),
+    [
+        (("{{#if}}", "t", "h"), INVALID_TEMPLATE, "app: subject: line 1: expected OPEN_ENDBLOCK"),
+        (("s", "{{#each}}x{{/each}}", "h"), INVALID_TEMPLATE, "template app, text part: Must pass iterator"),
+        (("s", "t", "{{lookup a}}"), INVALID_TEMPLATE, "template app, html part: lookup takes exactly two"),
+        (("s", "t", "<p>{{a.b}}</p>"), MISSING_RENDERING_ATTRIBUTE, "template app, html part: "),
+    ],
+)
+def test_a_template_that_cannot_render_is_refused_naming_it_and_its_part(
+    parts: tuple[str, str, str], code: str, message: str
+) -> None:
+    with pytest.raises(PermanentError) as refused:
+        check_template(Template("app", *parts)).render({"a": 1})
+    assert refused.value.code == code
+    assert refused.value.message.startswith(message)
+
+
+def test_a_syntax_error_is_kept_with_its_template_and_part() -> None:
+    template = Template("app", "s", "{{#with x}}", "h")
+    checked = check_template(template)
+    assert checked.template == template and checked.parts == ()
+    assert checked.syntax_error == "text: line 1: expected OPEN_ENDBLOCK, got end of template"
+
+
+def test_a_checked_template_renders_only_with_its_three_parts() -> None:
+    template = Template("app", "s", "t", "h")
+    with pytest.raises(ValueError, match="zip"):
+        CheckedTemplate(template, check_template(template).parts[:2]).render({})
+
+
+# -- publishing and the store --------------------------------------------------------------------------
+
+
+class FakeSes:
+    """SES v1's template calls, in memory. `fail` maps a call to the error code it answers with; `on_get`
+    runs inside each GetTemplate (to hold a fetch until another thread gets somewhere)."""
+
+    def __init__(self, templates: dict[str, dict[str, str]]) -> None:
+        self.templates = templates
+        self.calls: list[tuple[str, str]] = []
+        self.fail: dict[str, str] = {}
+        self.on_get: Callable[[str], object] = lambda name: None
+
+    def _call(self, call: str, name: str) -> None:
+        self.calls.append((call, name))
+        if call in self.fail:
+            raise ClientError({"Error": {"Code": self.fail[call], "Message": "no"}}, call)
+
+    def get_template(self, TemplateName: str) -> dict[str, Any]:
+        self._call("GetTemplate", TemplateName)
+        self.on_get(TemplateName)
+        if TemplateName not in self.templates:
+            raise ClientError({"Error": {"Code": "TemplateDoesNotExist", "Message": "no"}}, "GetTemplate")
+        return {"Template": {"TemplateName": TemplateName, **self.templates[TemplateName]}}
+
+    def create_template(self, Template: dict[str, str]) -> None:
+        self._call("CreateTemplate", Template["TemplateName"])
+        if Template["TemplateName"] in self.templates:
+            raise ClientError({"Error": {"Code": "AlreadyExists", "Message": "no"}}, "CreateTemplate")
+        self.templates[Template["TemplateName"]] = Template
+
+    def update_template(self, Template: dict[str, str]) -> None:
+        self._call("UpdateTemplate", Template["TemplateName"])
+        self.templates[Template["TemplateName"]] = Template
+
+
+def fake_ses(**templates: dict[str, str]) -> Any:
+    return FakeSes(templates)
+
+
+def test_publishing_creates_updates_or_leaves_what_another_sender_published() -> None:
+    ses = fake_ses()
+    template = Template("app", "Hi {{name}}", "t", "<p>h</p>")
+    assert publish_template(ses, template, update_existing=False) == "created"
+    assert ses.templates["app"] == {
+        "TemplateName": "app",
+        "SubjectPart": "Hi {{name}}",
+        "TextPart": "t",
+        "HtmlPart": "<p>h</p>",
+    }
+    assert publish_template(ses, template, update_existing=False) == "exists"
+    assert publish_template(ses, template, update_existing=True) == "updated"
+    assert [call for call, _ in ses.calls] == ["CreateTemplate"] * 3 + ["UpdateTemplate"]
+
+
+def test_publishing_refuses_a_template_with_every_problem_named() -> None:
+    ses = fake_ses()
+    with pytest.raises(PermanentError) as refused:
+        publish_template(ses, Template("bad", "two\nlines", "{{#if}}", "h"), update_existing=True)
+    assert refused.value.code == INVALID_TEMPLATE
+    assert refused.value.message == (
+        "bad: syntax: text: line 1: expected OPEN_ENDBLOCK, got end of template;"
+        " subject: must be one non-empty line"
+    )
+    assert ses.calls == []
+
+
+def test_publishing_passes_any_other_error_on() -> None:
+    ses = fake_ses()
+    ses.fail["CreateTemplate"] = "Throttling"
+    with pytest.raises(ClientError, match="Throttling"):
+        publish_template(ses, Template("app", "s", "t", "h"), update_existing=True)
+
+
+def test_the_store_reads_each_part_of_an_ses_template_and_an_absent_part_is_empty() -> None:
+    ses = fake_ses(full={"SubjectPart": "s", "TextPart": "t", "HtmlPart": "h"}, bare={})
+    store = TemplateStore(60)
+    assert store.get(ses, "full").template == Template("full", "s", "t", "h")
+    assert store.get(ses, "bare").template == Template("bare", "", "", "")
+
+
+def test_a_name_neither_ses_nor_the_bundle_has_is_refused() -> None:
+    ses = fake_ses()
+    with pytest.raises(PermanentError) as refused:
+        TemplateStore(60).get(ses, "nope")
+    assert refused.value.code == TEMPLATE_DOES_NOT_EXIST
+    assert refused.value.message == "no SES or bundled template named nope"
+    assert ses.calls == [("GetTemplate", "nope")]
+
+
+def test_a_missing_bundled_template_is_published_as_bundled() -> None:
+    ses = fake_ses()
+    checked = TemplateStore(60).get(ses, "example-welcome")
+    assert checked.template == load_bundled_template("example-welcome")
+    assert ses.calls == [("GetTemplate", "example-welcome"), ("CreateTemplate", "example-welcome")]
+
+
+def test_a_bundled_template_another_sender_just_published_is_not_replaced() -> None:
+    ses = fake_ses()
+    ses.fail["GetTemplate"] = "TemplateDoesNotExist"
+    ses.templates["example-welcome"] = {"SubjectPart": "theirs"}
+    assert TemplateStore(60).get(ses, "example-welcome").template == load_bundled_template("example-welcome")
+    assert ses.templates["example-welcome"] == {"SubjectPart": "theirs"}
+    assert [call for call, _ in ses.calls] == ["GetTemplate", "CreateTemplate"]
+
+
+def test_a_fetch_error_other_than_a_missing_template_is_passed_on() -> None:
+    ses = fake_ses()
+    ses.fail["GetTemplate"] = "Throttling"
+    with pytest.raises(ClientError, match="Throttling"):
+        TemplateStore(60).get(ses, "example-welcome")
+    assert ses.calls == [("GetTemplate", "example-welcome")]
+
+
+@pytest.mark.parametrize("ttl_seconds", [1, 60])
+def test_a_template_is_trusted_for_its_ttl_then_fetched_again(ttl_seconds: int) -> None:
+    now = [1000.0]
+    store, ses = TemplateStore(ttl_seconds, clock=lambda: now[0]), fake_ses(app={"SubjectPart": "s"})
+    first = store.get(ses, "app")
+    now[0] += ttl_seconds - 0.5
+    assert store.get(ses, "app") is first
+    assert len(ses.calls) == 1
+    now[0] += 0.5  # exactly its TTL: expired
+    assert store.get(ses, "app") is not first
+    assert len(ses.calls) == 2
+
+
+def test_with_a_ttl_of_zero_nothing_is_kept_even_when_the_clock_steps_back() -> None:
+    now = [1000.0]
+    store, ses = TemplateStore(0, clock=lambda: now[0]), fake_ses(app={"SubjectPart": "s"})
+    store.get(ses, "app")
+    now[0] -= 100  # an injected wall clock may step back
+    store.get(ses, "app")
+    assert len(ses.calls) == 2
+
+
+# -- the store under threads: each hook waits for the other thread, never for a time -------------------
+
+WAIT_SECONDS = 10  # how long a hook waits for the other thread before the test gives up
+
+
+@pytest.mark.parametrize(("ttl_seconds", "names"), [(60, ("a", "b")), (0, ("a", "a"))])
+def test_fetches_that_share_nothing_do_not_wait_for_each_other(
+    ttl_seconds: int, names: tuple[str, str]
+) -> None:
+    """Two names never wait for each other; with no cache, neither do two fetches of one name."""
+    store, ses = TemplateStore(ttl_seconds), fake_ses(a={"SubjectPart": "a"}, b={"SubjectPart": "b"})
+    both_fetching = threading.Barrier(2, timeout=WAIT_SECONDS)  # broken if one fetch waits for the other
+    ses.on_get = lambda name: both_fetching.wait()
+    with ThreadPoolExecutor(2) as pool:
+        for done in [pool.submit(store.get, ses, name) for name in names]:
+            done.result()
+    assert sorted(ses.calls) == [("GetTemplate", name) for name in sorted(names)]
+
+
+@pytest.mark.parametrize("ttl_seconds", [1, 60])
+def test_a_use_that_finds_a_fetch_under_way_waits_for_it_and_takes_its_template(ttl_seconds: int) -> None:
+    now = [1000.0]
+    fetcher: list[threading.Thread] = []
+    fetching, other_looked = threading.Event(), threading.Event()
+
+    def clock() -> float:
+        if fetcher and threading.current_thread() is not fetcher[0]:
+            other_looked.set()
+        return now[0]
+
+    def fetch() -> CheckedTemplate:
+        fetcher.append(threading.current_thread())
+        return store.get(ses, "app")
+
+    def hold_the_fetch(name: str) -> None:
+        fetching.set()
+        assert other_looked.wait(WAIT_SECONDS), "the other use never looked at the cache"
+
+    store, ses = TemplateStore(ttl_seconds, clock=clock), fake_ses(app={"SubjectPart": "s"})
+    store.get(ses, "app")
+    now[0] += ttl_seconds  # expired: the two uses below fetch it again, once
+    ses.on_get = hold_the_fetch  # the fetch lasts until the other use has found the template stale
+    with ThreadPoolExecutor(1) as pool:
+        fetched = pool.submit(fetch)
+        assert fetching.wait(WAIT_SECONDS)
+        waited = store.get(ses, "app")
+        assert fetched.result() is waited
+    assert len(ses.calls) == 2
