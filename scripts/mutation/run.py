@@ -227,6 +227,9 @@ def toml_value(value: Any) -> str:
 # hypothesis.given() keeps on the test, because an explicit @settings(max_examples=...) wins over a profile.)
 MAX_EXAMPLES = 100
 HYPOTHESIS_PROFILE = f"""\
+import logging
+import sys
+
 import pytest
 from hypothesis import HealthCheck, settings
 
@@ -234,6 +237,10 @@ settings.register_profile(
     "mutation", derandomize=True, database=None, deadline=None, suppress_health_check=list(HealthCheck)
 )
 settings.load_profile("mutation")
+
+# mutmut's trampolines add frames to every call into the mutated module, so the renderer's deepest templates
+# (blocks nested to its limit) need more than Python's default recursion limit under mutmut.
+sys.setrecursionlimit(10_000)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -248,9 +255,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def _log_handlers_write_to_an_open_stream() -> None:
     # mutmut runs pytest more than once in one process: a log handler made during an earlier run (the
     # Powertools logger's, at import) still holds that run's captured stdout, closed since.
-    import logging
-    import sys
-
     loggers = [logging.getLogger(), *logging.Logger.manager.loggerDict.values()]
     for logger in loggers:
         for handler in getattr(logger, "handlers", []):
