@@ -226,7 +226,15 @@ def toml_value(value: Any) -> str:
 # make the run too slow to use before a submission. (The cap replaces the settings object that
 # hypothesis.given() keeps on the test, because an explicit @settings(max_examples=...) wins over a profile.)
 MAX_EXAMPLES = 100
+#
+# mutmut runs several pytest sessions in one process (the stats run, the clean run, then each mutant's run in
+# a fork of it), and each session closes the stdout capture it opened. A log handler made during an earlier
+# session, such as the one Powertools' Logger makes at import and keeps, would then write to a closed stream:
+# the conftest points such handlers at the current session's stdout when the session starts.
 HYPOTHESIS_PROFILE = f"""\
+import logging
+import sys
+
 import pytest
 from hypothesis import HealthCheck, settings
 
@@ -242,6 +250,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         chosen = getattr(test, "_hypothesis_internal_use_settings", None)
         if chosen is not None and chosen.max_examples > {MAX_EXAMPLES}:
             test._hypothesis_internal_use_settings = settings(chosen, max_examples={MAX_EXAMPLES})
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    loggers = [logging.getLogger(), *logging.Logger.manager.loggerDict.values()]
+    for handler in (h for each in loggers for h in getattr(each, "handlers", [])):
+        if getattr(getattr(handler, "stream", None), "closed", False):
+            handler.stream = sys.stdout
 """
 
 
