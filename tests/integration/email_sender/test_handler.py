@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from email_sender import handler
 from groundskeeper.aws_clients import client
 from groundskeeper.observability import logger
 from tests.conftest import load_event
@@ -116,19 +117,57 @@ def test_a_connect_timeout_is_retried(world: SenderWorld) -> None:
 
 
 @pytest.mark.parametrize("code", ["AccountSendingPausedException", "ConfigurationSetSendingPausedException"])
-def test_sending_paused_stops_the_batch(world: SenderWorld, code: str) -> None:
+def test_sending_paused_stops_the_batch(
+    world: SenderWorld, code: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     # One record at a time, so the counts below are exact; test_concurrency covers SEND_CONCURRENCY > 1.
     world.configure(send_concurrency=1)
     world.fail_ses("SendEmail", lambda params: (code, "Sending paused for this account.", 400))
     records = [world.record(welcome(f"user{i}@example.com")) for i in range(4)]
 
+    capsys.readouterr()
     result = world.invoke(*records)
+
+    emf = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    assert [blob["SendingPaused"] for blob in emf if "SendingPaused" in blob] == [[1.0]]
 
     assert world.failed_ids(result) == [r["messageId"] for r in records]
     assert world.calls["ses.SendEmail"] == 1  # no further SES calls once paused
     assert world.calls["ses.GetTemplate"] == 1
     assert world.calls["dynamodb.PutItem"] == 1  # the later records were not even deduplicated
     assert world.sent() == [] and world.dead_letters() == [] and world.idempotency_items() == []
+
+
+class StopRecorder:
+    """Stands in for the sender's QueueConsumer: what it was asked to stop."""
+
+    def __init__(self) -> None:
+        self.stopped: list[tuple[str, str, str]] = []
+
+    def stop(self, queue_arn: str, function_name: str, reason: str) -> str | None:
+        self.stopped.append((queue_arn, function_name, reason))
+        return None
+
+
+def test_a_paused_batch_stops_the_mapping_of_its_queue_for_this_function(
+    world: SenderWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world.fail_ses("SendEmail", lambda params: ("AccountSendingPausedException", "paused", 400))
+    consumer = StopRecorder()
+    monkeypatch.setattr(handler.SENDER, "consumer", consumer)
+    record = world.record(welcome())
+    # A record that names no queue (never from the event source): an empty ARN, whose mapping is not found.
+    nameless = {k: v for k, v in world.record(welcome("bob@example.com")).items() if k != "eventSourceARN"}
+
+    world.invoke(record)
+    world.invoke(nameless)
+    world.invoke()  # an empty batch has no queue to stop
+
+    function = world.lambda_context.function_name
+    assert consumer.stopped == [
+        (record["eventSourceARN"], function, "AccountSendingPausedException"),
+        ("", function, "AccountSendingPausedException"),
+    ]
 
 
 @pytest.mark.parametrize(

@@ -4,6 +4,8 @@ The sender used Powertools' idempotency utility before it owned its record (docs
 that replaces one by the other finds records in flight: these tests write with one and read with the
 other, under moto. If a Powertools upgrade changes its keys, hashes, attribute names or status values,
 they fail, and the decision page says what a deploy in flight then does.
+
+The last tests are about the record's own reads and failures: what DynamoDB's errors become.
 """
 
 from __future__ import annotations
@@ -22,9 +24,17 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyAlreadyInProgressError,
     IdempotencyValidationError,
 )
+from botocore.awsrequest import AWSResponse
+from botocore.compat import HTTPHeaders
 
 from email_sender import idempotency_record as record
-from email_sender.idempotency_record import Found, IdempotencyRecords, KeyReused, payload_hash
+from email_sender.idempotency_record import (
+    Found,
+    IdempotencyRecords,
+    KeyReused,
+    RecordUnavailable,
+    payload_hash,
+)
 from groundskeeper.aws_clients import client
 from tests.lambda_context import FakeLambdaContext
 
@@ -180,3 +190,49 @@ def test_a_lock_past_its_invocations_deadline_is_claimed_again_unless_the_send_s
     # Only a delivery that knows this very attempt was refused may take the marked record over.
     assert records.claim(key, payload, now=now + 120, remaining_ms=30_000, refused_attempt="a0") == found
     assert records.claim(key, payload, now=now + 120, remaining_ms=30_000, refused_attempt="a1") is None
+
+
+# ------------------------------------------------------------------ DynamoDB's answers and errors
+
+
+def refuse_put_item(code: str, message: str = "injected") -> None:
+    """Every PutItem fails with `code` (and no old item), before it reaches moto."""
+
+    def answer(**_: Any) -> Any:
+        status = 400 if code != "ServiceUnavailable" else 503
+        parsed = {"Error": {"Code": code, "Message": message}, "ResponseMetadata": {"HTTPStatusCode": status}}
+        return AWSResponse("https://dynamodb.us-east-1.amazonaws.com/", status, HTTPHeaders(), None), parsed
+
+    client("dynamodb").meta.events.register("before-call.dynamodb.PutItem", answer)
+
+
+def test_a_failed_claim_without_the_old_item_reads_the_record_strongly_consistent(
+    records: IdempotencyRecords,
+) -> None:
+    """A lock written a moment ago by another invocation must be seen: an eventually consistent read could
+    miss it, and the claim would then take the key over while that invocation sends."""
+    key, payload, now = records.key("order-9"), payload_hash(REQUEST), time.time()
+    assert records.claim(key, payload, now=now, remaining_ms=30_000) is None
+    reads: list[dict[str, Any]] = []
+    client("dynamodb").meta.events.register(
+        "before-parameter-build.dynamodb.GetItem", lambda params, **_: reads.append(dict(params))
+    )
+    refuse_put_item(record.CONDITIONAL_CHECK_FAILED)  # as DynamoDB answers when it returns no ALL_OLD item
+
+    assert records.claim(key, payload, now=now, remaining_ms=30_000) == Found(
+        result=None, send_deadline_ms=None
+    )
+    assert [(r["Key"], r.get("ConsistentRead")) for r in reads] == [({record.KEY: {"S": key}}, True)]
+
+
+def test_an_unavailable_record_names_the_aws_error_in_its_reason(records: IdempotencyRecords) -> None:
+    # A code the DynamoDB model does not know: botocore raises a plain ClientError, named by no class.
+    refuse_put_item("ServiceUnavailable", "The service is unavailable.")
+
+    with pytest.raises(RecordUnavailable) as raised:
+        records.claim(records.key("order-10"), payload_hash(REQUEST), now=time.time(), remaining_ms=30_000)
+
+    assert (raised.value.code, raised.value.message) == (
+        "IdempotencyUnavailable",
+        "could not claim the idempotency record: ServiceUnavailable: The service is unavailable.",
+    )

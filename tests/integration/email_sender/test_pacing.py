@@ -3,40 +3,46 @@
 from __future__ import annotations
 
 import threading
-import time
-from typing import Any
 
+import pytest
+
+from email_sender import handler
 from email_sender.send_pacing import FALLBACK_SEND_RATE, RATE_HEADROOM
 from email_sender.sender import DEADLINE_MARGIN_MS
 from tests.integration.email_sender.conftest import SenderWorld, welcome
 
-# A thread may wake late for its turn, which shortens the gap to the next one: check spans, not gaps.
-SLACK = 0.05
+NOW = 1000.0
 
 
-def span_in_gaps(times: list[float], gap: float) -> None:
-    ordered = sorted(times)
-    for k in range(1, len(ordered)):
-        assert ordered[k] - ordered[0] >= k * gap - SLACK
+def turns(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Filled with the time of every turn the handler's pacer gives from now on, first send first.
 
-
-def send_times(world: SenderWorld) -> list[float]:
-    """Filled with the time of every SendEmail call from now on."""
-    times: list[float] = []
+    The pacer's clock is stopped at NOW and its sleep returns at once: a turn is NOW plus the sleep it
+    was given. What the pacer decides is then the same however slowly the machine runs the records.
+    """
+    given = [NOW]  # the container's first send goes at once, without a sleep
     lock = threading.Lock()
 
-    def stamp(**_: Any) -> None:
+    def sleep(seconds: float) -> None:
         with lock:
-            times.append(time.monotonic())
+            given.append(NOW + seconds)
 
-    world.send_ses.meta.events.register("before-call.ses.SendEmail", stamp)
-    return times
+    monkeypatch.setattr(handler.SENDER.pacer, "_clock", lambda: NOW)
+    monkeypatch.setattr(handler.SENDER.pacer, "_sleep", sleep)
+    return given
 
 
-def test_sends_are_spaced_by_the_rate_share_and_the_quota_is_read_once(world: SenderWorld) -> None:
+def one_after_another(count: int, gap: float) -> object:
+    """`count` turns, `gap` apart, from NOW."""
+    return pytest.approx([NOW + k * gap for k in range(count)])
+
+
+def test_sends_are_spaced_by_the_rate_share_and_the_quota_is_read_once(
+    world: SenderWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
     world.max_send_rate = 20.0
     world.configure(send_rate_share=2)  # a new container, one of two senders: 9.5 emails/s
-    times = send_times(world)
+    times = turns(monkeypatch)
 
     assert world.invoke(*[world.record(welcome(f"u{i}@example.com")) for i in range(8)]) == {
         "batchItemFailures": []
@@ -45,7 +51,7 @@ def test_sends_are_spaced_by_the_rate_share_and_the_quota_is_read_once(world: Se
 
     assert len(world.sent()) == 9
     assert world.calls["ses.GetSendQuota"] == 1
-    span_in_gaps(times, 2 / (20.0 * RATE_HEADROOM))
+    assert sorted(times) == one_after_another(9, 2 / (20.0 * RATE_HEADROOM))
 
 
 def test_a_single_send_does_not_ask_the_quota(world: SenderWorld) -> None:
@@ -54,17 +60,19 @@ def test_a_single_send_does_not_ask_the_quota(world: SenderWorld) -> None:
     assert world.calls["ses.GetSendQuota"] == 0
 
 
-def test_without_the_quota_the_sender_paces_at_the_fallback_and_delivers(world: SenderWorld) -> None:
+def test_without_the_quota_the_sender_paces_at_the_fallback_and_delivers(
+    world: SenderWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
     world.max_send_rate = None  # GetSendQuota: AccessDenied
     world.configure()
-    times = send_times(world)
+    times = turns(monkeypatch)
 
     records = [world.record(welcome(f"u{i}@example.com")) for i in range(3)]
     assert world.invoke(*records) == {"batchItemFailures": []}
 
     assert len(world.sent()) == 3 and world.dead_letters() == []
     assert world.calls["ses.GetSendQuota"] == 1
-    span_in_gaps(times, 1 / (FALLBACK_SEND_RATE * RATE_HEADROOM))
+    assert sorted(times) == one_after_another(3, 1 / (FALLBACK_SEND_RATE * RATE_HEADROOM))
 
 
 def test_a_record_whose_turn_is_past_the_deadline_is_retried_unsent(world: SenderWorld) -> None:

@@ -203,6 +203,11 @@ def test_update_item_throttled_once_after_accept_acknowledges_and_does_not_resen
     assert emails_sent() == 1  # was 2
     line = next(r for r in caplog.records if "not completed" in r.getMessage())
     assert getattr(line, "ses_message_id", None)
+    # The operator's clue: which AWS error kept the record from completing.
+    assert (getattr(line, "error_code", None), getattr(line, "reason", None)) == (
+        "IdempotencyUnavailable",
+        "could not complete the idempotency record: ProvisionedThroughputExceededException: injected",
+    )
 
 
 def test_update_item_unavailable_for_two_invocations_sends_once(world: SenderWorld, clock: SimClock) -> None:
@@ -337,6 +342,22 @@ def test_paused_on_the_last_receive_without_a_queue_to_put_it_back_is_dead_lette
     assert world.invoke(*records) == {"batchItemFailures": []}
 
     assert dead_letter_codes(world) == ["AccountSendingPausedException"] * 3
+
+
+def test_records_after_a_pause_on_the_last_receive_are_dead_lettered_unsent_with_the_reason(
+    world: SenderWorld,
+) -> None:
+    world.configure(send_concurrency=1)  # in batch order: the first record meets the pause
+    world.fail_ses("SendEmail", lambda params: ("AccountSendingPausedException", "paused", 400))
+    records = [last_receive(world, world.record(welcome(f"u{i}@example.com"))) for i in range(3)]
+
+    assert world.invoke(*records) == {"batchItemFailures": []}
+
+    assert world.calls["ses.SendEmail"] == 1  # the others never called SES
+    assert [attrs["error_message"] for _, attrs in world.dead_letters()] == [
+        "paused (receive 5 of 5: not retried again)",
+        *["sending was paused earlier in this batch; not attempted (receive 5 of 5: not retried again)"] * 2,
+    ]
 
 
 def test_a_record_before_its_last_receive_is_still_retried(world: SenderWorld) -> None:

@@ -7,6 +7,8 @@ higher receive count, and a copy the sender put back on the email queue is recei
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,7 +16,14 @@ import pytest
 from botocore.exceptions import ReadTimeoutError
 
 from email_sender import handler, sender
-from email_sender.sender import DEADLINE_MARGIN_MS, MARK_WORST_CASE_MS, SEND_WORST_CASE_MS
+from email_sender.errors import Outcome
+from email_sender.sender import (
+    DEADLINE_MARGIN_MS,
+    MARK_WORST_CASE_MS,
+    MAX_INVOCATION_MS,
+    SEND_WORST_CASE_MS,
+    Invocation,
+)
 from groundskeeper.aws_clients import client, single_attempt_client
 from tests.conftest import REGION
 from tests.integration.email_sender.conftest import SenderWorld, welcome
@@ -120,6 +129,85 @@ def test_a_refused_send_whose_mark_cannot_be_cleared_is_delivered_once_later(
     assert world.dead_letters() == []
 
 
+def handled_lines(caplog: pytest.LogCaptureFixture) -> list[tuple[Any, ...]]:
+    return [
+        (r.message_id, r.outcome, getattr(r, "error_code", None), getattr(r, "requeued", None))  # type: ignore[attr-defined]
+        for r in caplog.records
+        if r.getMessage() == "email request handled"
+    ]
+
+
+def test_a_refused_send_put_back_on_the_queue_is_a_retry_and_logged_as_requeued(
+    world: SenderWorld, email_queue: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    world.fail_ses("SendEmail", lambda params: ("Throttling", "Maximum sending rate exceeded.", 400))
+    fail_dynamodb("DeleteItem", lambda params: True, "ServiceUnavailable")  # the mark stays
+    record = world.record(welcome())
+
+    with caplog.at_level(logging.INFO):
+        outcome = handler.SENDER.handle(record, Invocation(world.lambda_context))
+
+    assert outcome is Outcome.RETRY
+    assert handled_lines(caplog) == [(record["messageId"], Outcome.RETRY, "Throttling", True)]
+
+
+def test_a_paused_send_put_back_on_the_queue_is_logged_as_paused_and_requeued(
+    world: SenderWorld, email_queue: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    world.fail_ses("SendEmail", lambda params: ("AccountSendingPausedException", "paused", 400))
+    record = world.record(welcome())
+
+    with caplog.at_level(logging.INFO):
+        assert world.invoke(record) == {"batchItemFailures": []}
+
+    assert handled_lines(caplog) == [
+        (record["messageId"], Outcome.PAUSED, "AccountSendingPausedException", True)
+    ]
+    [copy] = client("sqs").receive_message(QueueUrl=email_queue).get("Messages", [])
+    assert copy["Body"] == record["body"]
+
+
+def test_a_paused_send_whose_mark_cannot_be_cleared_pauses_the_rest_of_the_batch(
+    world: SenderWorld, email_queue: str
+) -> None:
+    world.configure(send_concurrency=1)  # in batch order: the first record meets the pause
+    world.fail_ses("SendEmail", lambda params: ("AccountSendingPausedException", "paused", 400))
+    fail_dynamodb("DeleteItem", lambda params: True, "ServiceUnavailable")  # the mark stays
+    records = [world.record(welcome(f"u{i}@example.com")) for i in range(2)]
+
+    assert world.invoke(*records) == {"batchItemFailures": []}  # both put back on the queue
+
+    assert world.calls["ses.SendEmail"] == 1  # the second record never called SES
+
+
+def test_a_refused_sends_mark_is_cleared_on_the_second_try(world: SenderWorld) -> None:
+    world.fail_ses("SendEmail", lambda params: ("Throttling", "Maximum sending rate exceeded.", 400))
+    deletes = {"n": 0}
+
+    def first_delete_fails(params: dict[str, Any]) -> bool:
+        deletes["n"] += 1
+        return deletes["n"] == 1
+
+    fail_dynamodb("DeleteItem", first_delete_fails, "ServiceUnavailable")
+    record = world.record(welcome())
+
+    assert world.failed_ids(world.invoke(record)) == [record["messageId"]]  # retried by SQS, unsent
+
+    assert deletes["n"] == 2
+    assert world.idempotency_items() == []  # the retry finds the key free, no mark to explain
+
+
+def test_without_a_lambda_context_the_mark_holds_for_the_longest_invocation(world: SenderWorld) -> None:
+    before = int(time.time() * 1000)
+    response = handler.SENDER.deliver_batch({"Records": [world.record(welcome())]}, None)
+    after = int(time.time() * 1000)
+
+    assert (response, emails_sent()) == ({"batchItemFailures": []}, 1)
+    [item] = world.idempotency_items()
+    assert before + MAX_INVOCATION_MS <= int(item["send_deadline"]["N"]) <= after + MAX_INVOCATION_MS
+    assert MAX_INVOCATION_MS == 15 * 60 * 1000  # Lambda's longest timeout
+
+
 def test_a_mark_whose_answer_was_lost_then_a_refused_send_is_delivered_once_later(
     world: SenderWorld, clock: SimClock, email_queue: str
 ) -> None:
@@ -215,6 +303,81 @@ def test_too_little_time_for_the_mark_and_the_send_marks_nothing(world: SenderWo
 
     assert emails_sent() == 0
     assert world.idempotency_items() == []
+
+
+def time_left_after_the_mark(world: SenderWorld, remaining_ms: int) -> None:
+    """The mark's write leaves the invocation `remaining_ms` (it took the rest of its time)."""
+
+    def took_time(params: dict[str, Any], **_: Any) -> None:
+        if is_the_mark(params):
+            world.lambda_context.remaining_ms = remaining_ms
+
+    for dynamodb in (client("dynamodb"), single_attempt_client("dynamodb")):
+        dynamodb.meta.events.register("before-parameter-build.dynamodb.UpdateItem", took_time)
+
+
+def time_left_after_the_claim(world: SenderWorld, remaining_ms: int) -> None:
+    """The claim's write leaves the invocation `remaining_ms` (the record had its margin when it began)."""
+
+    def took_time(**_: Any) -> None:
+        world.lambda_context.remaining_ms = remaining_ms
+
+    client("dynamodb").meta.events.register("before-parameter-build.dynamodb.PutItem", took_time)
+
+
+def test_a_mark_starts_with_exactly_the_worst_case_of_the_mark_and_the_send_left(world: SenderWorld) -> None:
+    time_left_after_the_claim(world, MARK_WORST_CASE_MS + SEND_WORST_CASE_MS)
+
+    assert world.invoke(world.record(welcome())) == {"batchItemFailures": []}
+    assert emails_sent() == 1
+
+
+def test_with_less_than_the_worst_case_of_the_mark_and_the_send_left_nothing_is_marked(
+    world: SenderWorld,
+) -> None:
+    time_left_after_the_claim(world, MARK_WORST_CASE_MS + SEND_WORST_CASE_MS - 1)
+    marks: list[dict[str, Any]] = []
+    for dynamodb in (client("dynamodb"), single_attempt_client("dynamodb")):
+        dynamodb.meta.events.register(
+            "before-parameter-build.dynamodb.UpdateItem", lambda params, **_: marks.append(params)
+        )
+    record, receives = world.record(welcome()), world.settings.max_receive_count
+    last = {**record, "attributes": {**record["attributes"], "ApproximateReceiveCount": str(receives)}}
+
+    assert world.invoke(last) == {"batchItemFailures": []}  # the last receive: parked with its reason
+
+    assert (emails_sent(), marks) == (0, [])
+    [(_, attrs)] = world.dead_letters()
+    assert (attrs["error_code"], attrs["error_message"]) == (
+        "DeadlineNear",
+        "too little time left for the send mark and the send; not attempted"
+        f" (receive {receives} of {receives}: not retried again)",
+    )
+    assert world.idempotency_items() == []  # the claim's lock was released
+
+
+def test_a_send_starts_with_exactly_its_worst_case_left(world: SenderWorld) -> None:
+    time_left_after_the_mark(world, SEND_WORST_CASE_MS)
+
+    assert world.invoke(world.record(welcome())) == {"batchItemFailures": []}
+    assert emails_sent() == 1
+
+
+def test_a_send_with_less_than_its_worst_case_left_is_not_started(world: SenderWorld) -> None:
+    time_left_after_the_mark(world, SEND_WORST_CASE_MS - 1)
+    record, receives = world.record(welcome()), world.settings.max_receive_count
+    last = {**record, "attributes": {**record["attributes"], "ApproximateReceiveCount": str(receives)}}
+
+    assert world.invoke(last) == {"batchItemFailures": []}  # the last receive: parked with its reason
+
+    assert emails_sent() == 0
+    [(_, attrs)] = world.dead_letters()
+    assert (attrs["error_code"], attrs["error_message"]) == (
+        "DeadlineNear",
+        "too little time left for the send; not attempted"
+        f" (receive {receives} of {receives}: not retried again)",
+    )
+    assert world.idempotency_items() == []  # nothing was sent: the marked lock was released
 
 
 @pytest.mark.parametrize("count", [None, "x", "0"], ids=["missing", "not-a-number", "zero"])

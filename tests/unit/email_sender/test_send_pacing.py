@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+import math
 import threading
-import time as real_time
 from typing import Any
 
 import pytest
@@ -160,11 +161,92 @@ def test_a_turn_beyond_the_time_left_is_refused_without_taking_it() -> None:
     p.wait_for_turn(1, time_left=5.0)  # about 1 s away: fine
     with pytest.raises(TransientError) as raised:
         p.wait_for_turn(1, time_left=0.5)
-    assert raised.value.code == DEADLINE_NEAR
+    assert (raised.value.code, raised.value.message) == (
+        DEADLINE_NEAR,
+        "the send rate leaves no turn before the deadline",
+    )
     sleeps = len(time.sleeps)
     time.now += 1 / RATE_HEADROOM
     p.wait_for_turn(1, time_left=0.0)  # the refused turn was not reserved: this one is due now
     assert len(time.sleeps) == sleeps
+
+
+# An account quota whose 95 % is exactly 2.0/s in binary floating point: slots of exactly 0.5 s, so the
+# boundaries below are met exactly, not within a rounding error.
+QUOTA_FOR_2_PER_SECOND = 2.105263157894737
+
+
+def test_the_quota_for_2_per_second_paces_exactly_half_a_second_apart() -> None:
+    time = FakeTime()
+    send_times(pacer(Quota(QUOTA_FOR_2_PER_SECOND), time), time, 3)
+    assert time.sleeps == [0.5, 0.5]
+
+
+def test_a_turn_exactly_the_time_left_away_is_taken_and_one_just_over_is_refused() -> None:
+    time = FakeTime()
+    p = pacer(Quota(QUOTA_FOR_2_PER_SECOND), time)
+    p.wait_for_turn(1)
+    with pytest.raises(TransientError):
+        p.wait_for_turn(1, time_left=math.nextafter(0.5, 0.0))
+    p.wait_for_turn(1, time_left=0.5)
+    assert time.sleeps == [0.5]
+
+
+def test_a_turn_at_most_half_a_second_late_keeps_the_cadence() -> None:
+    """Exactly CATCH_UP_SECONDS (0.5 s) late, at a slot of exactly 0.5 s: still a stream of sends."""
+    time = FakeTime()
+    p = pacer(Quota(QUOTA_FOR_2_PER_SECOND), time)
+    send_times(p, time, 2)  # slots at 1000.0 and 1000.5; the next one is due at 1001.0
+    time.now = 1001.5  # 0.5 s late: the turn makes up one slot
+    assert send_times(p, time, 2) == [1001.5, 1001.5]
+    time.now = 1002.25  # 0.25 s late
+    assert send_times(p, time, 2) == [1002.25, 1002.5]
+
+
+def test_a_turn_more_than_half_a_second_late_restarts_the_cadence() -> None:
+    time, quota = FakeTime(), Quota(20.0)
+    p = pacer(quota, time)
+    send_times(p, time, 2)
+    time.now += 0.75  # later than 0.5 s after the next slot, even counting that slot
+    times = send_times(p, time, 2)
+    assert times[1] - times[0] == pytest.approx(1 / 19.0)
+
+
+def test_at_a_quota_of_10_per_second_a_sender_alone_sends_every_1_over_9_5_seconds() -> None:
+    """5 % headroom under the quota; a pacer told of no other sender (no `share`) takes the whole rate."""
+    time = FakeTime()
+    p = SendPacer(Quota(10.0), clock=time.clock, sleep=time.sleep)
+    send_times(p, time, 3)
+    assert time.sleeps == pytest.approx([1 / 9.5, 1 / 9.5])
+
+
+def test_without_the_quota_the_pace_is_one_per_second_and_the_quota_is_asked_again_after_300_s() -> None:
+    time, quota = FakeTime(), Quota(None, 50.0)
+    p = pacer(quota, time)
+    send_times(p, time, 2)  # the second send asked, at 1000.0, and was refused
+    assert time.sleeps == pytest.approx([1 / 0.95])
+    time.now = math.nextafter(1300.0, 0.0)
+    p.wait_for_turn(1)
+    assert quota.calls == 1
+    time.now = 1300.0
+    p.wait_for_turn(1)
+    assert quota.calls == 2
+
+
+def test_an_account_rate_of_one_per_second_is_kept_like_any_rate_read() -> None:
+    """SES's sandbox quota, 1/s, is an answer: GetSendQuota is not asked again 300 s later."""
+    calls: list[float | None] = []
+
+    def read_rate() -> float | None:
+        calls.append(read_max_send_rate(FakeSes({"MaxSendRate": 1.0})))  # type: ignore[arg-type]
+        return calls[-1]
+
+    time = FakeTime()
+    p = SendPacer(read_rate, clock=time.clock, sleep=time.sleep)
+    send_times(p, time, 2)
+    time.now += 10 * QUOTA_RETRY_SECONDS
+    send_times(p, time, 2)
+    assert calls == [1.0]
 
 
 def test_no_wait_means_no_deadline_check() -> None:
@@ -177,26 +259,33 @@ def test_no_wait_means_no_deadline_check() -> None:
 
 
 def test_threads_share_one_pace() -> None:
-    """Real clock: 12 sends from 4 threads at 40/s take about 11 gaps, not 3."""
-    p = SendPacer(lambda: 40.0 / RATE_HEADROOM)
-    started: list[float] = []
+    """12 sends from 4 threads at 40/s: the turns are 12 slots one after another, not 3 sends per slot.
+
+    The clock stands still, so each turn is when its thread would wake: now plus the sleep it was given.
+    """
+    time = FakeTime()
     lock = threading.Lock()
+    turns: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        with lock:
+            turns.append(time.now + seconds)
+
+    p = SendPacer(lambda: 40.0 / RATE_HEADROOM, clock=time.clock, sleep=sleep)
+    p.wait_for_turn(1)  # the first send goes at once: no sleep
+    start = threading.Barrier(4, timeout=10)
 
     def send_three() -> None:
+        start.wait()
         for _ in range(3):
             p.wait_for_turn(1)
-            with lock:
-                started.append(real_time.monotonic())
 
     threads = [threading.Thread(target=send_three) for _ in range(4)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    started.sort()
-    assert started[-1] - started[0] >= 11 / 40 - 0.01
-    # A thread may wake late for its turn (shortening the next gap), so check spans from the first.
-    assert all(started[k] - started[0] >= k / 40 - 0.05 for k in range(1, len(started)))
+    assert sorted(turns) == pytest.approx([1000.0 + k / 40 for k in range(1, 13)])
 
 
 class FakeSes:
@@ -211,6 +300,7 @@ class FakeSes:
 
 def test_read_max_send_rate() -> None:
     assert read_max_send_rate(FakeSes({"MaxSendRate": 14.0, "Max24HourSend": 50000.0})) == 14.0  # type: ignore[arg-type]
+    assert read_max_send_rate(FakeSes({"MaxSendRate": 1.0})) == 1.0  # type: ignore[arg-type]
     assert read_max_send_rate(FakeSes({"MaxSendRate": 0.0})) is None  # type: ignore[arg-type]
     assert read_max_send_rate(FakeSes({})) is None  # type: ignore[arg-type]
 
@@ -225,3 +315,12 @@ def test_read_max_send_rate() -> None:
 )
 def test_read_max_send_rate_says_none_when_ses_does_not_answer(failure: Exception) -> None:
     assert read_max_send_rate(FakeSes(failure)) is None  # type: ignore[arg-type]
+
+
+def test_a_failed_quota_read_is_logged_with_the_aws_error_code(caplog: pytest.LogCaptureFixture) -> None:
+    denied = ClientError({"Error": {"Code": "AccessDenied", "Message": "no"}}, "GetSendQuota")
+    with caplog.at_level(logging.WARNING):
+        read_max_send_rate(FakeSes(denied))  # type: ignore[arg-type]
+    [line] = [r for r in caplog.records if r.getMessage().startswith("GetSendQuota failed")]
+    assert line.getMessage() == "GetSendQuota failed; pacing at the fallback rate"
+    assert (line.levelno, getattr(line, "error_code", None)) == (logging.WARNING, "AccessDenied")

@@ -83,6 +83,40 @@ def test_records_overlap_up_to_the_concurrency(concurrency: int, expected: int) 
     assert probe.max_in_flight == expected
 
 
+def meet(parties: int) -> Any:
+    """A record handler that returns only once `parties` records are in it at the same time.
+
+    Records run one at a time never meet: the wait is bounded, and the record fails with BrokenBarrierError.
+    """
+    barrier = threading.Barrier(parties, timeout=10)
+
+    def handle(item: dict[str, Any]) -> str:
+        barrier.wait()
+        return threading.current_thread().name
+
+    return handle
+
+
+@pytest.mark.parametrize("group_key", [None, likely_idempotency_key], ids=["no-group-key", "group-key"])
+def test_with_a_concurrency_of_2_two_records_are_in_flight_at_once(group_key: Any) -> None:
+    probe = Probe()
+    response = process_batch(
+        [record("a"), record("b")], meet(2), probe.on_failure, concurrency=2, group_key=group_key
+    )
+    assert (response, probe.failures) == ({"batchItemFailures": []}, [])
+
+
+def test_concurrent_records_run_on_threads_named_sqs_batch() -> None:
+    names: list[str] = []
+
+    def handle(item: dict[str, Any]) -> None:
+        names.append(threading.current_thread().name)
+
+    process_batch([record("a"), record("b")], handle, Probe().on_failure, concurrency=2)
+    assert len(names) == 2
+    assert all(name.startswith("sqs-batch_") for name in names), names
+
+
 def test_failures_keep_the_batch_order_whatever_order_threads_finish_in() -> None:
     # Earlier records take longest, so they finish last.
     probe = Probe(delays={str(i): 0.01 * (10 - i) for i in range(10)}, fail=frozenset({"1", "4", "8"}))
@@ -126,7 +160,7 @@ def test_a_base_exception_is_not_swallowed() -> None:
 
 @pytest.mark.parametrize("event", [{}, {"Records": None}, {"Records": {"messageId": "a"}}])
 def test_an_event_without_a_records_list_is_refused(event: dict[str, Any]) -> None:
-    with pytest.raises(ValueError, match="not an SQS event"):
+    with pytest.raises(ValueError, match=r"^not an SQS event: no Records list$"):
         sqs_records(event)
 
 
@@ -264,6 +298,54 @@ def test_a_parked_record_is_acknowledged_with_its_original_body_and_reason() -> 
         ("[1]", "last"),
     ]
     assert [(message_id, str(exc)) for message_id, exc in retried] == [("slow", "Throttling: slow down")]
+
+
+def run_two(handle: Any, **options: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """run_batch over two records of two keys: (its response, {message id: what `handle` returned})."""
+    ran: dict[str, Any] = {}
+
+    def run(item: dict[str, Any]) -> None:
+        ran[item["messageId"]] = handle(item)
+
+    response = run_batch(
+        [received("a", 1), received("b", 1)],
+        run,
+        policy=policy(FakeSqs()),
+        on_retry=lambda item, exc: None,
+        on_dead_lettered=lambda parked: pytest.fail("nothing is parked"),
+        **options,
+    )
+    return dict(response), ran
+
+
+def test_run_batch_runs_records_one_at_a_time_on_the_calling_thread_by_default() -> None:
+    here = threading.current_thread().name
+    assert run_two(lambda item: threading.current_thread().name) == (
+        {"batchItemFailures": []},
+        {"a": here, "b": here},
+    )
+
+
+def test_run_batch_runs_records_at_once_up_to_its_concurrency() -> None:
+    response, _ = run_two(meet(2), concurrency=2)
+    assert response == {"batchItemFailures": []}
+
+
+def test_run_batch_runs_records_of_one_group_in_turn_on_the_calling_thread() -> None:
+    here = threading.current_thread().name
+    records = [record("a", {"idempotency_key": "k"}), record("b", {"idempotency_key": "k"})]
+    ran: list[tuple[str, str]] = []
+    response = run_batch(
+        records,
+        lambda item: ran.append((item["messageId"], threading.current_thread().name)),
+        policy=policy(FakeSqs()),
+        on_retry=lambda item, exc: pytest.fail(f"{item['messageId']} failed: {exc}"),
+        on_dead_lettered=lambda parked: pytest.fail("nothing fails"),
+        concurrency=2,
+        group_key=likely_idempotency_key,
+    )
+    assert response == {"batchItemFailures": []}
+    assert ran == [("a", here), ("b", here)]  # one group: no thread pool at all
 
 
 def test_a_record_the_dead_letter_queue_refuses_is_retried_with_that_error() -> None:
