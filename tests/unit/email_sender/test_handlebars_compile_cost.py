@@ -8,6 +8,7 @@ No timed assertion here: the work is counted (characters scanned) or the clock i
 from __future__ import annotations
 
 import re
+import uuid
 from typing import Any, SupportsIndex
 
 import pytest
@@ -82,7 +83,8 @@ def test_a_compile_stops_at_its_deadline_and_looks_at_the_clock_as_it_goes() -> 
 
 
 def test_a_compile_within_its_deadline_is_cached_and_then_needs_no_time() -> None:
-    source = _rows(2000, "within")
+    # A text no other test (or earlier pytest session in this process) compiled: the cache lasts the process.
+    source = _rows(2000, f"within-{uuid.uuid4().hex}")
     clock = _Clock(left=1000.0, step=1.0)
     template = compile_template(source, clock.time_left)
     assert clock.looks > 10  # during the compile, not only before it
