@@ -133,6 +133,16 @@ build() {
   ldcache=$(ldconfig -p 2>/dev/null) || ldcache=
   gcc_s=$(awk '/libgcc_s\.so\.1 .*x86-64/ && !found {found = 1; print $NF}' <<<"$ldcache")
   if [[ -n $gcc_s && ! -e $R$gcc_s ]]; then mkdir -p "$R$(dirname "$gcc_s")"; cp -L "$gcc_s" "$R$gcc_s"; fi
+  # The rest of glibc, which the managed image ships whether or not the runtime links it: a function's
+  # compiled wheels may (nh3's extension needs librt.so.1).
+  local glibc_lib glibc_path
+  for glibc_lib in libc.so.6 libm.so.6 librt.so.1 libpthread.so.0 libdl.so.2 libutil.so.1 libresolv.so.2 libanl.so.1; do
+    glibc_path=$(awk -v name="$glibc_lib" '$1 == name && /x86-64/ && !found {found = 1; print $NF}' <<<"$ldcache")
+    if [[ -n $glibc_path && ! -e $R$glibc_path ]]; then
+      mkdir -p "$R$(dirname "$glibc_path")"
+      cp -L "$glibc_path" "$R$glibc_path"
+    fi
+  done
 
   if [[ -n $RIE ]]; then cp "$RIE" "$R/usr/local/bin/aws-lambda-rie"; chmod 755 "$R/usr/local/bin/aws-lambda-rie"; fi
   [[ -f /etc/ssl/certs/ca-certificates.crt ]] && install -D -m 644 /etc/ssl/certs/ca-certificates.crt "$R/etc/ssl/certs/ca-certificates.crt"
