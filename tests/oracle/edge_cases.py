@@ -114,12 +114,16 @@ TEMPLATES = [
  # Strings index by UTF-16 unit: half an astral character is a lone surrogate, U+FFFD in UTF-8.
  "{{lookup astral 1}}|{{lookup astral 1}}{{lookup astral 2}}|{{lookup astral 'length'}}", "{{astral.[1]}}",
  "{{#with astral.[3]}}{{this}}{{/with}}", "{{> p astral k=1}}{{#*inline 'p'}}{{[1]}}{{[2]}}|{{[1]}}{{k}}{{/inline}}",
+ # A context `==` the one around it is no new depth, so ../ skips it: a string against a number is ToNumber's.
+ "{{#with n}}" + "".join(f"{{{{#with @root.{key}}}}}{{{{../this}}}}{{{{/with}}}}|" for key in ("num_hex", "num_oct", "num_bin", "num_ws", "num_not_ws", "num_bad", "num_exp", "num_sign")) + "{{/with}}",
 ]
 DATA: dict[str, Any] = {"a": "A<&>", "b": "B", "c": "", "s": "str", "h": "<b>\"x\"'`=</b>", "n": 5, "f": 1.5, "big": 1e21, "tiny": 1e-7,
  "neg": -0.0, "t": True, "fa": False, "nul": None, "zero": 0, "empty": [], "estr": "",
  "list": ["x", "y", 3], "obj": {"x": "X", "inner": {"y": "Y"}, "2": "two", "1": "one"}, "obj2": {"b": 1, "10": 2, "a": 3, "2": 4},
  "nested": [[1, 2], [3]], "k": "x", "objlist": [{"name": "n1", "active": True, "date": "d1"}, {"name": "n2", "active": False, "date": "d2"}],
- "tab": "\t", "nbsp": "\u00a0", "raw": True, "which": "p", "pb": "@partial-block", "astral": "a\U0001f600b", "": "the key '' is never read"}
+ "tab": "\t", "nbsp": "\u00a0", "raw": True, "which": "p", "pb": "@partial-block", "astral": "a\U0001f600b", "": "the key '' is never read",
+ "num_hex": "0X5", "num_oct": "0o5", "num_bin": "0b101", "num_ws": "\ufeff\u00a0 5\u2029\u3000", "num_not_ws": "\x1c5", "num_bad": "0x5g",
+ "num_exp": ".5e1", "num_sign": "+5."}
 # fmt: on
 
 OTHER_DATA: list[Any] = [

@@ -4,6 +4,8 @@ here only when the render reaches it."""
 
 from __future__ import annotations
 
+import math
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -17,6 +19,8 @@ from email_sender.handlebars import (
     escape_html,
     js_number,
 )
+from email_sender.handlebars.js_values import UNDEFINED, _loose_equal
+from email_sender.handlebars.nodes import _Literal
 
 HOSTILE = [
     "<script>alert(1)</script>",
@@ -86,6 +90,22 @@ def test_unsupported_or_broken_syntax_is_a_syntax_error_naming_it(source: str, c
         compile_template(source)
 
 
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ("{{#if a}}x", "line 1: expected OPEN_ENDBLOCK, got end of template"),
+        ("{{#if a}}\n{{b}}\n{{/unless}}", "line 1: if doesn't match unless"),
+        ("x\n{{a b=}}", "line 2: expected a name or a value, got '}}'"),
+        ("{{a/../b}}", "line 1: invalid path a/.."),
+        ("\n{{@a.this}}", "line 2: invalid path @a.this"),
+    ],
+)
+def test_a_syntax_error_says_where_and_what(source: str, message: str) -> None:
+    with pytest.raises(TemplateSyntaxError) as failed:
+        compile_template(source)
+    assert str(failed.value) == message
+
+
 def test_strict_lookups_fail_but_helper_arguments_do_not() -> None:
     template = compile_template("{{#if flag}}{{date}}{{/if}}{{#each items}}{{name}}{{/each}}")
     assert template.render({"flag": False, "items": []}, Escaping.NONE) == ""
@@ -96,13 +116,49 @@ def test_strict_lookups_fail_but_helper_arguments_do_not() -> None:
         template.render({"flag": False, "items": [{"name": "a"}, {}]}, Escaping.NONE)
 
 
+@pytest.mark.parametrize(("value", "shown"), [("str", "str"), (15, "15"), (1.5, "1.5"), (True, "true")])
+def test_a_strict_lookup_in_a_string_or_a_number_fails_as_javascript_s_in_operator_does(
+    value: object, shown: str
+) -> None:
+    with pytest.raises(MissingVariableError) as failed:
+        compile_template("{{v.x}}").render({"v": value}, Escaping.NONE)
+    assert str(failed.value) == f"{{{{v.x}}}}: Cannot use 'in' operator to search for 'x' in {shown}"
+
+
 @pytest.mark.parametrize(
     ("value", "text"),
     [(1.0, "1"), (0.1, "0.1"), (1e21, "1e+21"), (1e-7, "1e-7"), (123456789.125, "123456789.125"),
-     (-0.0, "0"), (2**60, "1152921504606847000"), (12345678901234567890, "12345678901234567000")],
+     (-0.0, "0"), (2**60, "1152921504606847000"), (12345678901234567890, "12345678901234567000"),
+     (math.nan, "NaN"), (math.inf, "Infinity"), (-math.inf, "-Infinity"), (0.001, "0.001"),
+     (-0.000123, "-0.000123"), (1.5e21, "1.5e+21"), (-1.25e-7, "-1.25e-7"), (2**53 - 1, "9007199254740991"),
+     (-(2**53), "-9007199254740992")],
 )  # fmt: skip
 def test_numbers_render_as_javascript_does(value: float, text: str) -> None:
     assert js_number(value) == text
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "equal"),
+    [
+        ("Infinity", math.inf, True), ("-Infinity", -math.inf, True), ("+Infinity", math.inf, True),
+        ("infinity", math.inf, False), ("0x1F", 31, True), ("0X1f", 31, True), ("0o17", 15, True),
+        ("0b1111", 15, True), ("0xg", 0, False), ("0x", 0, False), ("0z1", 1, False), (" 1.5e1\n", 15, True),
+        ("\ufeff\u00a0 15\u2029\u3000", 15, True), ("\x1c15", 15, False), ("", 0, True), (" ", 0, True),
+        ("1_0", 10, False), (".5", 0.5, True), ("5.", 5, True), (None, 0, False), (True, "1", True),
+    ],
+)  # fmt: skip
+def test_loose_equality_converts_a_string_to_a_number_as_javascript_does(
+    a: object, b: object, equal: bool
+) -> None:
+    assert _loose_equal(a, b) is equal
+    assert _loose_equal(b, a) is equal
+
+
+def test_undefined_reads_as_javascript_s_in_a_node_s_repr() -> None:
+    assert (
+        repr(_Literal("undefined", UNDEFINED, UNDEFINED))
+        == "_Literal(kind='undefined', value=undefined, original=undefined)"
+    )
 
 
 def test_values_render_as_javascript_strings() -> None:
@@ -290,3 +346,7 @@ def test_half_of_an_astral_character_is_the_replacement_character() -> None:
     rendered = template.render({"s": "a\U0001f600b"}, Escaping.NONE)
     assert rendered == "\ufffd|\U0001f600|4"
     rendered.encode("utf-8")  # what SES is sent
+    first_astral = compile_template("{{lookup s 'length'}}|{{lookup s 0}}|{{lookup s 0}}{{lookup s 1}}")
+    assert first_astral.render({"s": "\U00010000"}, Escaping.NONE) == "2|\ufffd|\U00010000"
+    last_of_the_bmp = compile_template("{{lookup s 'length'}}|{{lookup s 0}}")
+    assert last_of_the_bmp.render({"s": "\uffff"}, Escaping.NONE) == "1|\uffff"

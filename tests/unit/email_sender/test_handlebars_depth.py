@@ -82,6 +82,16 @@ def test_one_level_beyond_the_limit_is_refused_saying_so() -> None:
         compile_template("\n{{#each x}}\n" + "{{#with y}}" * LIMIT + "{{/with}}" * LIMIT + "{{/each}}")
 
 
+def test_a_block_once_closed_no_longer_counts() -> None:
+    opened = "{{#if t}}" * (LIMIT - 1)
+    for closed in ("{{#if t}}{{/if}}", "{{#> p}}{{/p}}", "{{{{if t}}}}{{{{/if}}}}"):
+        at_the_limit = opened + closed + "{{#if t}}{{x}}{{/if}}" + "{{/if}}" * (LIMIT - 1)
+        assert compile_template(at_the_limit).render({"t": True, "x": "x"}, Escaping.NONE) == "x"
+        beyond = opened + closed + "{{#if t}}{{#if t}}{{/if}}{{/if}}" + "{{/if}}" * (LIMIT - 1)
+        with pytest.raises(TemplateSyntaxError, match=rf"^line 1: blocks nested deeper than {LIMIT}$"):
+            compile_template(beyond)
+
+
 def test_a_chain_is_not_nesting_but_blocks_inside_its_links_are() -> None:
     inside = nested_blocks(LIMIT - 1)
     source = "{{#if f}}{{else if f}}{{else if t}}" + inside + "{{else}}" + inside + "{{/if}}"

@@ -263,7 +263,7 @@ def _string_to_number(text: str) -> float:
     if not text:
         return 0.0
     if _JS_NUMBER.fullmatch(text):
-        return float(text.replace("Infinity", "inf"))
+        return float(text)  # Python reads JavaScript's decimal forms, "Infinity" included, as they are
     bases = {"0x": 16, "0o": 8, "0b": 2}
     base = bases.get(text[:2].lower())
     if base is None:

@@ -68,9 +68,7 @@ class _Parser:
         self.subexpressions = 0  # sub-expressions open here
 
     def peek(self, ahead: int = 0) -> _Token:
-        while len(self.ahead) <= ahead:
-            if self.ahead and self.ahead[-1].kind == "EOF":
-                return self.ahead[-1]
+        while len(self.ahead) <= ahead:  # only an ID is looked past, so never EOF
             self.ahead.append(next(self.tokens))
         return self.ahead[ahead]
 
@@ -374,7 +372,7 @@ def _literal(token: _Token) -> _Literal | None:
         return _Literal("string", token.text, token.text)
     if token.kind == "NUMBER":
         number = float(token.text)
-        value: Any = int(number) if number.is_integer() and "." not in token.text else number
+        value: Any = int(number) if number.is_integer() else number  # 1.0 is 1, as in JavaScript
         return _Literal("number", value, value)
     constants = {"BOOLEAN": ("boolean", token.text == "true"), "UNDEFINED": ("undefined", UNDEFINED),
                  "NULL": ("null", None)}  # fmt: skip
