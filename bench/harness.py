@@ -28,6 +28,11 @@ for _folder in _FOLDERS:
     if str(REPO_ROOT / _folder) not in sys.path:
         sys.path.insert(0, str(REPO_ROOT / _folder))
 
+# Every in-process benchmark shares one interpreter, and the first import of groundskeeper.observability makes
+# the Metrics object with the namespace the environment has then (a seed step may import it before a module's
+# own environment is set). The template's default, as on Lambda, where the environment precedes every import.
+os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "Groundskeeper")
+
 
 @contextlib.contextmanager
 def environment(values: dict[str, str]) -> Iterator[None]:
