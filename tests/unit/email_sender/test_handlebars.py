@@ -105,6 +105,19 @@ def test_a_template_that_ends_too_soon_says_where_and_what_it_expected(source: s
     assert str(raised.value) == error
 
 
+@pytest.mark.parametrize(
+    ("source", "error"),
+    [
+        ("a\n{{!-- never closed }}", "line 2: {{!-- comment is never closed"),
+        ("\\{{\x00", "line 1: unexpected character after \\{{"),
+    ],
+)
+def test_a_comment_or_escaped_tag_that_cannot_end_says_so(source: str, error: str) -> None:
+    with pytest.raises(TemplateSyntaxError) as raised:
+        compile_template(source)
+    assert str(raised.value) == error
+
+
 def test_a_bracketed_name_unescapes_its_brackets_and_backslashes() -> None:
     template = compile_template(r"{{[a\]b]}} {{[c\\d]}} {{[e\f]}}")
     assert template.render({"a]b": 1, "c\\d": 2, "e\\f": 3}, Escaping.NONE) == "1 2 3"
