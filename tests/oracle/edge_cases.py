@@ -90,6 +90,7 @@ TEMPLATES = [
  "{{#*inline \"p\"}}\n  {{> @partial-block}}\n{{/inline}}\n{{#> p}}\nline1\nline2\n{{/p}}\n", "  {{#> p}}\n  x\n  {{/p}}\n",
  "{{#> p~}} x {{~/p}}", "{{#> p}}x{{else}}y{{/p}}", "{{#> p}}x{{/q}}", "{{#> p as |x|}}{{x}}{{/p}}", "{{#> p}}",
  "{{#*inline \"p\"}}{{> @partial-block}}{{/inline}}{{#> p}}{{@partial-block}}!{{/p}}",
+ "{{#*inline \"p\"}}{{> @partial-block}}{{/inline}}{{#with obj}}{{#> p}}{{x}}{{../a}}{{/p}}{{/with}}", "{{#*inline \"p\"}}{{#> q}}[{{this}}]{{/q}}{{/inline}}{{> p null}}",
  "{{#*inline \"p\"}}{{#with @partial-block}}<{{this}}>{{/with}}{{#each @partial-block}}e{{else}}E{{/each}}{{#unless @partial-block}}U{{/unless}}{{/inline}}{{#> p}}x{{../a}}{{/p}}",
  "{{#*inline \"p\"}}{{#if @partial-block}}Y{{/if}}{{/inline}}{{#> p}}{{a}}{{/p}}", "{{#> p}}{{#*inline \"p\"}}in{{/inline}}{{/p}}",
  "{{#*inline \"p\"}}{{> q}}{{/inline}}{{#> p}}{{#*inline \"q\"}}Q{{/inline}}{{/p}}", "{{#> p}}{{#*inline \"q\"}}Q{{/inline}}{{> q}}{{/p}}",

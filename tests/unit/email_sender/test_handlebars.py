@@ -20,7 +20,9 @@ from email_sender.handlebars import (
     js_number,
 )
 from email_sender.handlebars.js_values import UNDEFINED, _loose_equal
+from email_sender.handlebars.lexer import _MU_KINDS, _MU_RULES, _rule_groups
 from email_sender.handlebars.nodes import _Literal
+from email_sender.handlebars.template import Template, _Cache
 
 HOSTILE = [
     "<script>alert(1)</script>",
@@ -106,6 +108,41 @@ def test_a_syntax_error_says_where_and_what(source: str, message: str) -> None:
     assert str(failed.value) == message
 
 
+@pytest.mark.parametrize(
+    ("source", "error"),
+    [
+        ("{{#if a}}x", "line 1: expected OPEN_ENDBLOCK, got end of template"),
+        ("a\n{{#if a}}\nx\n", "line 4: expected OPEN_ENDBLOCK, got end of template"),
+        ("{{name ", "line 1: expected CLOSE, got end of template"),
+        ("x\n{{name\n", "line 3: expected CLOSE, got end of template"),
+        ("{{{{raw}}}}", "line 1: expected END_RAW_BLOCK, got end of template"),
+    ],
+)
+def test_a_template_that_ends_too_soon_says_where_and_what_it_expected(source: str, error: str) -> None:
+    """The end of the text, whether in text, in a tag or in a raw block."""
+    with pytest.raises(TemplateSyntaxError) as raised:
+        compile_template(source)
+    assert str(raised.value) == error
+
+
+@pytest.mark.parametrize(
+    ("source", "error"),
+    [
+        ("a\n{{!-- never closed }}", "line 2: {{!-- comment is never closed"),
+        ("\\{{\x00", "line 1: unexpected character after \\{{"),
+    ],
+)
+def test_a_comment_or_escaped_tag_that_cannot_end_says_so(source: str, error: str) -> None:
+    with pytest.raises(TemplateSyntaxError) as raised:
+        compile_template(source)
+    assert str(raised.value) == error
+
+
+def test_a_bracketed_name_unescapes_its_brackets_and_backslashes() -> None:
+    template = compile_template(r"{{[a\]b]}} {{[c\\d]}} {{[e\f]}}")
+    assert template.render({"a]b": 1, "c\\d": 2, "e\\f": 3}, Escaping.NONE) == "1 2 3"
+
+
 def test_strict_lookups_fail_but_helper_arguments_do_not() -> None:
     template = compile_template("{{#if flag}}{{date}}{{/if}}{{#each items}}{{name}}{{/each}}")
     assert template.render({"flag": False, "items": []}, Escaping.NONE) == ""
@@ -169,6 +206,42 @@ def test_values_render_as_javascript_strings() -> None:
 
 def test_compiled_once_per_source() -> None:
     assert compile_template("Hi {{name}}") is compile_template("Hi {{name}}")
+
+
+def _template(source: str) -> Template:
+    return Template(source, compile_template("").program, (), ())
+
+
+def _cached(cache: _Cache, *sources: str) -> list[str]:
+    return [source for source in sources if cache.get(source) is not None]
+
+
+def test_the_cache_keeps_the_most_recently_used_templates_up_to_its_count() -> None:
+    cache = _Cache(templates=2, chars=1000)
+    for source in ("a", "b", "c"):
+        cache.put(_template(source))
+    assert _cached(cache, "a", "b", "c") == ["b", "c"]
+    cache.put(_template("d"))  # "b" was used less recently than "c"
+    assert _cached(cache, "b", "c", "d") == ["c", "d"]
+
+
+def test_the_cache_keeps_templates_up_to_its_characters_and_counts_what_it_drops() -> None:
+    cache = _Cache(templates=10, chars=10)
+    cache.put(_template("a" * 6))
+    cache.put(_template("b" * 6))  # 12 characters: the older one goes
+    assert _cached(cache, "a" * 6, "b" * 6) == ["b" * 6]
+    cache.put(_template("c" * 4))  # 10 characters, once the dropped 6 no longer count
+    assert _cached(cache, "b" * 6, "c" * 4) == ["b" * 6, "c" * 4]
+    cache.put(_template("d" * 30))  # larger than the bound: kept alone, until the next
+    assert _cached(cache, "b" * 6, "c" * 4, "d" * 30) == ["d" * 30]
+    cache.put(_template("e"))
+    assert _cached(cache, "d" * 30, "e") == ["e"]
+
+
+def test_the_lexer_finds_each_rule_by_its_group() -> None:
+    groups = _rule_groups()
+    assert groups == _MU_KINDS
+    assert list(groups.values()) == [kind for _, kind in _MU_RULES]
 
 
 UNREACHED = {"show": False, "a": 1, "b": 2, "when": "today"}
@@ -261,6 +334,16 @@ def test_a_partial_block_is_the_partial_s_partial_block_or_its_default() -> None
         "{{#> row}}<{{this}}{{@index}}{{../title}}>{{/row}}"
     )
     assert compile_template(each).render(data, Escaping.NONE) == "<10T<><21T<>"
+
+
+def test_a_partial_block_pushes_its_context_only_when_it_is_a_new_one() -> None:
+    """As Handlebars.js's partialBlockWrapper: `../` inside reaches past the context it was written in."""
+    data = {"name": "outer", "child": {"name": "inner"}}
+    same = '{{#*inline "p"}}{{> @partial-block}}{{/inline}}{{#with child}}{{#> p}}{{../name}}{{/p}}{{/with}}'
+    assert compile_template(same).render(data, Escaping.NONE) == "outer"
+    # in a partial called with null, the depths are empty: the default renders with no context
+    empty = '{{#*inline "p"}}{{#> q}}[{{this}}]{{/q}}{{/inline}}{{> p null}}'
+    assert compile_template(empty).render({}, Escaping.NONE) == "[]"
 
 
 def test_partial_block_as_a_condition_renders_it_with_no_context() -> None:

@@ -8,12 +8,18 @@ limit it would go on, and we refuse, saying why (docs/email-sender.md, Templates
 from __future__ import annotations
 
 import sys
+import threading
+import uuid
 from collections.abc import Callable
+from types import FrameType
 from typing import Any
 
 import pytest
 
-from email_sender.handlebars import Escaping, TemplateSyntaxError, compile_template
+from email_sender.handlebars import Escaping, TemplateRenderError, TemplateSyntaxError, compile_template
+from email_sender.handlebars import template as template_module
+from email_sender.handlebars.parser import _Parser
+from email_sender.handlebars.runtime import _execute
 
 LIMIT = 100  # the documented nesting limit (parser.MAX_NESTING)
 
@@ -133,3 +139,104 @@ def test_partial_blocks_and_raw_blocks_count_as_blocks() -> None:
     )
     with pytest.raises(TemplateSyntaxError, match=rf"^line 1: blocks nested deeper than {LIMIT}$"):
         compile_template(nested_blocks(LIMIT).replace("{{x}}", raw))
+
+
+# What runs out of room on the caller's stack runs again on a new one. A stage that raises RecursionError on
+# the caller's thread only stands in for a caller too deep to compile or render there.
+
+
+def _stage_name(frame: FrameType | None) -> str:
+    """The handlebars module that asked: the first one up the stack other than the deadline's."""
+    while frame is not None:
+        module: str = frame.f_globals.get("__name__", "")
+        if module.startswith("email_sender.handlebars.") and not module.endswith(".deadline"):
+            return module.rsplit(".", 1)[1]
+        frame = frame.f_back
+    return "?"
+
+
+class _WatchedClock:
+    """Never out of time; notes which stage looked at the clock, on which thread."""
+
+    def __init__(self) -> None:
+        self.looks: set[tuple[str, str]] = set()
+
+    def time_left(self) -> float:
+        self.looks.add((threading.current_thread().name, _stage_name(sys._getframe(1))))
+        return 1000.0
+
+
+def _rows(n: int) -> str:
+    marker = uuid.uuid4().hex  # a text not compiled before: the cache lasts the process
+    return "".join(f"<p>{{{{#if a}}}}{{{{b.c}}}}{{{{/if}}}} {marker}{i}</p>\n" for i in range(n))
+
+
+def _fails_on(thread: threading.Thread, real: Callable[..., Any]) -> Callable[..., Any]:
+    """`real`, except on `thread`, where it raises RecursionError as a call from too deep a stack would."""
+
+    def stand_in(*args: Any) -> Any:
+        if threading.current_thread() is thread:
+            raise RecursionError("maximum recursion depth exceeded")
+        return real(*args)
+
+    return stand_in
+
+
+def _out_of_stack(*_: Any) -> Any:
+    """A stage with no room on any stack."""
+    raise RecursionError("maximum recursion depth exceeded")
+
+
+def test_every_stage_of_a_compile_keeps_to_its_deadline() -> None:
+    clock = _WatchedClock()
+    compile_template(_rows(600), clock.time_left)
+    stages = {stage for _, stage in clock.looks}
+    assert {"lexer", "whitespace", "compiler"} <= stages
+
+
+def test_a_compile_that_runs_out_of_stack_runs_again_on_a_new_one_within_its_deadline(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(template_module, "_Parser", _fails_on(threading.current_thread(), _Parser))
+    clock = _WatchedClock()
+    source = _rows(600)
+    template = compile_template(source, clock.time_left)
+    assert template.render({"a": True, "b": {"c": "x"}}, Escaping.NONE).startswith("<p>x ")
+    again = {stage for thread, stage in clock.looks if thread == "handlebars-new-stack"}
+    assert {"lexer", "whitespace", "compiler"} <= again
+
+
+def test_a_compile_with_no_room_even_on_a_new_stack_is_refused_saying_so(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(template_module, "_Parser", _out_of_stack)
+    with pytest.raises(TemplateSyntaxError) as raised:
+        compile_template(f"{{{{x}}}} {uuid.uuid4().hex}")
+    assert str(raised.value) == "nested too deeply to compile"
+
+
+def test_a_render_that_runs_out_of_stack_runs_again_on_a_new_one_escaping_the_same(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    template = compile_template("<b>{{x}}</b>{{{x}}}")
+    threads: list[str] = []
+
+    def execute(*args: Any) -> Any:
+        threads.append(threading.current_thread().name)
+        return _execute(*args)
+
+    monkeypatch.setattr(template_module, "_execute", _fails_on(threading.current_thread(), execute))
+    assert template.render({"x": "<i>"}, Escaping.HTML) == "<b>&lt;i&gt;</b>&lt;i&gt;"
+    assert template.render({"x": "<i>"}, Escaping.HTML, raw=str.upper) == "<b>&lt;i&gt;</b><I>"
+    assert template.render({"x": "<i>"}, Escaping.NONE) == "<b><i></b><i>"
+    assert threads == ["handlebars-new-stack"] * 3
+
+
+def test_a_render_with_no_room_even_on_a_new_stack_is_refused_saying_so(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    template = compile_template("{{x}}")
+    monkeypatch.setattr(template_module, "_execute", _out_of_stack)
+    with pytest.raises(TemplateRenderError) as raised:
+        template.render({"x": 1}, Escaping.NONE)
+    assert str(raised.value) == "data or partials nested too deeply to render"

@@ -126,10 +126,8 @@ class _Lexer:
                     return
 
     def line_at(self, pos: int) -> int:
-        if pos >= self.counted:
-            self.line += self.source.count("\n", self.counted, pos)
-        else:
-            self.line -= self.source.count("\n", pos, self.counted)
+        """The line of `pos`, never before the last one asked about: the lexer only moves on."""
+        self.line += self.source.count("\n", self.counted, pos)
         self.counted = pos
         return self.line
 
@@ -140,9 +138,13 @@ class _Lexer:
         self.emitted = _Token(kind, text, self.line_at(start))
         self.pos = end
 
+    def eof(self) -> None:
+        """The last token: the stream ends with it."""
+        self.emitted = _Token("EOF", "", self.line_at(self.pos))
+
     def content(self) -> None:
         if self.pos >= len(self.source):
-            self.emit("EOF", "", self.pos, self.pos)
+            self.eof()
             return
         match = _CONTENT_TO_MUSTACHE.match(self.source, self.pos)
         if match is None:
@@ -180,7 +182,7 @@ class _Lexer:
 
     def mustache(self) -> None:
         if self.pos >= len(self.source):
-            self.emit("EOF", "", self.pos, self.pos)
+            self.eof()
             return
         kind, match = self.match_rule()
         text = match.group()
@@ -205,7 +207,7 @@ class _Lexer:
     def raw_content(self) -> None:
         """A raw block's text: CONTENT tokens (nested {{{{x}}}}...{{{{/x}}}} included), then END_RAW_BLOCK."""
         if self.pos >= len(self.source):
-            self.emit("EOF", "", self.pos, self.pos)
+            self.eof()
             return
         match = _RAW_OPEN.match(self.source, self.pos)
         if match:
