@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from email_sender import handler
+from email_sender.sender import DEADLINE_MARGIN_MS
 from groundskeeper.aws_clients import client
 from groundskeeper.observability import logger
 from tests.conftest import load_event
@@ -402,6 +403,13 @@ def test_one_log_line_per_message_without_content_and_emf_metrics(
         records[3]["messageId"]: "retry",
     }
     assert len(handled) == 4
+    codes = {line["message_id"]: line.get("error_code") for line in handled}
+    assert codes == {
+        records[0]["messageId"]: None,
+        records[1]["messageId"]: None,
+        records[2]["messageId"]: "InvalidMessage",
+        records[3]["messageId"]: "Throttling",
+    }
     assert "ada@example.com" not in log.getvalue() and "Groundskeeper" not in log.getvalue()
 
     emf = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
@@ -424,6 +432,16 @@ def test_records_are_not_started_near_the_deadline(world: SenderWorld) -> None:
     assert world.failed_ids(world.invoke(record)) == [record["messageId"]]
     assert world.calls == {}  # not even the idempotency table
     world.lambda_context.remaining_ms = 30_000
+    assert world.invoke(record) == {"batchItemFailures": []}
+    assert len(world.sent()) == 1
+
+
+def test_a_record_with_exactly_the_deadline_margin_left_is_started(world: SenderWorld) -> None:
+    world.lambda_context.remaining_ms = DEADLINE_MARGIN_MS - 1
+    record = world.record(welcome())
+    assert world.failed_ids(world.invoke(record)) == [record["messageId"]]
+    assert world.calls == {}
+    world.lambda_context.remaining_ms = DEADLINE_MARGIN_MS
     assert world.invoke(record) == {"batchItemFailures": []}
     assert len(world.sent()) == 1
 
