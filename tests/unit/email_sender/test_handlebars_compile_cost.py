@@ -16,6 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from email_sender.handlebars import CompileTimeUp, compile_template
+from email_sender.handlebars.deadline import CHECK_EVERY, _Deadline
 from email_sender.handlebars.js_values import _JS_WS
 from email_sender.handlebars.nodes import _Content
 from email_sender.handlebars.whitespace import _is_prev_whitespace, _omit_left
@@ -134,3 +135,25 @@ def test_a_mustache_keeps_two_slotted_objects_whatever_its_path(source: str) -> 
     lookup = output.value.__self__
     for kept in (output, lookup):
         assert not hasattr(kept, "__dict__"), type(kept)
+
+
+def test_the_deadline_is_asked_at_the_start_and_then_every_check_every_steps() -> None:
+    steps: list[int] = [0]
+    looks: list[int] = []
+
+    def time_left() -> float:
+        looks.append(steps[0])
+        return 1.0
+
+    deadline = _Deadline(time_left)
+    while steps[0] < 3 * CHECK_EVERY:
+        steps[0] += 1
+        deadline.step()
+    assert looks == [0, CHECK_EVERY, 2 * CHECK_EVERY, 3 * CHECK_EVERY]
+
+
+def test_a_deadline_with_no_time_left_stops_the_compile_with_its_reason() -> None:
+    with pytest.raises(CompileTimeUp) as stopped:
+        _Deadline(lambda: 0.0)
+    assert str(stopped.value) == "the compile reached its deadline before it ended"
+    _Deadline(None).check()  # no deadline: never stops

@@ -27,6 +27,7 @@ from email_sender.template_store import (
     CompileTime,
     Template,
     TemplateStore,
+    _CompileClock,
     check_template,
     load_bundled_template,
     one_line_subject,
@@ -410,3 +411,16 @@ def test_a_use_that_finds_a_fetch_under_way_waits_for_it_and_takes_its_template(
         waited = store.get(ses, "app")
         assert fetched.result() is waited
     assert len(ses.calls) == 2
+
+
+def test_the_compile_budget_counts_from_the_checks_own_start_and_is_spent_at_exactly_the_budget() -> None:
+    now = [100.0]
+    clock = _CompileClock(CompileTime(budget=10.0, time_left=lambda: 50.0, clock=lambda: now[0]))
+    now[0] = 109.5
+    assert not clock.budget_spent()
+    assert clock.time_left() == 0.5
+    now[0] = 110.0
+    assert clock.budget_spent()
+    assert clock.time_left() == 0.0
+    short = _CompileClock(CompileTime(budget=10.0, time_left=lambda: 3.0, clock=lambda: now[0]))
+    assert short.time_left() == 3.0  # the invocation's own deadline, when it comes first
