@@ -22,6 +22,7 @@ os.environ.setdefault("DEAD_LETTER_QUEUE_URL", "https://sqs.us-east-1.amazonaws.
 os.environ.setdefault("SES_CONFIGURATION_SET", "import-only")
 
 from email_sender import handler
+from email_sender.handlebars import template
 from email_sender.settings import Settings
 from groundskeeper.aws_clients import client, single_attempt_client
 from tests.conftest import REGION
@@ -159,6 +160,13 @@ class SenderWorld:
 
         self.ses_for(operation).meta.events.register(f"before-parameter-build.ses.{operation}", remember)
         self.ses_for(operation).meta.events.register(f"before-call.ses.{operation}", answer)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_compile_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test compiles its templates itself: the compile cache lasts the process (and mutmut runs several
+    pytest sessions in one), so a text an earlier test compiled would skip the compile and its bounds."""
+    monkeypatch.setattr(template, "_CACHE", template._Cache(template.CACHE_TEMPLATES, template.CACHE_CHARS))
 
 
 @pytest.fixture
