@@ -424,3 +424,16 @@ def test_the_compile_budget_counts_from_the_checks_own_start_and_is_spent_at_exa
     assert clock.time_left() == 0.0
     short = _CompileClock(CompileTime(budget=10.0, time_left=lambda: 3.0, clock=lambda: now[0]))
     assert short.time_left() == 3.0  # the invocation's own deadline, when it comes first
+
+
+@pytest.mark.parametrize("ttl_seconds", [0, 60])
+def test_the_store_compiles_within_the_compile_time_it_is_given_cached_or_not(ttl_seconds: int) -> None:
+    template = large(f"store-{ttl_seconds}")
+    ses = fake_ses(**{template.name: {"SubjectPart": template.subject, "HtmlPart": template.html}})
+    checked = TemplateStore(ttl_seconds).get(
+        ses, template.name, compile_time(10.0, lambda: 600.0, SteppingClock())
+    )
+    assert checked.parts == ()  # the budget ran out: refused when rendered
+    with pytest.raises(PermanentError) as refused:
+        checked.render({"name": "Ada"})
+    assert refused.value.code == INVALID_TEMPLATE
